@@ -1,0 +1,14 @@
+//! magi-backup: parse the command line, run, and exit with 0, 1 or 2.
+
+use std::process::ExitCode;
+
+use magi_backup::cli::BackupCli;
+use magi_core::exit::{Codes, finish};
+
+fn main() -> ExitCode {
+    let cli: BackupCli = match magi_core::cli::parse(Codes::TOOL) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    finish("magi-backup", magi_backup::run::backup(cli), Codes::TOOL)
+}

@@ -1,0 +1,216 @@
+//! The command lines of magi-backup (`create`, `list`, `verify`, `prune`, `auto`) and magi-restore.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use magi_core::cli::CommonArgs;
+
+const BACKUP_AFTER: &str = "\
+What is captured, per service of the catalog (magi-health and magi-backup share it):
+  SQLite databases   online backup API, then PRAGMA integrity_check on the copy
+  Redis              BGSAVE, wait until LASTSAVE changes, take dump.rdb
+  Qdrant             one snapshot per collection through its HTTP API
+  other directories  copied with the owning container paused only while they are read
+  configuration      .env, config/, workflows/, docker-compose.yml (the `config` service)
+
+One archive per backup in the backup directory ([stack] backup_dir, default /var/backups/magi):
+tar + zstd, one file, mode 0600, with a manifest of every entry's size, mode, owner, SHA-256 and
+capture method. `zstd -d < ARCHIVE | tar -x` extracts it without magi-backup. With
+[backup] recipient = \"age1...\" archives are encrypted with age (NAME.tar.zst.age);
+[backup] identity names the secret file or credential that decrypts them.
+
+Examples:
+  magi-backup create --note 'before upgrading Open WebUI'
+  magi-backup create --service open-webui --service n8n
+  magi-backup list
+  magi-backup verify magi-2026-11-24T03-00-00.000Z --deep
+  magi-backup prune --keep-daily 7 --keep-weekly 4 --dry-run
+  magi-backup auto --schedule daily && systemctl enable --now magi-backup.timer
+
+Exit status: 0 success, 1 failure (also a backup in which a target failed), 2 usage error.";
+
+/// magi-backup's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "magi-backup",
+    version,
+    about = magi_core::tools::about("backup").unwrap_or_default(),
+    after_help = BACKUP_AFTER
+)]
+pub struct BackupCli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup of the stack, or of some services
+    #[command(after_help = "\
+Targets of different services are captured in parallel. A target that fails (a service that is
+down) is recorded in the manifest and the others are still backed up; the archive is then listed
+as partial and the exit status is 1. Events backup.started, backup.completed and backup.failed go
+to the journal, and with --json to stdout as NDJSON.
+
+Examples:
+  magi-backup create
+  magi-backup create --service qdrant --note 'before re-indexing'
+  magi-backup create --json | magi-alert")]
+    Create(CreateArgs),
+    /// List the backups: name, time, size, services, note, last verification
+    #[command(
+        after_help = "Examples:\n  magi-backup list\n  magi-backup list --json | jq -r .name"
+    )]
+    List(ListArgs),
+    /// Check every entry of a backup against its checksums; --deep also opens what it holds
+    #[command(after_help = "\
+Every entry's stored bytes, zstd checksum, tar header and content SHA-256 are checked; the first
+bad entry is named. --deep also restores into a scratch directory: every SQLite file must pass
+PRAGMA integrity_check, every Redis dump start with an RDB header, every Qdrant snapshot read as
+a whole. The result is recorded and shown by `list`.
+
+Examples:
+  magi-backup verify magi-2026-11-24T03-00-00.000Z
+  magi-backup verify magi-2026-11-24T03-00-00.000Z --deep")]
+    Verify(VerifyArgs),
+    /// Delete the backups a retention policy does not keep (restic's keep-last/daily/weekly/monthly)
+    #[command(after_help = "\
+Backups are taken newest first. --keep-last N keeps the N newest; --keep-daily N the newest of each
+of the last N days that have a backup (days without one do not count); likewise --keep-weekly (ISO
+weeks) and --keep-monthly. A backup any rule keeps is kept. Safety archives (which earlier
+versions of magi-restore took) are pruned by the same policy, counted on their own. Options not given come from the [backup]
+section of the config (defaults: keep-last 3, daily 7, weekly 4, monthly 12).
+
+Examples:
+  magi-backup prune --dry-run
+  magi-backup prune --keep-last 2 --keep-daily 7 --keep-weekly 4 --keep-monthly 6")]
+    Prune(PruneArgs),
+    /// Set when magi-backup.timer runs: writes a drop-in, checked with systemd-analyze calendar
+    #[command(after_help = "\
+daily runs at 03:00, weekly on Sunday at 03:00; anything else is an OnCalendar= expression
+(systemd.time(7)). The drop-in is magi-backup.timer.d/schedule.conf under --unit-dir.
+
+Examples:
+  magi-backup auto --schedule daily
+  magi-backup auto --schedule 'Mon..Fri 02:30'")]
+    Auto(AutoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Back up only this service (catalog or container name; `config` for .env, config/ and
+    /// workflows/); repeat for more. Default: every service that has data, and the configuration
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// A note kept in the manifest and shown by `list`
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Print events as NDJSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON object per backup and line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The backup's name, as `list` shows it
+    pub name: String,
+    /// Also open every SQLite file, Redis dump and Qdrant snapshot as its engine would
+    #[arg(long)]
+    pub deep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the N newest backups (default: [backup] keep_last, 3)
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N days that have one (default: [backup] keep_daily, 7)
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks that have one (default: [backup]
+    /// keep_weekly, 4)
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months that have one (default: [backup]
+    /// keep_monthly, 12)
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Show what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AutoArgs {
+    /// daily, weekly, or a systemd OnCalendar= expression
+    #[arg(long, value_name = "WHEN")]
+    pub schedule: String,
+    /// Where the timer's drop-in directory is made
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+}
+
+const RESTORE_AFTER: &str = "\
+The order is fixed: extract what will be restored into a staging directory under the MAGI home,
+checking every entry's checksums as it is read (a bad byte stops it there, nothing replaced); save
+Qdrant's collections as snapshots; stop the affected containers; swap the staged files in by
+rename, the replaced ones moving into a safety copy on the same disk (listed by `magi-backup list`
+while it exists); start the containers and load Qdrant's collections through its snapshot API; wait
+until every core service and every restored optional one is ready (the validation `magi-health
+validate` does). If the stack does not come back in time, the safety copy is put back the same way
+and the exit status is 1; once it is ready, the safety copy is deleted. A restore that was killed
+before that is rolled back by the next magi-restore. --dry-run verifies the whole archive.
+
+A restore of some services (--service) touches nothing of the others. The `config` service is
+the stack's .env, config/ and workflows/; containers that read them are not restarted for it.
+
+Examples:
+  magi-restore magi-2026-11-24T03-00-00.000Z --dry-run
+  magi-restore magi-2026-11-24T03-00-00.000Z --service n8n --yes
+  magi-restore --at '2026-11-20 14:30'
+
+Exit status: 0 restored and healthy, 1 failed or rolled back, 2 usage error.";
+
+/// magi-restore's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "magi-restore",
+    version,
+    about = magi_core::tools::about("restore").unwrap_or_default(),
+    after_help = RESTORE_AFTER
+)]
+pub struct RestoreCli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The backup to restore, as `magi-backup list` shows it
+    #[arg(required_unless_present = "at", conflicts_with = "at")]
+    pub name: Option<String>,
+    /// Restore the newest backup taken at or before this local time ('2026-11-20 14:30')
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Restore only this service (catalog or container name, or `config`); repeat for more
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Verify and show what would be replaced; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before replacing data
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long to wait for the stack to be ready before rolling back (default: [backup]
+    /// restore_timeout, 2m)
+    #[arg(long, value_name = "DURATION", value_parser = magi_core::config::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Print events as NDJSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}

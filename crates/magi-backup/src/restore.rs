@@ -1,0 +1,762 @@
+//! Restoring an archive: plan what is replaced (whole paths: each file target's directory or file, a
+//! SQLite database with its sidecars), stage those entries from the archive into the restore's safety
+//! directory on the MAGI home's file system — verified on the stream, on two threads — then save Qdrant's
+//! collections, stop the affected containers, swap the staged paths in by rename (the replaced ones move
+//! into the safety directory, see [`crate::safety`]), start the containers and load Qdrant's collections
+//! through its snapshot upload API. Waiting for the stack and rolling back are the caller's
+//! ([`crate::run`]); they use [`wait_ready`], which is `magi-check`'s start-up validation, the same
+//! `magi-health validate` uses, and [`roll_back`].
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use magi_check::validate::{Outcome, validate};
+use magi_check::verdict::human_bytes;
+use magi_check::{Checker, Options};
+use magi_core::Config;
+use magi_core::exit::UsageError;
+use magi_docker::State;
+
+use crate::archive::{Archive, Source};
+use crate::containers::Docker;
+use crate::error::{BackupError, io_at};
+use crate::manifest::{CONFIG_SERVICE, Entry, EntryType, Method};
+use crate::safety::{Root, Safety, Stage};
+use crate::target::qdrant::Qdrant;
+use crate::target::{Context, SQLITE_SIDECARS, with_suffix};
+
+/// What a restore of some services of an archive replaces.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub services: Vec<String>,
+    /// Indexes of the entries written under the MAGI home.
+    pub files: Vec<usize>,
+    /// Indexes of the Qdrant snapshot entries.
+    pub snapshots: Vec<usize>,
+    /// Containers stopped while their files are replaced.
+    pub containers: Vec<String>,
+    /// The paths under the home swapped as a whole: every file target's path (a SQLite database with
+    /// its sidecars), and any entry outside them.
+    pub roots: Vec<Root>,
+}
+
+/// Plans the restore of `wanted` services (catalog or container names; empty: all the archive holds).
+pub fn plan(archive: &Archive, config: &Config, wanted: &[String]) -> anyhow::Result<Plan> {
+    let held: Vec<&str> = archive.manifest.captured_services();
+    let mut services = Vec::new();
+    if wanted.is_empty() {
+        services = held.iter().map(|s| (*s).to_owned()).collect();
+    } else {
+        for name in wanted {
+            let service = config
+                .service(name)
+                .map_or(name.as_str(), |s| s.name.as_str());
+            if !held.contains(&service) {
+                return Err(UsageError(format!(
+                    "{} holds nothing of '{name}' (it holds: {})",
+                    archive.name,
+                    held.join(", ")
+                ))
+                .into());
+            }
+            if !services.iter().any(|s| s == service) {
+                services.push(service.to_owned());
+            }
+        }
+    }
+    let mut plan = Plan {
+        services,
+        files: Vec::new(),
+        snapshots: Vec::new(),
+        containers: Vec::new(),
+        roots: Vec::new(),
+    };
+    for (index, entry) in archive.manifest.entries.iter().enumerate() {
+        if !plan.services.contains(&entry.service) {
+            continue;
+        }
+        if entry.method == Method::QdrantSnapshot {
+            plan.snapshots.push(index);
+            continue;
+        }
+        safe_path(&entry.path).map_err(|m| BackupError::BadEntry {
+            archive: archive.name.clone(),
+            entry: entry.path.clone(),
+            message: m,
+        })?;
+        plan.files.push(index);
+        if entry.service != CONFIG_SERVICE
+            && let Some(service) = config.service(&entry.service)
+            && !plan.containers.contains(&service.container)
+        {
+            plan.containers.push(service.container.clone());
+        }
+    }
+    plan.roots = roots(archive, &plan, config);
+    Ok(plan)
+}
+
+/// The roots of a plan, none under another, each with what it carries over: an engine's database the
+/// archive does not restore (with its sidecars) stays as it is.
+fn roots(archive: &Archive, plan: &Plan, config: &Config) -> Vec<Root> {
+    let entries = &archive.manifest.entries;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for record in &archive.manifest.targets {
+        if !plan.services.contains(&record.service) {
+            continue;
+        }
+        let Some(path) = &record.path else { continue };
+        let path = Path::new(path);
+        if record.service == CONFIG_SERVICE {
+            // Running containers bind-mount these directories and are not restarted for them: their files
+            // are swapped one by one (below) and what the backup lacks is moved aside, the directories stay.
+            extras(&config.stack.home, path, archive, &mut paths);
+            continue;
+        }
+        paths.push(path.to_owned());
+        if record.kind == "sqlite" {
+            paths.extend(SQLITE_SIDECARS.iter().map(|s| with_suffix(path, s)));
+        }
+    }
+    let under =
+        |path: &Path, paths: &[PathBuf]| paths.iter().any(|p| p != path && path.starts_with(p));
+    for index in &plan.files {
+        let path = Path::new(entries[*index].path.trim_end_matches('/'));
+        if entries[*index].entry_type != EntryType::Dir
+            && !under(path, &paths)
+            && !paths.iter().any(|p| p == path)
+        {
+            paths.push(path.to_owned());
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    let tops: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| !under(p, &paths))
+        .cloned()
+        .collect();
+    let written: HashSet<&str> = plan
+        .files
+        .iter()
+        .map(|i| entries[*i].path.trim_end_matches('/'))
+        .collect();
+    let mut carried: Vec<PathBuf> = Vec::new();
+    for service in &config.services {
+        for target in &service.backup {
+            let (path, sidecars) = match target {
+                magi_core::Target::Sqlite { path } => (path, &SQLITE_SIDECARS[..]),
+                magi_core::Target::Redis { dump, .. } => (dump, &[][..]),
+                _ => continue,
+            };
+            if !written.contains(path.to_string_lossy().as_ref()) {
+                carried.push(path.clone());
+                carried.extend(sidecars.iter().map(|s| with_suffix(path, s)));
+            }
+        }
+    }
+    tops.into_iter()
+        .map(|top| Root {
+            carry: carried
+                .iter()
+                .filter(|c| c.starts_with(&top) && **c != top)
+                .map(|c| c.display().to_string())
+                .collect(),
+            path: top.display().to_string(),
+            existed: false,
+        })
+        .collect()
+}
+
+/// The files and links under `root` in the home that the archive does not hold.
+fn extras(home: &Path, root: &Path, archive: &Archive, paths: &mut Vec<PathBuf>) {
+    let Ok(metadata) = fs::symlink_metadata(home.join(root)) else {
+        return;
+    };
+    if metadata.is_dir() {
+        for child in fs::read_dir(home.join(root))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            extras(home, &root.join(child.file_name()), archive, paths);
+        }
+    } else {
+        let held = archive
+            .manifest
+            .entries
+            .iter()
+            .any(|e| Path::new(&e.path) == root);
+        if !held {
+            paths.push(root.to_owned());
+        }
+    }
+}
+
+/// An archive path must stay under the MAGI home.
+fn safe_path(path: &str) -> Result<(), String> {
+    let p = Path::new(path);
+    if path.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err("its path leaves the MAGI home; refusing to restore it".into());
+    }
+    Ok(())
+}
+
+/// The plan in a person's words, one line per service.
+pub fn describe(archive: &Archive, plan: &Plan) -> Vec<String> {
+    let entries = &archive.manifest.entries;
+    plan.services
+        .iter()
+        .map(|service| {
+            let files: Vec<&Entry> = plan
+                .files
+                .iter()
+                .map(|i| &entries[*i])
+                .filter(|e| &e.service == service && e.entry_type == EntryType::File)
+                .collect();
+            let bytes: u64 = files.iter().map(|e| e.size).sum();
+            let collections: Vec<&str> = plan
+                .snapshots
+                .iter()
+                .map(|i| &entries[*i])
+                .filter(|e| &e.service == service)
+                .filter_map(|e| e.collection.as_deref())
+                .collect();
+            let mut line = format!("{service:<12}");
+            if !files.is_empty() {
+                line.push_str(&format!(
+                    " {} file{}, {}",
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" },
+                    human_bytes(bytes)
+                ));
+            }
+            if !collections.is_empty() {
+                line.push_str(&format!(
+                    " collections {} (replaced; collections the backup lacks are deleted)",
+                    collections.join(", ")
+                ));
+            }
+            if files.is_empty() && collections.is_empty() {
+                line.push_str(" nothing captured");
+            }
+            line
+        })
+        .collect()
+}
+
+/// Checks what can be checked before anything is touched: Qdrant answers and runs the same minor version
+/// as the one the snapshots came from.
+pub fn preflight(archive: &Archive, plan: &Plan, context: &Context) -> Result<(), BackupError> {
+    for index in &plan.snapshots {
+        let entry = &archive.manifest.entries[*index];
+        let qdrant = qdrant_for(&entry.service, context)?;
+        let running = qdrant
+            .version()
+            .map_err(|e| qdrant_down(&entry.service, &e))?;
+        let minor = |v: &str| {
+            v.trim_start_matches("qdrant ")
+                .split('.')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        let taken = entry.engine.as_deref().unwrap_or_default();
+        if minor(taken) != minor(&running) {
+            return Err(BackupError::target(
+                &entry.service,
+                "qdrant snapshots",
+                format!(
+                    "the snapshots come from {taken} and restore only onto the same minor version; this server runs {running}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn qdrant_for(service: &str, context: &Context) -> Result<Qdrant, BackupError> {
+    let probe = context
+        .config
+        .service(service)
+        .and_then(|s| {
+            s.backup.iter().find_map(|t| match t {
+                magi_core::Target::Qdrant { url } => url.clone().or_else(|| s.probe.clone()),
+                _ => None,
+            })
+        })
+        .ok_or_else(|| {
+            BackupError::target(
+                service,
+                "qdrant snapshots",
+                "the catalog has no Qdrant target for this service",
+            )
+        })?;
+    Qdrant::at(&probe, context).map_err(|e| BackupError::target(service, "qdrant snapshots", e))
+}
+
+/// Extracts the plan's entries into the safety directory's staging area, verifying each on the stream (the
+/// SHA-256 of its stored bytes, zstd's checksum, its tar header and the SHA-256 of its content) on two
+/// threads, each reading its own half of the archive in order; then gives directories their owners and
+/// modes and syncs the file system, so every staged file and directory is on disk before anything is
+/// swapped. A bad entry stops it with nothing under the home touched.
+pub fn stage(archive: &Archive, plan: &Plan, safety: &Safety) -> Result<(), BackupError> {
+    archive.check_layout(archive.reader()?.as_mut())?;
+    let entries = &archive.manifest.entries;
+    let mut order: Vec<usize> = plan.files.iter().chain(&plan.snapshots).copied().collect();
+    order.sort_by_key(|i| entries[*i].frame.offset);
+    let total: u64 = order.iter().map(|i| entries[*i].frame.len).sum();
+    let mut split = 0;
+    let mut acc = 0;
+    while split < order.len() && acc < total / 2 {
+        acc += entries[order[split]].frame.len;
+        split += 1;
+    }
+    let staging = safety.staging();
+    let (first, second) = order.split_at(split);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = [first, second]
+            .into_iter()
+            .map(|part| {
+                let staging = &staging;
+                scope.spawn(move || -> Result<(), BackupError> {
+                    let mut reader = archive.reader()?;
+                    for index in part {
+                        let entry = &entries[*index];
+                        if entry.method == Method::QdrantSnapshot {
+                            let dir = safety.new_snapshots(&entry.service);
+                            fs::create_dir_all(&dir).map_err(io_at("create", &dir))?;
+                            let collection = entry.collection.clone().unwrap_or_default();
+                            let path = dir.join(format!("{collection}.snapshot"));
+                            let mut out = File::create(&path).map_err(io_at("create", &path))?;
+                            archive.extract(reader.as_mut(), entry, &mut out)?;
+                        } else {
+                            stage_entry(archive, reader.as_mut(), entry, staging)?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("a staging thread does not panic"))
+    })?;
+    let mut dirs: Vec<&Entry> = plan
+        .files
+        .iter()
+        .map(|i| &entries[*i])
+        .filter(|e| e.entry_type == EntryType::Dir)
+        .collect();
+    dirs.sort_by(|a, b| b.path.cmp(&a.path));
+    for entry in dirs {
+        set_owner_and_mode(&staging.join(entry.path.trim_end_matches('/')), entry)?;
+    }
+    let root = File::open(&staging).map_err(io_at("open", &staging))?;
+    nix::unistd::syncfs(&root).map_err(|e| BackupError::io("sync", &staging, e.into()))
+}
+
+fn stage_entry(
+    archive: &Archive,
+    file: &mut dyn Source,
+    entry: &Entry,
+    staging: &Path,
+) -> Result<(), BackupError> {
+    let dest = staging.join(entry.path.trim_end_matches('/'));
+    let parent = dest.parent().unwrap_or(staging).to_owned();
+    fs::create_dir_all(&parent).map_err(io_at("create", &parent))?;
+    match entry.entry_type {
+        EntryType::Dir => {
+            fs::create_dir_all(&dest).map_err(io_at("create", &dest))?;
+            archive.extract(file, entry, &mut std::io::sink())?;
+        }
+        EntryType::File => {
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&dest)
+                .map_err(io_at("create", &dest))?;
+            let mut writeback = Writeback {
+                file: out,
+                written: 0,
+                started: 0,
+            };
+            archive.extract(file, entry, &mut writeback)?;
+            writeback.start_writeback(true);
+            let out = writeback.file;
+            out.set_modified(UNIX_EPOCH + Duration::from_secs(entry.mtime.max(0) as u64))
+                .map_err(io_at("write", &dest))?;
+            drop(out);
+            set_owner_and_mode(&dest, entry)?;
+        }
+        EntryType::Symlink => {
+            archive.extract(file, entry, &mut std::io::sink())?;
+            let link = entry.link.clone().unwrap_or_default();
+            std::os::unix::fs::symlink(&link, &dest).map_err(io_at("create", &dest))?;
+            let _ = std::os::unix::fs::lchown(&dest, Some(entry.uid), Some(entry.gid));
+        }
+    }
+    Ok(())
+}
+
+/// A staged file that asks the kernel to start writing its pages back every [`WRITEBACK`] bytes (Linux's
+/// `POSIX_FADV_DONTNEED` starts the writeback of a dirty range without waiting for it), so the disk works
+/// while the next entries are decompressed and the final sync finds little left to write.
+struct Writeback {
+    file: File,
+    written: u64,
+    started: u64,
+}
+
+/// How many bytes are written before their writeback is started.
+const WRITEBACK: u64 = 8 << 20;
+
+impl Writeback {
+    fn start_writeback(&mut self, all: bool) {
+        if self.written - self.started >= WRITEBACK || (all && self.written > self.started) {
+            let _ = nix::fcntl::posix_fadvise(
+                &self.file,
+                self.started as i64,
+                (self.written - self.started) as i64,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
+            self.started = self.written;
+        }
+    }
+}
+
+impl std::io::Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        self.start_writeback(false);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The Qdrant services a plan replaces collections of.
+pub fn qdrant_services(archive: &Archive, plan: &Plan) -> Vec<String> {
+    let mut services: Vec<String> = Vec::new();
+    let snapshot_services = plan
+        .snapshots
+        .iter()
+        .map(|i| archive.manifest.entries[*i].service.as_str());
+    let recorded = archive
+        .manifest
+        .targets
+        .iter()
+        .filter(|t| t.kind == "qdrant" && plan.services.contains(&t.service))
+        .map(|t| t.service.as_str());
+    for service in snapshot_services.chain(recorded) {
+        if !services.iter().any(|s| s == service) {
+            services.push(service.to_owned());
+        }
+    }
+    services
+}
+
+/// Says that Qdrant cannot be asked, and that nothing was changed.
+fn qdrant_down(service: &str, error: &str) -> BackupError {
+    BackupError::target(
+        service,
+        "qdrant snapshots",
+        format!(
+            "Qdrant does not answer ({error}), so its collections can be neither saved nor replaced; nothing was changed: start it (`magi health` says why it is down), or leave {service} out with --service"
+        ),
+    )
+}
+
+/// Saves a snapshot of every collection the Qdrant services of the plan hold now into the safety
+/// directory, before anything is replaced.
+pub fn save_collections(
+    archive: &Archive,
+    plan: &Plan,
+    context: &Context,
+    safety: &mut Safety,
+) -> Result<(), BackupError> {
+    for service in qdrant_services(archive, plan) {
+        let qdrant = qdrant_for(&service, context)?;
+        let collections = qdrant
+            .collections()
+            .map_err(|e| qdrant_down(&service, &e))?;
+        let dir = safety.old_snapshots(&service);
+        fs::create_dir_all(&dir).map_err(io_at("create", &dir))?;
+        for collection in &collections {
+            let path = dir.join(format!("{collection}.snapshot"));
+            let mut out = File::create(&path).map_err(io_at("create", &path))?;
+            qdrant
+                .snapshot(collection, &mut out)
+                .and_then(|()| out.sync_all().map_err(|e| e.to_string()))
+                .map_err(|e| qdrant_down(&service, &format!("collection {collection}: {e}")))?;
+        }
+        safety.journal.collections.push((service, collections));
+    }
+    safety.save()
+}
+
+/// The containers of a plan that are running now; [`swap`] stops them and [`start`] starts them again.
+pub fn running(plan: &Plan, docker: Option<&Docker>) -> Result<Vec<String>, BackupError> {
+    if plan.containers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let docker = docker.ok_or_else(|| no_docker(&plan.containers))?;
+    let mut running = Vec::new();
+    for container in &plan.containers {
+        let state = docker.inspect(container)?.state;
+        if matches!(state, State::Running | State::Paused | State::Restarting) {
+            running.push(container.clone());
+        }
+    }
+    Ok(running)
+}
+
+fn no_docker(containers: &[String]) -> BackupError {
+    BackupError::Io {
+        action: "stop or start",
+        path: PathBuf::from(containers.join(", ")),
+        source: std::io::Error::other("Docker cannot be reached"),
+    }
+}
+
+/// Stops `containers`, swaps the staged paths in (the replaced ones into the safety directory).
+pub fn swap(
+    plan: &Plan,
+    containers: &[String],
+    docker: Option<&Docker>,
+    safety: &mut Safety,
+) -> Result<(), BackupError> {
+    stop(containers, docker)?;
+    safety.swap(plan.roots.clone())
+}
+
+/// Stops `containers`.
+pub fn stop(containers: &[String], docker: Option<&Docker>) -> Result<(), BackupError> {
+    if containers.is_empty() {
+        return Ok(());
+    }
+    let docker = docker.ok_or_else(|| no_docker(containers))?;
+    for container in containers {
+        log::info!("stopping {container}");
+        docker.stop(container)?;
+    }
+    Ok(())
+}
+
+/// Starts every one of `containers` that exists.
+pub fn start(containers: &[String], docker: Option<&Docker>) -> Result<(), BackupError> {
+    if containers.is_empty() {
+        return Ok(());
+    }
+    let docker = docker.ok_or_else(|| no_docker(containers))?;
+    for container in containers {
+        if docker.inspect(container)?.state == State::Missing {
+            log::warn!("{container} does not exist; its files are restored but nothing is started");
+            continue;
+        }
+        log::info!("starting {container}");
+        docker.start(container)?;
+    }
+    Ok(())
+}
+
+/// Replaces the collections of a Qdrant service with the snapshots in `dir` and deletes those not in
+/// `keep`; waits up to a minute for Qdrant to answer first (its container may just have started).
+pub fn load_collections(
+    service: &str,
+    dir: &Path,
+    keep: &[String],
+    context: &Context,
+) -> Result<(), BackupError> {
+    let qdrant = qdrant_for(service, context)?;
+    let fail = |e: String| BackupError::target(service, "qdrant snapshots", e);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Err(e) = qdrant.version() {
+        if Instant::now() > deadline {
+            return Err(fail(format!("Qdrant does not answer: {e}")));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for collection in keep {
+        let path = dir.join(format!("{collection}.snapshot"));
+        if !path.is_file() {
+            continue;
+        }
+        let snapshot = File::open(&path).map_err(io_at("open", &path))?;
+        log::info!("{service}: restoring collection {collection}");
+        qdrant
+            .upload(collection, snapshot)
+            .map_err(|e| fail(format!("collection {collection}: {e}")))?;
+    }
+    for extra in qdrant.collections().map_err(fail)? {
+        if !keep.contains(&extra) {
+            log::info!("{service}: deleting collection {extra}, which the backup does not have");
+            qdrant.delete_collection(&extra).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the archive's collections of every Qdrant service of the plan from the staged snapshots.
+pub fn load_archive_collections(
+    archive: &Archive,
+    plan: &Plan,
+    context: &Context,
+    safety: &Safety,
+) -> Result<(), BackupError> {
+    for service in qdrant_services(archive, plan) {
+        let keep: Vec<String> = archive
+            .manifest
+            .targets
+            .iter()
+            .filter(|t| t.service == service && t.kind == "qdrant")
+            .flat_map(|t| t.collections.iter().cloned())
+            .collect();
+        load_collections(&service, &safety.new_snapshots(&service), &keep, context)?;
+    }
+    Ok(())
+}
+
+/// Puts back everything a restore replaced, from its safety directory: stop, move back, start, and the
+/// saved collections.
+pub fn roll_back(safety: &Safety, context: &Context) -> Result<(), BackupError> {
+    let containers = &safety.journal.containers;
+    if safety.journal.stage == Stage::Swapping {
+        let docker = context.docker;
+        if let Some(docker) = docker {
+            for container in containers {
+                if matches!(
+                    docker.inspect(container)?.state,
+                    State::Running | State::Paused | State::Restarting
+                ) {
+                    log::info!("stopping {container}");
+                    docker.stop(container)?;
+                }
+            }
+        } else if !containers.is_empty() {
+            return Err(no_docker(containers));
+        }
+        safety.roll_back()?;
+        start(containers, docker)?;
+        for (service, collections) in &safety.journal.collections {
+            load_collections(
+                service,
+                &safety.old_snapshots(service),
+                collections,
+                context,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn set_owner_and_mode(path: &Path, entry: &Entry) -> Result<(), BackupError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::os::unix::fs::chown(path, Some(entry.uid), Some(entry.gid)) {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                && !nix::unistd::geteuid().is_root() =>
+        {
+            log::debug!(
+                "{}: cannot give it to {}:{} without root",
+                path.display(),
+                entry.uid,
+                entry.gid
+            );
+        }
+        other => other.map_err(io_at("change the owner of", path))?,
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(entry.mode))
+        .map_err(io_at("change the mode of", path))
+}
+
+/// Waits with `magi-check`'s start-up validation (the same as `magi-health validate`) until every core
+/// service is ready, then until each of `also` (the optional services a restore replaced) is ready too,
+/// all within `timeout`; the error lists what was not.
+pub fn wait_ready(
+    docker: &Docker,
+    config: &Config,
+    timeout: Duration,
+    also: &[String],
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let checker = Checker::new(docker.engine().clone(), config.clone(), Options::default());
+    let outcome = docker.block_on(validate(&checker, timeout, |waiting| {
+        let names: Vec<String> = waiting
+            .iter()
+            .map(|w| format!("{} ({})", w.service, w.reason))
+            .collect();
+        log::info!("waiting for {}", names.join(", "));
+    }));
+    if let Outcome::TimedOut { waiting, .. } = outcome {
+        return Err(waiting
+            .iter()
+            .map(|w| format!("{}: {}", w.service, w.reason))
+            .collect::<Vec<_>>()
+            .join("; "));
+    }
+    if also.is_empty() {
+        return Ok(started.elapsed());
+    }
+    loop {
+        let report = docker.block_on(checker.check(Some(also)));
+        let waiting: Vec<String> = report
+            .services
+            .iter()
+            .filter(|s| !s.verdict.is_ready())
+            .map(|s| {
+                format!(
+                    "{}: {}: {}",
+                    s.service.name,
+                    s.verdict.condition,
+                    s.verdict.because()
+                )
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() >= timeout {
+            return Err(waiting.join("; "));
+        }
+        log::info!("waiting for {}", waiting.join(", "));
+        std::thread::sleep(Duration::from_secs(1).min(timeout.saturating_sub(started.elapsed())));
+    }
+}
+
+/// The optional services of a plan whose containers exist: a restore waits for them as for the core.
+pub fn optional_services(plan: &Plan, config: &Config, docker: &Docker) -> Vec<String> {
+    plan.services
+        .iter()
+        .filter_map(|name| config.service(name))
+        .filter(|s| s.tier == magi_core::Tier::Optional)
+        .filter(|s| {
+            docker
+                .inspect(&s.container)
+                .is_ok_and(|c| c.state != State::Missing)
+        })
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_paths_must_stay_in_the_home() {
+        assert!(safe_path("data/n8n/config").is_ok());
+        for bad in ["", "/etc/passwd", "../x", "data/../../x", "./x"] {
+            assert!(safe_path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 * 1024 * 1024 + 1024 * 1024 / 2), "3.5 MiB");
+    }
+}

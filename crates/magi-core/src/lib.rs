@@ -1,0 +1,19 @@
+//! The shared core of the MAGI ops tools.
+//!
+//! Every tool depends on this crate and none re-implements what it owns: the configuration and the service
+//! catalog it describes ([`config`]), the event schema spoken over pipes ([`event`]), logging to journald or
+//! stderr ([`logging`]), exit codes and error reporting ([`exit`]), where files live ([`paths`]), secrets read
+//! from files ([`secret`]) and the SQLite store helper ([`store`]).
+
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod exit;
+pub mod logging;
+pub mod paths;
+pub mod secret;
+pub mod store;
+pub mod tools;
+
+pub use config::{Config, Probe, Service, Target, Tier};
+pub use event::{Event, Severity};

@@ -1,0 +1,1189 @@
+//! The gateway: an HTTP/1 server that passes every request on to LiteLLM and every answer back, streamed as
+//! it arrives, after deciding whether the request may go.
+//!
+//! Per request: `/metrics` is answered here; anything else is read whole (bodies are small JSON; bounded by
+//! `max_body`), its identity decided ([`crate::identity::identify`]) and its JSON checked (400 if broken).
+//! A request naming a model then passes, in order: the [`Ledger`] (daily quota, budgets → 429 with a human
+//! message), the [`Limiter`] (user and model rate limits, the queue → 429 with `retry-after` and
+//! `x-ratelimit-*`) and the model's [`Breaker`] (open → 503 at once). It goes upstream with up to `retries`
+//! retries (exponential backoff with jitter) while nothing has reached the client yet: connection errors,
+//! connect and first-byte timeouts and 500/502/503/504 answers are retried and counted by the breaker. The
+//! answer streams back through [`Metered`], which splits server-sent events ([`crate::sse`]) to read
+//! `usage` (asking upstream for it with `stream_options.include_usage` when the client did not, and then
+//! dropping that extra chunk), copies a JSON answer to read its `usage`, enforces the idle timeout, and when
+//! the answer ends or the client goes away records one usage row, charges the ledger and token buckets, and
+//! counts the metrics.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use jiff::Timestamp;
+use magi_core::{Event, Severity};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::time::{Instant, Sleep};
+
+use crate::breaker::{Admit, Breaker, BreakerSettings, State};
+use crate::clock;
+use crate::identity::{Identity, KeyHolders, KeyRefusal, identify};
+use crate::ledger::Ledger;
+use crate::limiter::{Limiter, QueueSettings, Refusal};
+use crate::metrics::{Finished, Live, Metrics};
+use crate::policy::{Policy, Snapshot};
+use crate::prices::Prices;
+use crate::sse::Splitter;
+use crate::usage::{BreakerRow, Record, Recorder, UsageStore};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How the gateway runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// LiteLLM's base URL (scheme and authority, e.g. `http://127.0.0.1:4000`).
+    pub upstream: Uri,
+    /// The usage and policy database.
+    pub db: PathBuf,
+    /// LiteLLM's `config.yaml`, for prices.
+    pub litellm_config: PathBuf,
+    pub queue: QueueSettings,
+    pub breaker: BreakerSettings,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub flush_every: Duration,
+    pub max_body: usize,
+    /// How long a stop waits for answers in flight.
+    pub grace: Duration,
+}
+
+/// The shared state of the running gateway.
+pub struct Gateway {
+    settings: Settings,
+    keys: Arc<dyn KeyHolders>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    limiter: Arc<Limiter>,
+    breakers: Mutex<HashMap<String, Breaker>>,
+    ledger: Mutex<Ledger>,
+    policy: Mutex<Arc<Snapshot>>,
+    prices: Mutex<Arc<Prices>>,
+    metrics: Metrics,
+    recorder: Recorder,
+    in_flight: AtomicI64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Gateway {
+    /// Opens the stores and loads the policy, the prices and today's spend.
+    pub fn start(
+        settings: Settings,
+        keys: Arc<dyn KeyHolders>,
+    ) -> anyhow::Result<(Arc<Gateway>, Policy)> {
+        let recorder = Recorder::start(&settings.db, settings.flush_every)?;
+        let mut policy = Policy::open(&settings.db)?;
+        let snapshot = policy.snapshot()?;
+        let store = UsageStore::open(&settings.db)?;
+        let ledger = Ledger::load(&store, clock::now())?;
+        // The gateway carries every request to the models: a config it cannot read costs prices, not service.
+        let prices = Prices::load(&settings.litellm_config).unwrap_or_else(|e| {
+            log::error!("{e}; costs come only from LiteLLM until the file is fixed");
+            Prices::default()
+        });
+        log::info!(
+            "{} model prices from {}",
+            prices.len(),
+            settings.litellm_config.display()
+        );
+        let limiter = Limiter::new(settings.queue);
+        limiter.apply(&snapshot.rate_limits, Instant::now());
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        let gateway = Arc::new(Gateway {
+            settings,
+            keys,
+            client,
+            limiter,
+            breakers: Mutex::default(),
+            ledger: Mutex::new(ledger),
+            policy: Mutex::new(Arc::new(snapshot)),
+            prices: Mutex::new(Arc::new(prices)),
+            metrics: Metrics::default(),
+            recorder,
+            in_flight: AtomicI64::new(0),
+        });
+        Ok((gateway, policy))
+    }
+
+    /// Re-reads the policy when it changed and LiteLLM's config when its mtime moved, every second.
+    async fn watch_policy(self: Arc<Self>, mut policy: Policy) {
+        let mut version = lock(&self.policy).version;
+        let mtime =
+            |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let mut config_mtime: Option<SystemTime> = mtime(&self.settings.litellm_config);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            match policy.version() {
+                Ok(v) if v != version => match policy.snapshot() {
+                    Ok(snapshot) => {
+                        version = snapshot.version;
+                        self.limiter.apply(&snapshot.rate_limits, Instant::now());
+                        *lock(&self.policy) = Arc::new(snapshot);
+                        log::info!("policy version {version} applied");
+                    }
+                    Err(e) => log::error!("cannot reload the policy: {e}"),
+                },
+                Ok(_) => {}
+                Err(e) => log::error!("cannot check the policy: {e}"),
+            }
+            let now = mtime(&self.settings.litellm_config);
+            if now != config_mtime {
+                config_mtime = now;
+                match Prices::load(&self.settings.litellm_config) {
+                    Ok(prices) => {
+                        log::info!("{} model prices reloaded", prices.len());
+                        *lock(&self.prices) = Arc::new(prices);
+                    }
+                    Err(e) => log::error!("{e}; keeping the previous prices"),
+                }
+            }
+        }
+    }
+
+    fn live(&self) -> Live {
+        let breakers = lock(&self.breakers)
+            .iter()
+            .map(|(m, b)| (m.clone(), b.state().gauge()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        Live {
+            queue_depths: self.limiter.queue_depths(),
+            breakers,
+            usage_dropped: self.recorder.dropped(),
+            in_flight: self.in_flight.load(Ordering::Relaxed).max(0) as u64,
+        }
+    }
+
+    /// Whether a request for `model` may go; else the 503's message and when to retry.
+    fn breaker_admit(&self, model: &str) -> Result<Admit, (String, Duration)> {
+        let now = Instant::now();
+        let mut breakers = lock(&self.breakers);
+        let breaker = breakers
+            .entry(model.to_owned())
+            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
+        let before = breaker.state();
+        let admitted = breaker.admit(now);
+        if breaker.state() != before {
+            self.breaker_changed(model, breaker);
+        }
+        admitted.map_err(|wait| {
+            let message = format!(
+                "model {model} is failing upstream, so the gateway is not sending it requests for now \
+                 (circuit open after {} failures; last: {}); retry in {}s",
+                breaker.failures().max(self.settings.breaker.failures),
+                breaker.last_error().unwrap_or("unknown"),
+                wait.as_secs_f64().ceil() as u64
+            );
+            (message, wait)
+        })
+    }
+
+    fn breaker_outcome(&self, model: &str, error: Option<&str>) -> State {
+        let now = Instant::now();
+        let mut breakers = lock(&self.breakers);
+        let breaker = breakers
+            .entry(model.to_owned())
+            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
+        let changed = match error {
+            None => breaker.success(now),
+            Some(e) => breaker.failure(now, e),
+        };
+        if changed.is_some() {
+            self.breaker_changed(model, breaker);
+        }
+        breaker.state()
+    }
+
+    /// Logs a breaker's change as a `breaker.state` event (journald fields for magi-alert) and records it.
+    fn breaker_changed(&self, model: &str, breaker: &Breaker) {
+        let state = breaker.state();
+        let last = breaker.last_error().unwrap_or("unknown");
+        let (severity, message) = match state {
+            State::Open => (
+                Severity::Warning,
+                format!(
+                    "breaker of model {model} opened after {} failures (last: {last}); requests get 503 \
+                     until a probe succeeds",
+                    breaker.failures()
+                ),
+            ),
+            State::HalfOpen => (
+                Severity::Info,
+                format!("breaker of model {model} half-open: probing"),
+            ),
+            State::Closed => (
+                Severity::Ok,
+                format!("breaker of model {model} closed: the model answers again"),
+            ),
+        };
+        magi_core::logging::log_event(
+            &Event::new("magi-limits", "breaker.state", model, severity, message)
+                .with("state", state.as_str())
+                .with("failures", breaker.failures())
+                .with("last_error", last),
+        );
+        self.recorder.breaker(BreakerRow {
+            model: model.to_owned(),
+            state: state.as_str().to_owned(),
+            failures: breaker.failures(),
+            since: clock::now(),
+            last_error: breaker.last_error().map(str::to_owned),
+        });
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then lets answers in flight finish (up to the grace
+/// period) and writes the usage still queued.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    policy: Policy,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let watcher = tokio::spawn(Arc::clone(&gateway).watch_policy(policy));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let gateway = Arc::clone(&gateway);
+                let service = hyper::service::service_fn(move |req| {
+                    let gateway = Arc::clone(&gateway);
+                    async move { Ok::<_, Infallible>(handle(gateway, req).await) }
+                });
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        log::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    log::info!("stopping: finishing the answers in flight");
+    if tokio::time::timeout(gateway.settings.grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "answers still in flight after {}s; stopping anyway",
+            gateway.settings.grace.as_secs()
+        );
+    }
+    watcher.abort();
+    gateway.recorder.flush();
+    Ok(())
+}
+
+/// The body of an answer: one the gateway made, or the upstream's passed through [`Metered`].
+pub enum Body {
+    Full(Full<Bytes>),
+    Metered(Box<Metered>),
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Body::Full(full) => Pin::new(full).poll_frame(cx).map_err(|e| match e {}),
+            Body::Metered(metered) => Pin::new(metered.as_mut()).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(full) => full.is_end_stream(),
+            Body::Metered(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(full) => full.size_hint(),
+            Body::Metered(metered) => metered.inner.size_hint(),
+        }
+    }
+}
+
+/// What one request is, as far as the accounting goes.
+struct Call {
+    gateway: Arc<Gateway>,
+    identity: Identity,
+    model: String,
+    path: String,
+    arrived: Timestamp,
+    started: Instant,
+    /// The gateway added `stream_options.include_usage`, so the usage chunk is not the client's.
+    injected: bool,
+    finished: bool,
+}
+
+impl Call {
+    /// Records the request once: usage row, ledger, token buckets, metrics.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        status: u16,
+        usage: Option<Usage>,
+        cost_header: Option<f64>,
+        disconnected: bool,
+        error: Option<String>,
+    ) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let gw = &self.gateway;
+        gw.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let (prompt, completion) = usage.map_or((0, 0), |u| (u.prompt, u.completion));
+        let cost = match (cost_header, usage.and_then(|u| u.cost)) {
+            (Some(c), _) if c > 0.0 => c,
+            (_, Some(c)) if c > 0.0 => c,
+            _ => lock(&gw.prices).get(&self.model).cost(prompt, completion),
+        };
+        let elapsed = self.started.elapsed();
+        if !self.model.is_empty() {
+            lock(&gw.ledger).add(
+                clock::now(),
+                self.arrived,
+                &self.identity.user,
+                prompt + completion,
+                cost,
+            );
+            gw.limiter
+                .charge(&self.model, &self.identity.user, prompt + completion);
+        }
+        gw.metrics.finished(Finished {
+            model: &self.model,
+            status,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cost_usd: cost,
+            seconds: elapsed.as_secs_f64(),
+        });
+        gw.recorder.record(Record {
+            ts: self.arrived,
+            user: self.identity.user.clone(),
+            model: self.model.clone(),
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cost_usd: cost,
+            latency_ms: elapsed.as_millis() as u64,
+            status,
+            disconnected,
+            key_prefix: self.identity.key_prefix.clone(),
+            path: self.path.clone(),
+            error,
+        });
+    }
+
+    /// An answer the gateway makes itself, in OpenAI's error format.
+    fn refuse(
+        &mut self,
+        status: StatusCode,
+        kind: &str,
+        code: &str,
+        message: &str,
+        retry_after: Option<Duration>,
+        headers: &[(&'static str, String)],
+    ) -> Response<Body> {
+        self.finish(status.as_u16(), None, None, false, None);
+        let mut response = error_response(status, kind, code, message);
+        if let Some(wait) = retry_after {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        for (name, value) in headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(name), value);
+            }
+        }
+        response
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        // A request whose handler was dropped before any answer: the client went away while it waited.
+        self.finish(499, None, None, true, None);
+    }
+}
+
+fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({
+        "error": {"message": message, "type": kind, "param": null, "code": code}
+    });
+    let mut response = Response::new(Body::Full(Full::new(Bytes::from(body.to_string()))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Headers that belong to one connection and are never passed on.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
+    if request.uri().path() == "/metrics" && request.method() == Method::GET {
+        let mut response = Response::new(Body::Full(Full::new(Bytes::from(
+            gateway.metrics.render(&gateway.live()),
+        ))));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        return response;
+    }
+    gateway.in_flight.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = request.into_parts();
+    // A refused key is still a call: answered, counted and recorded (as anonymous's).
+    let (identity, refusal) = match identify(&parts.headers, gateway.keys.as_ref()) {
+        Ok(identity) => (identity, None),
+        Err(refusal) => (Identity::anonymous(), Some(refusal)),
+    };
+    let mut call = Call {
+        gateway: Arc::clone(&gateway),
+        identity,
+        model: String::new(),
+        path: parts.uri.path().to_owned(),
+        arrived: clock::now(),
+        started: Instant::now(),
+        injected: false,
+        finished: false,
+    };
+    match refusal {
+        None => {}
+        Some(KeyRefusal::Invalid) => {
+            gateway.metrics.refused("bad_key");
+            return call.refuse(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "invalid_api_key",
+                "this magi API key is not valid: unknown, revoked, expired, or its account is disabled \
+                 (magi-users keys list)",
+                None,
+                &[],
+            );
+        }
+        Some(KeyRefusal::Unavailable(e)) => {
+            gateway.metrics.refused("bad_key");
+            return call.refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "api_error",
+                "key_check_failed",
+                &format!("cannot check the magi API key: {e}"),
+                None,
+                &[],
+            );
+        }
+    }
+    let max = gateway.settings.max_body;
+    let mut body = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            gateway.metrics.refused("bad_request");
+            return call.refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "body_too_large",
+                &format!("the request body is larger than {max} bytes"),
+                None,
+                &[],
+            );
+        }
+        Err(e) => {
+            gateway.metrics.refused("bad_request");
+            return call.refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "unreadable_body",
+                &format!("cannot read the request body: {e}"),
+                None,
+                &[],
+            );
+        }
+    };
+    if is_json_request(&parts.method, &parts.headers, &body) {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(mut json) => {
+                if let Some(model) = json.get("model").and_then(Value::as_str) {
+                    call.model = model.to_owned();
+                }
+                if wants_stream_usage(&call.path, &mut json) {
+                    call.injected = true;
+                    body = Bytes::from(json.to_string());
+                }
+            }
+            Err(e) => {
+                gateway.metrics.refused("bad_request");
+                return call.refuse(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_json",
+                    &format!(
+                        "the request body is not valid JSON: {e} (magi-limits reads the model from it)"
+                    ),
+                    None,
+                    &[],
+                );
+            }
+        }
+    }
+    if !call.model.is_empty() {
+        let policy = Arc::clone(&lock(&gateway.policy));
+        let checked = lock(&gateway.ledger).check(clock::now(), &call.identity.user, &policy);
+        if let Err(message) = checked {
+            let now = clock::now();
+            let reason = if message.starts_with("daily quota") {
+                "quota"
+            } else {
+                "budget"
+            };
+            gateway.metrics.refused(reason);
+            let reset = if message.contains("resets on") {
+                clock::next_month(now)
+            } else {
+                clock::next_day(now)
+            };
+            let wait = Duration::from_secs(now.duration_until(reset).as_secs().max(1) as u64);
+            return call.refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "insufficient_quota",
+                reason,
+                &message,
+                Some(wait),
+                &[],
+            );
+        }
+        let priority = call.identity.priority(&policy.priorities);
+        if let Err(Refusal {
+            message,
+            retry_after,
+            headers,
+        }) = gateway
+            .limiter
+            .acquire(&call.model, &call.identity.user, priority)
+            .await
+        {
+            gateway.metrics.refused(if message.contains("queue") {
+                "queue"
+            } else {
+                "rate_limit"
+            });
+            return call.refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                &message,
+                Some(retry_after),
+                &headers,
+            );
+        }
+        if let Err((message, wait)) = gateway.breaker_admit(&call.model) {
+            gateway.metrics.refused("breaker");
+            return call.refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "circuit_open",
+                &message,
+                Some(wait),
+                &[],
+            );
+        }
+    }
+    forward(call, parts, body).await
+}
+
+/// A POST or PUT whose body should be JSON: non-empty and not an upload (multipart, audio, octet-stream).
+/// Clients of OpenAI's API do not always declare JSON, so anything else is read as JSON.
+fn is_json_request(method: &Method, headers: &HeaderMap, body: &Bytes) -> bool {
+    if body.is_empty() || !(method == Method::POST || method == Method::PUT) {
+        return false;
+    }
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| {
+            !(ct.starts_with("multipart/")
+                || ct.starts_with("audio/")
+                || ct.starts_with("application/octet-stream"))
+        })
+}
+
+/// Adds `stream_options.include_usage` to a streamed completion that did not ask for it; true if it did.
+fn wants_stream_usage(path: &str, json: &mut Value) -> bool {
+    let completion = path.ends_with("/chat/completions") || path.ends_with("/completions");
+    let Some(object) = json.as_object_mut() else {
+        return false;
+    };
+    if !completion || object.get("stream") != Some(&Value::Bool(true)) {
+        return false;
+    }
+    let options = object
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(options) = options.as_object_mut() else {
+        return false;
+    };
+    if options.get("include_usage") == Some(&Value::Bool(true)) {
+        return false;
+    }
+    options.insert("include_usage".into(), Value::Bool(true));
+    true
+}
+
+fn upstream_request(
+    gateway: &Gateway,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+) -> Request<Full<Bytes>> {
+    let base = &gateway.settings.upstream;
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri = format!(
+        "{}://{}{}",
+        base.scheme_str().unwrap_or("http"),
+        base.authority().map_or("127.0.0.1:4000", |a| a.as_str()),
+        path
+    );
+    let mut request = Request::new(Full::new(body.clone()));
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = uri.parse().unwrap_or_else(|_| base.clone());
+    let headers = request.headers_mut();
+    for (name, value) in &parts.headers {
+        if hop_by_hop(name)
+            || name == header::HOST
+            || name == header::CONTENT_LENGTH
+            || name == header::ACCEPT_ENCODING
+        {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    if let Some(authority) = base.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(header::HOST, host);
+    }
+    request
+}
+
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 500 | 502 | 503 | 504)
+}
+
+/// The error of a failed upstream call, with its causes.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+async fn forward(
+    mut call: Call,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Response<Body> {
+    let gateway = Arc::clone(&call.gateway);
+    let settings = &gateway.settings;
+    let model = call.model.clone();
+    let mut last_error = String::new();
+    let mut timed_out = false;
+    for attempt in 0..=settings.retries {
+        if attempt > 0 {
+            let base = settings.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
+            let delay = Duration::from_secs_f64(base * (0.5 + fastrand::f64()));
+            tokio::time::sleep(delay).await;
+            if !model.is_empty()
+                && let Err((message, wait)) = gateway.breaker_admit(&model)
+            {
+                gateway.metrics.refused("breaker");
+                return call.refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "circuit_open",
+                    &message,
+                    Some(wait),
+                    &[],
+                );
+            }
+        }
+        let request = upstream_request(&gateway, &parts, &body);
+        let error = match tokio::time::timeout(
+            settings.first_byte_timeout,
+            gateway.client.request(request),
+        )
+        .await
+        {
+            Ok(Ok(response)) if retryable(response.status()) => {
+                let error = format!("upstream answered {}", response.status());
+                let state = if model.is_empty() {
+                    State::Closed
+                } else {
+                    gateway.breaker_outcome(&model, Some(&error))
+                };
+                if attempt == settings.retries || state == State::Open {
+                    return pass_on(call, response, Some(error));
+                }
+                log::debug!("{model}: {error}; retrying (attempt {})", attempt + 1);
+                continue;
+            }
+            Ok(Ok(response)) => {
+                if !model.is_empty() {
+                    gateway.breaker_outcome(&model, None);
+                }
+                return pass_on(call, response, None);
+            }
+            Ok(Err(e)) => {
+                timed_out = false;
+                format!(
+                    "cannot reach LiteLLM at {}: {}",
+                    settings.upstream,
+                    describe(&e)
+                )
+            }
+            Err(_) => {
+                timed_out = true;
+                format!(
+                    "LiteLLM at {} sent no answer within {:?} (--first-byte-timeout)",
+                    settings.upstream, settings.first_byte_timeout
+                )
+            }
+        };
+        last_error = error;
+        log::warn!(
+            "{}: {last_error}",
+            if model.is_empty() {
+                call.path.as_str()
+            } else {
+                &model
+            }
+        );
+        if !model.is_empty() && gateway.breaker_outcome(&model, Some(&last_error)) == State::Open {
+            break;
+        }
+    }
+    let status = if timed_out {
+        StatusCode::GATEWAY_TIMEOUT
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    call.finish(status.as_u16(), None, None, false, Some(last_error.clone()));
+    error_response(status, "api_error", "upstream_unavailable", &last_error)
+}
+
+/// Passes an upstream answer on, metered.
+fn pass_on(call: Call, response: Response<Incoming>, error: Option<String>) -> Response<Body> {
+    let (mut parts, incoming) = response.into_parts();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let cost_header = parts
+        .headers
+        .get("x-litellm-response-cost")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|c| c.is_finite() && *c >= 0.0);
+    let names: Vec<HeaderName> = parts.headers.keys().cloned().collect();
+    for name in names {
+        if hop_by_hop(&name) {
+            parts.headers.remove(&name);
+        }
+    }
+    let sse = content_type.starts_with("text/event-stream");
+    if sse {
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
+    let json = content_type.contains("json");
+    let idle_timeout = call.gateway.settings.idle_timeout;
+    let metered = Metered {
+        status: parts.status.as_u16(),
+        inner: incoming,
+        call,
+        splitter: sse.then(Splitter::default),
+        json: json.then(Vec::new),
+        usage: None,
+        cost_header,
+        error,
+        idle: Box::pin(tokio::time::sleep(idle_timeout)),
+        idle_timeout,
+        ended: false,
+    };
+    Response::from_parts(parts, Body::Metered(Box::new(metered)))
+}
+
+/// The largest JSON answer copied to read its `usage`.
+const JSON_COPY_LIMIT: usize = 8 << 20;
+
+/// An upstream answer on its way to the client, read for usage as it passes.
+pub struct Metered {
+    status: u16,
+    inner: Incoming,
+    call: Call,
+    splitter: Option<Splitter>,
+    json: Option<Vec<u8>>,
+    usage: Option<Usage>,
+    cost_header: Option<f64>,
+    error: Option<String>,
+    idle: Pin<Box<Sleep>>,
+    idle_timeout: Duration,
+    ended: bool,
+}
+
+/// What an answer or chunk says it used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Usage {
+    prompt: u64,
+    completion: u64,
+    /// LiteLLM's own `usage.cost`, which it adds to a stream's usage chunk.
+    cost: Option<f64>,
+}
+
+/// The `usage` of an answer or chunk.
+fn usage_of(json: &Value) -> Option<Usage> {
+    let usage = json.get("usage")?.as_object()?;
+    Some(Usage {
+        prompt: usage.get("prompt_tokens").and_then(Value::as_u64)?,
+        completion: usage
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        cost: usage
+            .get("cost")
+            .and_then(Value::as_f64)
+            .filter(|c| c.is_finite() && *c >= 0.0),
+    })
+}
+
+/// The failure an upstream reports inside a stream that had already begun: LiteLLM sends
+/// `data: {"error": {"message": ...}}` and ends the stream when its provider fails mid-answer.
+fn stream_error(chunk: &Value) -> Option<String> {
+    let error = chunk.get("error")?;
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| error.to_string(), str::to_owned);
+    Some(format!("upstream failed mid-stream: {message}"))
+}
+
+/// What to do with a stream chunk carrying usage the client did not ask for: OpenAI sends it as an extra
+/// chunk without choices, LiteLLM as one whose only choice has an empty delta and no finish reason; either
+/// is dropped (`None`). Usage merged into a chunk with content or a finish reason loses just its `usage`.
+fn strip_usage(mut chunk: Value) -> Option<Vec<u8>> {
+    let blank = |v: &Value| {
+        v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty)
+    };
+    let empty = chunk
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_none_or(|choices| {
+            choices.iter().all(|c| {
+                c.get("delta")
+                    .and_then(Value::as_object)
+                    .is_none_or(|d| d.values().all(blank))
+                    && c.get("finish_reason").is_none_or(Value::is_null)
+            })
+        });
+    if empty {
+        return None;
+    }
+    chunk.as_object_mut()?.remove("usage");
+    Some(format!("data: {chunk}\n\n").into_bytes())
+}
+
+impl Metered {
+    /// The bytes of `data` the client gets.
+    fn pass(&mut self, data: Bytes) -> Bytes {
+        if let Some(copy) = &mut self.json
+            && copy.len() + data.len() <= JSON_COPY_LIMIT
+        {
+            copy.extend_from_slice(&data);
+        }
+        let Some(splitter) = &mut self.splitter else {
+            return data;
+        };
+        // Whole events in, none changed: the chunk goes on as it came, without a copy.
+        let whole = splitter.is_empty();
+        let events = splitter.push(&data);
+        let whole = whole && splitter.is_empty();
+        let mut out: Option<Vec<u8>> = None;
+        for (index, event) in events.iter().enumerate() {
+            let chunk = (event.has_object(b"\"usage\"") || event.has_object(b"\"error\""))
+                .then(|| event.data())
+                .flatten()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+            if let Some(error) = chunk.as_ref().and_then(stream_error) {
+                self.error = Some(error);
+            }
+            let replacement = match chunk.and_then(|c| usage_of(&c).map(|u| (c, u))) {
+                Some((chunk, usage)) => {
+                    self.usage = Some(usage);
+                    self.call.injected.then(|| strip_usage(chunk))
+                }
+                None => None,
+            };
+            match replacement {
+                None => {
+                    if let Some(out) = &mut out {
+                        out.extend_from_slice(&event.raw);
+                    }
+                }
+                Some(bytes) => {
+                    let out = out.get_or_insert_with(|| {
+                        events[..index]
+                            .iter()
+                            .flat_map(|e| e.raw.iter().copied())
+                            .collect()
+                    });
+                    out.extend(bytes.unwrap_or_default());
+                }
+            }
+        }
+        match out {
+            Some(out) => Bytes::from(out),
+            None if whole => data,
+            None => Bytes::from(events.into_iter().flat_map(|e| e.raw).collect::<Vec<u8>>()),
+        }
+    }
+
+    fn complete(&mut self, disconnected: bool, error: Option<String>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if let Some(copy) = self.json.take()
+            && let Ok(json) = serde_json::from_slice::<Value>(&copy)
+        {
+            self.usage = usage_of(&json).or(self.usage);
+        }
+        let error = error.or_else(|| self.error.take());
+        if let Some(e) = &error
+            && !self.call.model.is_empty()
+            && self.status < 500
+        {
+            self.call.gateway.breaker_outcome(&self.call.model, Some(e));
+        }
+        self.call.finish(
+            self.status,
+            self.usage,
+            self.cost_header,
+            disconnected,
+            error,
+        );
+    }
+}
+
+impl hyper::body::Body for Metered {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    this.idle.as_mut().reset(Instant::now() + this.idle_timeout);
+                    match frame.into_data() {
+                        Ok(data) => {
+                            let mut out = this.pass(data);
+                            // hyper stops polling once a sized body is sent, so its end is seen here.
+                            if this.inner.is_end_stream() {
+                                if let Some(splitter) = this.splitter.take() {
+                                    let mut all = out.to_vec();
+                                    all.extend(splitter.finish());
+                                    out = Bytes::from(all);
+                                }
+                                this.complete(false, None);
+                            }
+                            if out.is_empty() && !this.ended {
+                                continue;
+                            }
+                            return Poll::Ready(Some(Ok(Frame::data(out))));
+                        }
+                        Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let error = format!("upstream connection lost mid-answer: {}", describe(&e));
+                    this.complete(false, Some(error));
+                    return Poll::Ready(Some(Err(Box::new(e))));
+                }
+                Poll::Ready(None) => {
+                    if let Some(splitter) = this.splitter.take() {
+                        let rest = splitter.finish();
+                        if !rest.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
+                        }
+                    }
+                    this.complete(false, None);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    if this.idle.as_mut().poll(cx).is_ready() {
+                        let error = format!(
+                            "upstream sent nothing for {:?} mid-answer (--idle-timeout)",
+                            this.idle_timeout
+                        );
+                        this.complete(false, Some(error.clone()));
+                        return Poll::Ready(Some(Err(error.into())));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        self.complete(true, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_usage_is_asked_for_only_when_the_client_did_not() {
+        let mut json = serde_json::json!({"model": "m", "stream": true});
+        assert!(wants_stream_usage("/v1/chat/completions", &mut json));
+        assert_eq!(json["stream_options"]["include_usage"], true);
+        let mut asked =
+            serde_json::json!({"stream": true, "stream_options": {"include_usage": true}});
+        assert!(!wants_stream_usage("/v1/chat/completions", &mut asked));
+        let mut plain = serde_json::json!({"stream": false});
+        assert!(!wants_stream_usage("/v1/chat/completions", &mut plain));
+        let mut embeddings = serde_json::json!({"stream": true});
+        assert!(!wants_stream_usage("/v1/embeddings", &mut embeddings));
+    }
+
+    #[test]
+    fn usage_is_read_from_answers_and_embeddings() {
+        let answer = serde_json::json!({"usage": {"prompt_tokens": 3, "completion_tokens": 4}});
+        assert_eq!(
+            usage_of(&answer),
+            Some(Usage {
+                prompt: 3,
+                completion: 4,
+                cost: None
+            })
+        );
+        let embedding = serde_json::json!({"usage": {"prompt_tokens": 5, "total_tokens": 5}});
+        assert_eq!(usage_of(&embedding).map(|u| u.completion), Some(0));
+        let litellm =
+            serde_json::json!({"usage": {"prompt_tokens": 1, "completion_tokens": 1, "cost": 0.5}});
+        assert_eq!(usage_of(&litellm).and_then(|u| u.cost), Some(0.5));
+        assert_eq!(usage_of(&serde_json::json!({"usage": null})), None);
+    }
+
+    #[test]
+    fn an_error_event_in_a_stream_is_a_failure() {
+        let event = serde_json::json!({"error": {"message": "APIConnectionError", "code": "500"}});
+        assert_eq!(
+            stream_error(&event).as_deref(),
+            Some("upstream failed mid-stream: APIConnectionError")
+        );
+        assert_eq!(stream_error(&serde_json::json!({"choices": []})), None);
+    }
+
+    #[test]
+    fn an_unasked_usage_chunk_is_dropped_in_openai_and_litellm_shapes() {
+        let openai = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 1}});
+        assert_eq!(strip_usage(openai), None);
+        let litellm = serde_json::json!({
+            "choices": [{"index": 0, "delta": {}, "finish_reason": null}],
+            "usage": {"prompt_tokens": 1}
+        });
+        assert_eq!(strip_usage(litellm), None);
+        let merged = serde_json::json!({
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1}
+        });
+        let kept = String::from_utf8(strip_usage(merged).unwrap()).unwrap();
+        assert!(
+            kept.starts_with("data: {") && kept.ends_with("}\n\n"),
+            "{kept}"
+        );
+        assert!(kept.contains("\"finish_reason\":\"stop\"") && !kept.contains("usage"));
+    }
+}

@@ -1,0 +1,244 @@
+//! The gateway's Prometheus metrics: requests, tokens, cost and latency per model, refusals by reason,
+//! and, read when scraped, queue depth and breaker state per model.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: BTreeMap<(String, u16), u64>,
+    prompt_tokens: BTreeMap<String, u64>,
+    completion_tokens: BTreeMap<String, u64>,
+    cost: BTreeMap<String, f64>,
+    latency: BTreeMap<String, Histogram>,
+    refused: BTreeMap<&'static str, u64>,
+}
+
+/// What the gateway counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    counters: Mutex<Counters>,
+}
+
+/// A finished request, as counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    pub model: &'a str,
+    pub status: u16,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    pub seconds: f64,
+}
+
+/// Live values read at scrape time.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub queue_depths: Vec<(String, usize)>,
+    /// Model, gauge (0 closed, 1 half-open, 2 open).
+    pub breakers: Vec<(String, u8)>,
+    pub usage_dropped: u64,
+    /// Requests between arrival and their usage record.
+    pub in_flight: u64,
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn finished(&self, f: Finished<'_>) {
+        let mut c = self.lock();
+        *c.requests
+            .entry((f.model.to_owned(), f.status))
+            .or_default() += 1;
+        if f.model.is_empty() {
+            return;
+        }
+        *c.prompt_tokens.entry(f.model.to_owned()).or_default() += f.prompt_tokens;
+        *c.completion_tokens.entry(f.model.to_owned()).or_default() += f.completion_tokens;
+        *c.cost.entry(f.model.to_owned()).or_default() += f.cost_usd;
+        let h = c.latency.entry(f.model.to_owned()).or_default();
+        if h.counts.is_empty() {
+            h.counts = vec![0; BUCKETS.len()];
+        }
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if f.seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += f.seconds;
+        h.count += 1;
+    }
+
+    /// A request the gateway refused itself: `rate_limit`, `queue`, `quota`, `budget`, `breaker`, `bad_request`.
+    pub fn refused(&self, reason: &'static str) {
+        *self.lock().refused.entry(reason).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, live: &Live) -> String {
+        let c = self.lock();
+        let mut out = String::new();
+        let mut family = |name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            name.to_owned()
+        };
+        let name = family(
+            "magi_limits_requests_total",
+            "counter",
+            "Requests answered, by model and status.",
+        );
+        let mut body = String::new();
+        for ((model, status), n) in &c.requests {
+            let _ = writeln!(
+                body,
+                "{name}{{model=\"{}\",status=\"{status}\"}} {n}",
+                escape(model)
+            );
+        }
+        let name = "magi_limits_tokens_total";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Tokens used, by model and kind.\n# TYPE {name} counter"
+        );
+        for (kind, map) in [
+            ("prompt", &c.prompt_tokens),
+            ("completion", &c.completion_tokens),
+        ] {
+            for (model, n) in map {
+                let _ = writeln!(
+                    body,
+                    "{name}{{model=\"{}\",kind=\"{kind}\"}} {n}",
+                    escape(model)
+                );
+            }
+        }
+        let name = "magi_limits_cost_usd_total";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Cost in USD, by model.\n# TYPE {name} counter"
+        );
+        for (model, v) in &c.cost {
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {v}", escape(model));
+        }
+        let name = "magi_limits_request_duration_seconds";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Time from arrival to the last byte, by model.\n# TYPE {name} histogram"
+        );
+        for (model, h) in &c.latency {
+            let model = escape(model);
+            for (bound, n) in BUCKETS.iter().zip(&h.counts) {
+                let _ = writeln!(
+                    body,
+                    "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                body,
+                "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(body, "{name}_sum{{model=\"{model}\"}} {}", h.sum);
+            let _ = writeln!(body, "{name}_count{{model=\"{model}\"}} {}", h.count);
+        }
+        let name = "magi_limits_refused_total";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Requests the gateway refused itself, by reason.\n# TYPE {name} counter"
+        );
+        for (reason, n) in &c.refused {
+            let _ = writeln!(body, "{name}{{reason=\"{reason}\"}} {n}");
+        }
+        let name = "magi_limits_queue_depth";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Requests waiting for their model, by model.\n# TYPE {name} gauge"
+        );
+        for (model, n) in &live.queue_depths {
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {n}", escape(model));
+        }
+        let name = "magi_limits_breaker_state";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Circuit breaker per model: 0 closed, 1 half-open, 2 open.\n# TYPE {name} gauge"
+        );
+        for (model, state) in &live.breakers {
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {state}", escape(model));
+        }
+        let name = "magi_limits_usage_dropped_total";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Usage records dropped because the writer fell behind.\n# TYPE {name} counter\n\
+             {name} {}",
+            live.usage_dropped
+        );
+        let name = "magi_limits_in_flight";
+        let _ = writeln!(
+            body,
+            "# HELP {name} Requests between arrival and their usage record.\n# TYPE {name} gauge\n\
+             {name} {}",
+            live.in_flight
+        );
+        out.push_str(&body);
+        out
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_live_gauges() {
+        let metrics = Metrics::default();
+        metrics.finished(Finished {
+            model: "gpt\"x",
+            status: 200,
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            cost_usd: 0.5,
+            seconds: 0.02,
+        });
+        metrics.refused("quota");
+        let text = metrics.render(&Live {
+            queue_depths: vec![("gpt".into(), 2)],
+            breakers: vec![("gpt".into(), 2)],
+            usage_dropped: 0,
+            in_flight: 1,
+        });
+        for line in [
+            "magi_limits_requests_total{model=\"gpt\\\"x\",status=\"200\"} 1",
+            "magi_limits_tokens_total{model=\"gpt\\\"x\",kind=\"completion\"} 4",
+            "magi_limits_request_duration_seconds_bucket{model=\"gpt\\\"x\",le=\"0.01\"} 0",
+            "magi_limits_request_duration_seconds_bucket{model=\"gpt\\\"x\",le=\"0.025\"} 1",
+            "magi_limits_refused_total{reason=\"quota\"} 1",
+            "magi_limits_queue_depth{model=\"gpt\"} 2",
+            "magi_limits_breaker_state{model=\"gpt\"} 2",
+            "magi_limits_in_flight 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Server-sent events as the gateway sees them: a byte stream cut anywhere, split back into whole events
+//! without changing a byte, so each event can be passed on, read for `usage`, or dropped.
+//!
+//! An event ends at a blank line; lines end with LF, CRLF or CR (the SSE specification allows all three).
+//! [`Splitter::push`] returns the events a chunk completed, each with its exact bytes (terminator included);
+//! what is left when the stream ends comes back from [`Splitter::finish`], so the concatenation of
+//! everything returned is always the input (proptest checks that for any input and any cut).
+
+/// One whole event: its bytes as received, terminator included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub raw: Vec<u8>,
+}
+
+impl Event {
+    /// Whether the event holds `"key"` followed by an object (`"usage": {`), without decoding it: most
+    /// chunks carry no usage or `"usage": null`, and need no JSON parsing.
+    pub fn has_object(&self, key: &[u8]) -> bool {
+        let raw = &self.raw[..];
+        let mut from = 0;
+        while let Some(at) = raw[from..].windows(key.len()).position(|w| w == key) {
+            from += at + key.len();
+            let mut rest = raw[from..].iter().skip_while(|b| b.is_ascii_whitespace());
+            if rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The event's data: its `data:` lines without the field name (and one leading space), joined by LF.
+    /// `None` when it has no data line (a comment or a bare `event:`).
+    pub fn data(&self) -> Option<String> {
+        let mut data: Option<String> = None;
+        for line in lines(&self.raw) {
+            let value = if line == b"data" {
+                &b""[..]
+            } else if let Some(rest) = line.strip_prefix(b"data:") {
+                rest.strip_prefix(b" ").unwrap_or(rest)
+            } else {
+                continue;
+            };
+            let value = String::from_utf8_lossy(value);
+            match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(&value);
+                }
+                None => data = Some(value.into_owned()),
+            }
+        }
+        data
+    }
+}
+
+/// The lines of an event, without their terminators.
+fn lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = match (rest.get(end), rest.get(end + 1)) {
+            (Some(b'\r'), Some(b'\n')) => 2,
+            (Some(_), _) => 1,
+            (None, _) => 0,
+        };
+        rest = &rest[end + skip..];
+        Some(line)
+    })
+}
+
+/// Splits a byte stream into whole events.
+#[derive(Debug, Default)]
+pub struct Splitter {
+    buf: Vec<u8>,
+    /// Where the line being read starts.
+    line_start: usize,
+    /// How far the buffer has been scanned.
+    scanned: usize,
+}
+
+impl Splitter {
+    /// Adds a chunk; returns the events it completed, in order.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
+        self.buf.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        let mut event_start = 0;
+        let mut i = self.scanned;
+        while i < self.buf.len() {
+            let b = self.buf[i];
+            if b != b'\n' && b != b'\r' {
+                i += 1;
+                continue;
+            }
+            let end = if b == b'\r' {
+                match self.buf.get(i + 1) {
+                    Some(b'\n') => i + 2,
+                    Some(_) => i + 1,
+                    // A CR at the end of what we have: it may be half of a CRLF.
+                    None => break,
+                }
+            } else {
+                i + 1
+            };
+            if i == self.line_start {
+                events.push(Event {
+                    raw: self.buf[event_start..end].to_vec(),
+                });
+                event_start = end;
+            }
+            self.line_start = end;
+            i = end;
+        }
+        self.buf.drain(..event_start);
+        self.line_start -= event_start;
+        self.scanned = i - event_start;
+        events
+    }
+
+    /// Whether no part of an event is held back.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The bytes of an unfinished event when the stream ended.
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn split_all(input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>) {
+        let mut splitter = Splitter::default();
+        let mut events = Vec::new();
+        let mut at = 0;
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        cuts.sort_unstable();
+        for cut in cuts.into_iter().chain([input.len()]) {
+            events.extend(splitter.push(&input[at..cut]));
+            at = cut;
+        }
+        (events, splitter.finish())
+    }
+
+    #[test]
+    fn openai_stream_splits_into_its_chunks() {
+        let input = b"data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\n: keep-alive\n\ndata: [DONE]\n\n";
+        let (events, rest) = split_all(input, &[3, 17, 18, 30]);
+        let data: Vec<_> = events.iter().map(Event::data).collect();
+        assert_eq!(
+            data,
+            vec![
+                Some("{\"a\":1}".into()),
+                Some("{\"b\":2}".into()),
+                None,
+                Some("[DONE]".into())
+            ]
+        );
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn multi_line_data_joins_with_lf_and_cr_alone_ends_lines() {
+        let (events, _) = split_all(b"event: x\rdata: one\rdata:two\rdata\r\rdata: next", &[]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data(), Some("one\ntwo\n".into()));
+    }
+
+    #[test]
+    fn objects_are_told_from_nulls_without_parsing() {
+        let event = |text: &str| Event {
+            raw: text.as_bytes().to_vec(),
+        };
+        assert!(event("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n").has_object(b"\"usage\""));
+        assert!(event("data: {\"usage\":{}}\n\n").has_object(b"\"usage\""));
+        assert!(!event("data: {\"usage\":null}\n\n").has_object(b"\"usage\""));
+        assert!(!event("data: {\"text\":\"usage\"}\n\n").has_object(b"\"usage\""));
+        assert!(!event("data: [DONE]\n\n").has_object(b"\"usage\""));
+    }
+
+    #[test]
+    fn an_unfinished_event_is_returned_at_the_end() {
+        let (events, rest) = split_all(b"data: 1\n\ndata: 2\n", &[]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(rest, b"data: 2\n");
+    }
+
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            "data: \\{\"[a-z]{0,8}\":[0-9]{1,3}\\}".prop_map(String::into_bytes),
+            Just(b"data: [DONE]".to_vec()),
+            Just(b": ping".to_vec()),
+            Just(b"event: message".to_vec()),
+            Just(b"data".to_vec()),
+        ];
+        let end = prop_oneof![Just(&b"\n"[..]), Just(&b"\r\n"[..]), Just(&b"\r"[..])];
+        proptest::collection::vec((line, end.clone(), end), 0..12).prop_map(|events| {
+            let mut out = Vec::new();
+            for (line, e1, e2) in events {
+                out.extend_from_slice(&line);
+                out.extend_from_slice(e1);
+                // A CR line end followed by LF would read as one CRLF: keep the blank line distinct.
+                out.extend_from_slice(if e1 == b"\r" && e2 != b"\r" {
+                    b"\r"
+                } else {
+                    e2
+                });
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_any_cuts_lose_nothing(
+            input in proptest::collection::vec(any::<u8>(), 0..400),
+            cuts in proptest::collection::vec(any::<usize>(), 0..20),
+        ) {
+            let (events, rest) = split_all(&input, &cuts);
+            let mut joined: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+            joined.extend(rest);
+            prop_assert_eq!(joined, input);
+        }
+
+        #[test]
+        fn events_do_not_depend_on_where_the_stream_was_cut(
+            input in stream(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..20),
+        ) {
+            let whole = split_all(&input, &[]);
+            let cut = split_all(&input, &cuts);
+            prop_assert_eq!(&whole, &cut);
+            // A final CR may be half of a CRLF, so it waits for more; anything else leaves nothing behind.
+            prop_assert!(whole.1.is_empty() || input.ends_with(b"\r"));
+        }
+    }
+}

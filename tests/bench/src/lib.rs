@@ -1,0 +1,117 @@
+//! What the benchmark binaries share: measuring one command's wall time, CPU time and peak RSS, and the
+//! `main` that dispatches to that measuring mode.
+//!
+//! Peak RSS is the kernel's `ru_maxrss` of a process tree, which is only readable for a process's own
+//! children; so each binary re-executes itself as `BIN measure -- CMD ARGS`, whose only child is the command,
+//! and reads back the one line that mode prints.
+
+use std::ffi::OsString;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use nix::sys::resource::{UsageWho, getrusage};
+
+/// What one measured run of a command took.
+#[derive(Debug, Clone, Copy)]
+pub struct Measurement {
+    pub wall_ms: f64,
+    pub max_rss_kib: u64,
+    /// User plus system time of the command's tree.
+    pub cpu_ms: f64,
+    pub exit: i32,
+}
+
+impl Measurement {
+    pub fn seconds(&self) -> f64 {
+        self.wall_ms / 1000.0
+    }
+
+    pub fn max_rss_mib(&self) -> f64 {
+        self.max_rss_kib as f64 / 1024.0
+    }
+}
+
+/// The `main` of a benchmark binary: `BIN measure -- CMD ARGS` measures one command, anything else runs
+/// `bench` with the arguments; errors end as one line and exit 1.
+pub fn main(name: &str, bench: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let result = if argv.get(1).map(String::as_str) == Some("measure") {
+        measure(&argv[3..])
+    } else {
+        bench()
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name} bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The measuring mode: runs the command (stdout discarded) and prints `wall_ms max_rss_kib user_ms system_ms
+/// exit` of its tree.
+fn measure(command: &[String]) -> anyhow::Result<()> {
+    let program = command
+        .first()
+        .context("measure needs a command after --")?;
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(&command[1..])
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    let wall = started.elapsed();
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN)?;
+    let ms = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1000.0 + t.tv_usec() as f64 / 1000.0;
+    println!(
+        "{:.3} {} {:.1} {:.1} {}",
+        wall.as_secs_f64() * 1000.0,
+        usage.max_rss(),
+        ms(usage.user_time()),
+        ms(usage.system_time()),
+        status.code().unwrap_or(-1)
+    );
+    Ok(())
+}
+
+/// Measures `command` with `envs` set, whatever its exit code.
+pub fn measured(
+    envs: &[(&'static str, OsString)],
+    command: &[&str],
+) -> anyhow::Result<Measurement> {
+    let output = Command::new(std::env::current_exe()?)
+        .arg("measure")
+        .arg("--")
+        .args(command)
+        .envs(envs.iter().map(|(k, v)| (*k, v)))
+        .env_remove("JOURNAL_STREAM")
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    if fields.len() != 5 {
+        bail!(
+            "measuring {command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(Measurement {
+        wall_ms: fields[0].parse()?,
+        max_rss_kib: fields[1].parse()?,
+        cpu_ms: fields[2].parse::<f64>()? + fields[3].parse::<f64>()?,
+        exit: fields[4].parse()?,
+    })
+}
+
+/// Measures `command` and fails unless it exits 0.
+pub fn measured_ok(
+    envs: &[(&'static str, OsString)],
+    command: &[&str],
+) -> anyhow::Result<Measurement> {
+    let run = measured(envs, command)?;
+    if run.exit != 0 {
+        bail!("{command:?} failed with exit code {}", run.exit);
+    }
+    Ok(run)
+}

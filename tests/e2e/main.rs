@@ -1,0 +1,12 @@
+//! End-to-end tests: the built binaries against real components (the rig is the magi-testkit library).
+
+mod alert;
+mod backup;
+mod costs;
+mod health;
+mod limits;
+mod litellm;
+mod package;
+mod rig;
+mod units;
+mod users;
