@@ -29,8 +29,9 @@ use crate::{image, seed};
 
 /// The label every container and network of the rig carries, so a leftover of a killed run is found.
 pub const LABEL: &str = "magi.test=1";
-/// The Docker network of the mini stack.
-pub const NETWORK: &str = "magi-test-net";
+/// The prefix of the mini stack's Docker network. Each stack makes its own network (prefix, process id and
+/// time), so a network that Docker cannot remove (a stale endpoint, moby#23302) never blocks the next stack.
+const NETWORK_PREFIX: &str = "magi-test-net";
 /// Where each container sees its control directory (probe files and the markers below).
 const CONTROL: &str = "/magi-test";
 
@@ -186,6 +187,8 @@ struct Member {
     probe_path: String,
     /// The control directory, mounted at `/magi-test`.
     control: PathBuf,
+    /// The stack's network.
+    network: String,
 }
 
 /// A running mini MAGI stack; dropped, it removes its containers, network and temporary directory, in
@@ -243,8 +246,15 @@ impl MiniStack {
         let owner = fs::metadata(&home)
             .map(|m| format!("{}:{}", m.uid(), m.gid()))
             .unwrap_or_else(|e| panic!("cannot stat {}: {e}", home.display()));
+        let network = format!(
+            "{NETWORK_PREFIX}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+        );
         must(&[
-            "network", "create", "--label", LABEL, "--driver", "bridge", NETWORK,
+            "network", "create", "--label", LABEL, "--driver", "bridge", &network,
         ]);
 
         let reachable = CONTAINER_IPS_REACHABLE.get().copied();
@@ -264,6 +274,7 @@ impl MiniStack {
                     host_port: publish.then_some(port),
                     probe_path: probe_path(service.probe.as_ref()),
                     control,
+                    network: network.clone(),
                 }
             })
             .collect();
@@ -402,7 +413,7 @@ impl MiniStack {
     pub fn redis_addr(&self) -> String {
         if self.redis_via_container_ip {
             self.container_address("redis").unwrap_or_else(|| {
-                panic!("magi-nervous-system has no address on {NETWORK}: is it running?")
+                panic!("magi-nervous-system has no address on the stack's network: is it running?")
             })
         } else {
             format!("127.0.0.1:{}", self.published_port("redis"))
@@ -414,7 +425,7 @@ impl MiniStack {
         self.container_state(&member.container)?
             .addresses
             .into_iter()
-            .find(|(network, _)| network == NETWORK)
+            .find(|(network, _)| *network == member.network)
             .map(|(_, ip)| format!("{ip}:{}", member.fixture.port))
     }
 
@@ -438,8 +449,8 @@ impl MiniStack {
                         Some(addr) => addr,
                         None => {
                             return ProbeOutcome::Unreachable(format!(
-                                "{} has no address on {NETWORK} (not running)",
-                                member.container
+                                "{} has no address on {} (not running)",
+                                member.container, member.network
                             ));
                         }
                     }
@@ -751,10 +762,40 @@ fn remove_labelled() -> Result<(), DockerError> {
         args.extend(ids);
         docker(&args)?;
     }
-    if docker(&["network", "inspect", NETWORK]).is_ok() {
-        docker(&["network", "rm", NETWORK])?;
+    let networks = docker(&[
+        "network",
+        "ls",
+        "--quiet",
+        "--filter",
+        &format!("label={LABEL}"),
+    ])?;
+    for network in networks.split_whitespace() {
+        remove_network(network);
     }
     Ok(())
+}
+
+/// Removes a network of the rig. Docker sometimes keeps an endpoint of a removed container (moby#23302):
+/// those are disconnected by force, and a network that still will not go is left with a warning, since the
+/// next stack makes a network of its own.
+fn remove_network(network: &str) {
+    if docker(&["network", "rm", network]).is_ok() {
+        return;
+    }
+    if let Ok(endpoints) = docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Containers}}{{.Name}} {{end}}",
+        network,
+    ]) {
+        for endpoint in endpoints.split_whitespace() {
+            let _ = docker(&["network", "disconnect", "--force", network, endpoint]);
+        }
+    }
+    if let Err(e) = docker(&["network", "rm", network]) {
+        eprintln!("leaving the mini stack's old network {network} behind: {e}");
+    }
 }
 
 struct Images<'a> {
@@ -807,7 +848,7 @@ impl Member {
             "--name",
             &self.container,
             "--network",
-            NETWORK,
+            &self.network,
             "--network-alias",
             f.service,
             "--label",
