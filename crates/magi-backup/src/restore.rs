@@ -13,7 +13,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use magi_check::validate::{Outcome, validate};
+use magi_check::validate::{Outcome, pause_after, validate};
 use magi_check::verdict::human_bytes;
 use magi_check::{Checker, Options};
 use magi_core::Config;
@@ -705,6 +705,7 @@ pub fn wait_ready(
     if also.is_empty() {
         return Ok(started.elapsed());
     }
+    let mut round = 0;
     loop {
         let report = docker.block_on(checker.check(Some(also)));
         let waiting: Vec<String> = report
@@ -727,7 +728,8 @@ pub fn wait_ready(
             return Err(waiting.join("; "));
         }
         log::info!("waiting for {}", waiting.join(", "));
-        std::thread::sleep(Duration::from_secs(1).min(timeout.saturating_sub(started.elapsed())));
+        std::thread::sleep(pause_after(round).min(timeout.saturating_sub(started.elapsed())));
+        round = round.saturating_add(1);
     }
 }
 

@@ -8,8 +8,19 @@ use magi_core::Tier;
 
 use crate::check::{Checker, Report};
 
-/// How often the stack is checked while waiting.
-pub const ROUND: Duration = Duration::from_secs(1);
+/// The pause after the first round; each later pause doubles, up to [`LONGEST_PAUSE`]. A container that
+/// has just started answers within a few hundred milliseconds, and a restore's downtime lasts until this
+/// notices, so the first rounds come quickly.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause between rounds.
+pub const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+/// The pause after round `round` (0 for the first).
+pub fn pause_after(round: u32) -> Duration {
+    FIRST_PAUSE
+        .saturating_mul(1 << round.min(16))
+        .min(LONGEST_PAUSE)
+}
 
 /// A core service that is not ready yet, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +54,8 @@ pub fn waiting_for(report: &Report) -> Vec<Waiting> {
         .collect()
 }
 
-/// Checks the core services every [`ROUND`] until all are ready or `timeout` has passed; `progress` hears what
-/// each round still waits for (only when that changes).
+/// Checks the core services, in rounds [`pause_after`] apart, until all are ready or `timeout` has passed;
+/// `progress` hears what each round still waits for (only when that changes).
 pub async fn validate(
     checker: &Checker,
     timeout: Duration,
@@ -60,6 +71,7 @@ pub async fn validate(
         .map(|s| s.name.clone())
         .collect();
     let mut last: Option<Vec<Waiting>> = None;
+    let mut round = 0;
     loop {
         let report = checker.check(Some(&core)).await;
         let waiting = waiting_for(&report);
@@ -76,7 +88,20 @@ pub async fn validate(
         if now >= deadline {
             return Outcome::TimedOut { waiting, report };
         }
-        tokio::time::sleep_until((now + ROUND).min(deadline)).await;
+        tokio::time::sleep_until((now + pause_after(round)).min(deadline)).await;
+        round = round.saturating_add(1);
         last = Some(waiting);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_start_short_and_double_up_to_a_second() {
+        let pauses: Vec<u128> = (0..8).map(|r| pause_after(r).as_millis()).collect();
+        assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(pause_after(u32::MAX), LONGEST_PAUSE);
     }
 }

@@ -88,15 +88,22 @@ pub struct Verdict {
     pub condition: Condition,
     /// Why, in a few words each ("exited with code 3", "HTTP 503").
     pub reasons: Vec<String>,
+    /// Whether the service's own probe answered.
+    #[serde(skip)]
+    pub answered: bool,
 }
 
 impl Verdict {
     /// Whether the service does its job: running and answering (slow or pressed for memory still counts).
+    /// A container whose Docker health check has not run yet counts once its own probe answers: Docker runs
+    /// the first check only after the check's interval (30 s for some images), and a probe that answers is
+    /// the better word on a service that has just started.
     pub fn is_ready(&self) -> bool {
-        matches!(
-            self.condition,
-            Condition::Up | Condition::Slow | Condition::MemoryPressure
-        )
+        match self.condition {
+            Condition::Up | Condition::Slow | Condition::MemoryPressure => true,
+            Condition::Starting => self.answered,
+            _ => false,
+        }
     }
 
     /// The reasons joined for one line.
@@ -181,6 +188,7 @@ pub fn judge(service: &Service, observation: &Observation, thresholds: &Threshol
         severity,
         condition,
         reasons: vec![reason],
+        answered: false,
     };
     let container = match &observation.container {
         Err(why) => return verdict(Severity::Warning, Condition::Unknown, why.clone()),
@@ -312,6 +320,7 @@ pub fn judge(service: &Service, observation: &Observation, thresholds: &Threshol
         severity,
         condition,
         reasons,
+        answered: answering,
     }
 }
 
@@ -555,6 +564,13 @@ mod tests {
             &observe(with_health(HealthStatus::Starting, 0), answered(2)),
         );
         assert_eq!(v.condition, Condition::Starting);
+        assert!(v.is_ready(), "answering while Docker's first check is due");
+        let v = judged(
+            "qdrant",
+            &observe(with_health(HealthStatus::Starting, 0), None),
+        );
+        assert_eq!(v.condition, Condition::Starting);
+        assert!(!v.is_ready(), "no probe: only Docker's check can say");
 
         let mut o = observe(running("magi-memory"), answered(2));
         o.memory = Some(Memory {
@@ -615,6 +631,7 @@ mod tests {
                         severity,
                         condition,
                         reasons: vec!["x".into()],
+                        answered: true,
                     },
                 )
             })
