@@ -880,6 +880,51 @@ fn limits_client_disconnect_mid_stream_is_recorded_and_nothing_leaks() {
 }
 
 #[test]
+fn limits_streams_each_chunk_as_it_arrives() {
+    let Some(litellm) = litellm() else { return };
+    let gateway = start(litellm, &[], &[]);
+    let pace = Duration::from_millis(150);
+    let body =
+        json!({"model": "standin-slow-stream-150~limits-pace", "stream": true, "max_tokens": 6,
+                      "messages": [{"role": "user", "content": "tell me"}]})
+        .to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let mut seen = String::new();
+    // When each content chunk ("w1", "w2", ...) reached the client.
+    let mut arrivals: Vec<Duration> = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        let words =
+            seen.matches("\"content\":\"w").count() + seen.matches("\"content\":\" w").count();
+        while arrivals.len() < words {
+            arrivals.push(sent.elapsed());
+        }
+    }
+    assert!(seen.contains("data: [DONE]"), "{seen}");
+    assert_eq!(arrivals.len(), 6, "six words: {seen}");
+    // Upstream sends a word every 150 ms: each reaches the client on its own, none held for the next.
+    for pair in arrivals.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= pace / 2,
+            "words arrived together, not as upstream sent them: {arrivals:?}"
+        );
+    }
+}
+
+#[test]
 fn limits_malformed_json_gets_a_clear_400_and_the_gateway_carries_on() {
     let Some(litellm) = litellm() else { return };
     let gateway = start(litellm, &[], &[]);

@@ -14,12 +14,12 @@
 //! the answer ends or the client goes away records one usage row, charges the ledger and token buckets, and
 //! counts the metrics.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -291,13 +291,23 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
-                let service = hyper::service::service_fn(move |req| {
-                    let gateway = Arc::clone(&gateway);
-                    async move { Ok::<_, Infallible>(handle(gateway, req).await) }
-                });
+                let turns = Turns::default();
+                let service = {
+                    let turns = turns.clone();
+                    hyper::service::service_fn(move |req| {
+                        let (gateway, turns) = (Arc::clone(&gateway), turns.clone());
+                        async move { Ok::<_, Infallible>(handle(gateway, req, turns).await) }
+                    })
+                };
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    let mut connection = std::pin::pin!(connection);
+                    let ended = std::future::poll_fn(|cx| {
+                        turns.0.fetch_add(1, Ordering::Relaxed);
+                        connection.as_mut().poll(cx)
+                    })
+                    .await;
+                    if let Err(e) = ended {
                         log::debug!("connection ended: {e}");
                     }
                 });
@@ -319,6 +329,18 @@ pub async fn serve(
     watcher.abort();
     gateway.recorder.flush();
     Ok(())
+}
+
+/// How many times the executor has polled a client connection's task: [`Metered`] tells by it whether other
+/// tasks (the upstream connection's among them) have had a turn since it yielded, as hyper polls a body again
+/// at once when it was not ready.
+#[derive(Debug, Clone, Default)]
+struct Turns(Arc<AtomicU64>);
+
+impl Turns {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The body of an answer: one the gateway made, or the upstream's passed through [`Metered`].
@@ -351,7 +373,7 @@ impl hyper::body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(full) => full.size_hint(),
-            Body::Metered(metered) => metered.inner.size_hint(),
+            Body::Metered(metered) => metered.read_ahead_hint(),
         }
     }
 }
@@ -367,6 +389,8 @@ struct Call {
     /// The gateway added `stream_options.include_usage`, so the usage chunk is not the client's.
     injected: bool,
     finished: bool,
+    /// The turns of the client connection's task.
+    turns: Turns,
 }
 
 impl Call {
@@ -492,7 +516,7 @@ fn hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
+async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, turns: Turns) -> Response<Body> {
     if request.uri().path() == "/metrics" && request.method() == Method::GET {
         let mut response = Response::new(Body::Full(Full::new(Bytes::from(
             gateway.metrics.render(&gateway.live()),
@@ -519,6 +543,7 @@ async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<B
         started: Instant::now(),
         injected: false,
         finished: false,
+        turns,
     };
     match refusal {
         None => {}
@@ -796,7 +821,7 @@ async fn forward(
                     gateway.breaker_outcome(&model, Some(&error))
                 };
                 if attempt == settings.retries || state == State::Open {
-                    return pass_on(call, response, Some(error));
+                    return pass_on(call, response, Some(error)).await;
                 }
                 log::debug!("{model}: {error}; retrying (attempt {})", attempt + 1);
                 continue;
@@ -805,7 +830,7 @@ async fn forward(
                 if !model.is_empty() {
                     gateway.breaker_outcome(&model, None);
                 }
-                return pass_on(call, response, None);
+                return pass_on(call, response, None).await;
             }
             Ok(Err(e)) => {
                 timed_out = false;
@@ -845,8 +870,13 @@ async fn forward(
     error_response(status, "api_error", "upstream_unavailable", &last_error)
 }
 
-/// Passes an upstream answer on, metered.
-fn pass_on(call: Call, response: Response<Incoming>, error: Option<String>) -> Response<Body> {
+/// Passes an upstream answer on, metered. The head waits for the first data (or the end), so that hyper
+/// writes them together: one write to the client for an answer that arrived whole.
+async fn pass_on(
+    call: Call,
+    response: Response<Incoming>,
+    error: Option<String>,
+) -> Response<Body> {
     let (mut parts, incoming) = response.into_parts();
     let content_type = parts
         .headers
@@ -884,8 +914,17 @@ fn pass_on(call: Call, response: Response<Incoming>, error: Option<String>) -> R
         idle: Box::pin(tokio::time::sleep(idle_timeout)),
         idle_timeout,
         ended: false,
+        held: Vec::new(),
+        held_len: 0,
+        yielded_at: None,
+        ready: VecDeque::new(),
     };
-    Response::from_parts(parts, Body::Metered(Box::new(metered)))
+    let mut metered = Box::new(metered);
+    let first =
+        std::future::poll_fn(|cx| hyper::body::Body::poll_frame(Pin::new(metered.as_mut()), cx))
+            .await;
+    metered.ready.push_front(first);
+    Response::from_parts(parts, Body::Metered(metered))
 }
 
 /// The largest JSON answer copied to read its `usage`.
@@ -904,7 +943,19 @@ pub struct Metered {
     idle: Pin<Box<Sleep>>,
     idle_timeout: Duration,
     ended: bool,
+    /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
+    held: Vec<Bytes>,
+    held_len: usize,
+    /// The turn in which the body last yielded with data held, so that the upstream connection's task gets a
+    /// turn to hand over the rest of a burst.
+    yielded_at: Option<u64>,
+    /// Frames to give before reading on: the first, read before the head went out; and what came after the
+    /// held data (the end of the answer, an error or a trailers frame).
+    ready: VecDeque<Option<Result<Frame<Bytes>, BoxError>>>,
 }
+
+/// The most data held back to be written together.
+const HOLD_LIMIT: usize = 64 << 10;
 
 /// What an answer or chunk says it used.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1049,6 +1100,54 @@ impl Metered {
     }
 }
 
+impl Metered {
+    /// The upstream's size hint, with the data read ahead counted in.
+    fn read_ahead_hint(&self) -> SizeHint {
+        let hint = hyper::body::Body::size_hint(&self.inner);
+        let ahead: u64 = self
+            .ready
+            .iter()
+            .flatten()
+            .filter_map(|frame| frame.as_ref().ok()?.data_ref().map(|d| d.len() as u64))
+            .sum();
+        let mut ahead_hint = SizeHint::new();
+        if let Some(upper) = hint.upper() {
+            ahead_hint.set_upper(upper + ahead);
+        }
+        ahead_hint.set_lower(hint.lower() + ahead);
+        ahead_hint
+    }
+
+    /// The held data as one frame.
+    fn release(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.held_len = 0;
+        self.yielded_at = None;
+        let data = if self.held.len() == 1 {
+            self.held.pop().unwrap_or_default()
+        } else {
+            let mut all = Vec::with_capacity(self.held.iter().map(Bytes::len).sum());
+            for part in self.held.drain(..) {
+                all.extend_from_slice(&part);
+            }
+            Bytes::from(all)
+        };
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+
+    fn hold(&mut self, data: Bytes) {
+        if !data.is_empty() {
+            self.held_len += data.len();
+            self.held.push(data);
+        }
+    }
+}
+
+/// Upstream data is passed on as it arrives, but what has arrived together is written together: hyper's
+/// client hands the answer over one chunk at a time through a channel from its connection task, and hyper's
+/// server writes whenever the body has nothing ready, which made one `writev` per server-sent event. When
+/// upstream has nothing ready, the task wakes itself and yields, so that the upstream connection's task gets
+/// a turn before the held data goes out; a turn of this task's ([`Turns`]) that brought nothing more
+/// releases it.
 impl hyper::body::Body for Metered {
     type Data = Bytes;
     type Error = BoxError;
@@ -1058,44 +1157,44 @@ impl hyper::body::Body for Metered {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        loop {
+        if let Some(ready) = this.ready.pop_front() {
+            return Poll::Ready(ready);
+        }
+        let last = loop {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     this.idle.as_mut().reset(Instant::now() + this.idle_timeout);
                     match frame.into_data() {
                         Ok(data) => {
-                            let mut out = this.pass(data);
+                            let out = this.pass(data);
+                            this.hold(out);
                             // hyper stops polling once a sized body is sent, so its end is seen here.
                             if this.inner.is_end_stream() {
                                 if let Some(splitter) = this.splitter.take() {
-                                    let mut all = out.to_vec();
-                                    all.extend(splitter.finish());
-                                    out = Bytes::from(all);
+                                    this.hold(Bytes::from(splitter.finish()));
                                 }
                                 this.complete(false, None);
+                                break None;
                             }
-                            if out.is_empty() && !this.ended {
-                                continue;
+                            if this.held_len >= HOLD_LIMIT {
+                                return this.release();
                             }
-                            return Poll::Ready(Some(Ok(Frame::data(out))));
+                            this.yielded_at = None;
                         }
-                        Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                        Err(frame) => break Some(Ok(frame)),
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
                     let error = format!("upstream connection lost mid-answer: {}", describe(&e));
                     this.complete(false, Some(error));
-                    return Poll::Ready(Some(Err(Box::new(e))));
+                    break Some(Err(Box::new(e) as BoxError));
                 }
                 Poll::Ready(None) => {
                     if let Some(splitter) = this.splitter.take() {
-                        let rest = splitter.finish();
-                        if !rest.is_empty() {
-                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
-                        }
+                        this.hold(Bytes::from(splitter.finish()));
                     }
                     this.complete(false, None);
-                    return Poll::Ready(None);
+                    break None;
                 }
                 Poll::Pending => {
                     if this.idle.as_mut().poll(cx).is_ready() {
@@ -1104,12 +1203,29 @@ impl hyper::body::Body for Metered {
                             this.idle_timeout
                         );
                         this.complete(false, Some(error.clone()));
-                        return Poll::Ready(Some(Err(error.into())));
+                        break Some(Err(error.into()));
+                    }
+                    if this.held.is_empty() {
+                        return Poll::Pending;
+                    }
+                    let now = this.call.turns.now();
+                    match this.yielded_at {
+                        Some(at) if at != now => return this.release(),
+                        Some(_) => {}
+                        None => {
+                            this.yielded_at = Some(now);
+                            cx.waker().wake_by_ref();
+                        }
                     }
                     return Poll::Pending;
                 }
             }
+        };
+        if this.held.is_empty() {
+            return Poll::Ready(last);
         }
+        this.ready.push_back(last);
+        this.release()
     }
 }
 

@@ -6,7 +6,7 @@
 //! [`Recorder::start`] opens the database and runs a writer thread; [`Recorder::record`] hands it a
 //! [`Record`] without blocking (a bounded channel: if the disk stalls for 65,536 requests the extra records
 //! are counted as dropped and logged, rather than stalling the clients). The thread writes what has arrived
-//! in one transaction every flush interval or every 512 records, and everything still queued when
+//! every flush interval, in transactions of up to 512 records, and everything still queued when
 //! [`Recorder::finish`] is called, so a clean stop loses nothing and a restart starts from what is on disk.
 //! Breaker state changes go the same way ([`Recorder::breaker`]), for `magi-limits breakers`.
 //!
@@ -27,8 +27,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,10 @@ pub struct Recorder {
     tx: Option<SyncSender<Entry>>,
     thread: Option<JoinHandle<()>>,
     dropped: Arc<AtomicU64>,
+    /// Set, with the writer unparked, when a flush, the stop or a full batch should not wait for the interval.
+    hurry: Arc<AtomicBool>,
+    /// Records sent since the writer was last woken for a full batch.
+    unwoken: AtomicUsize,
 }
 
 impl Recorder {
@@ -117,14 +121,20 @@ impl Recorder {
         let conn = db::open(path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
         let path = path.to_owned();
-        let thread = std::thread::Builder::new()
-            .name("usage-writer".into())
-            .spawn(move || write_loop(conn, &path, rx, flush_every))
-            .map_err(UsageError::Thread)?;
+        let hurry = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let hurry = Arc::clone(&hurry);
+            std::thread::Builder::new()
+                .name("usage-writer".into())
+                .spawn(move || write_loop(conn, &path, rx, flush_every, &hurry))
+                .map_err(UsageError::Thread)?
+        };
         Ok(Recorder {
             tx: Some(tx),
             thread: Some(thread),
             dropped: Arc::default(),
+            hurry,
+            unwoken: AtomicUsize::new(0),
         })
     }
 
@@ -141,7 +151,14 @@ impl Recorder {
     fn send(&self, entry: Entry) -> bool {
         let Some(tx) = &self.tx else { return false };
         match tx.try_send(entry) {
-            Ok(()) => true,
+            Ok(()) => {
+                // A full batch is written at once, which bounds the memory records wait in.
+                if self.unwoken.fetch_add(1, Ordering::Relaxed) + 1 >= BATCH {
+                    self.unwoken.store(0, Ordering::Relaxed);
+                    self.wake_writer();
+                }
+                true
+            }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_power_of_two() {
@@ -163,6 +180,7 @@ impl Recorder {
         if let Some(tx) = &self.tx
             && tx.send(Entry::Flush(ack)).is_ok()
         {
+            self.wake_writer();
             let _ = done.recv();
         }
     }
@@ -172,8 +190,16 @@ impl Recorder {
         self.stop();
     }
 
+    fn wake_writer(&self) {
+        self.hurry.store(true, Ordering::Release);
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+    }
+
     fn stop(&mut self) {
         self.tx.take();
+        self.wake_writer();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -186,20 +212,44 @@ impl Drop for Recorder {
     }
 }
 
-fn write_loop(mut conn: Connection, path: &Path, rx: Receiver<Entry>, flush_every: Duration) {
+/// Waits for a record, then lets records gather for `flush_every` and writes what came in batches. The
+/// thread sleeps while they gather rather than waking for each one (at thousands of answers a second, those
+/// wake-ups cost the gateway more than the writes); a flush or the stop cuts the sleep short.
+fn write_loop(
+    mut conn: Connection,
+    path: &Path,
+    rx: Receiver<Entry>,
+    flush_every: Duration,
+    hurry: &AtomicBool,
+) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     while let Ok(first) = rx.recv() {
-        batch.push(first);
         let deadline = Instant::now() + flush_every;
-        while batch.len() < BATCH && !matches!(batch.last(), Some(Entry::Flush(_))) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(entry) => batch.push(entry),
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+        if !matches!(first, Entry::Flush(_)) {
+            while !hurry.swap(false, Ordering::AcqRel) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::park_timeout(left);
             }
         }
-        if let Err(e) = write_batch(&mut conn, &mut batch) {
-            log::error!("{}: cannot write usage records: {e}", path.display());
+        batch.push(first);
+        loop {
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(entry) => batch.push(entry),
+                    Err(_) => break,
+                }
+            }
+            let full = batch.len() == BATCH;
+            if let Err(e) = write_batch(&mut conn, &mut batch) {
+                log::error!("{}: cannot write usage records: {e}", path.display());
+                batch.clear();
+            }
+            if !full {
+                break;
+            }
         }
     }
 }
