@@ -912,6 +912,7 @@ async fn pass_on(
         cost_header,
         error,
         idle: Box::pin(tokio::time::sleep(idle_timeout)),
+        last_data: Instant::now(),
         idle_timeout,
         ended: false,
         held: Vec::new(),
@@ -940,7 +941,10 @@ pub struct Metered {
     usage: Option<Usage>,
     cost_header: Option<f64>,
     error: Option<String>,
+    /// Fires `idle_timeout` after the data before last was seen; moved on to `last_data` then, so the timer
+    /// is not re-armed for every chunk.
     idle: Pin<Box<Sleep>>,
+    last_data: Instant,
     idle_timeout: Duration,
     ended: bool,
     /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
@@ -1069,7 +1073,12 @@ impl Metered {
         match out {
             Some(out) => Bytes::from(out),
             None if whole => data,
-            None => Bytes::from(events.into_iter().flat_map(|e| e.raw).collect::<Vec<u8>>()),
+            None => Bytes::from(
+                events
+                    .iter()
+                    .flat_map(|e| e.raw.iter().copied())
+                    .collect::<Vec<u8>>(),
+            ),
         }
     }
 
@@ -1163,7 +1172,7 @@ impl hyper::body::Body for Metered {
         let last = loop {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    this.idle.as_mut().reset(Instant::now() + this.idle_timeout);
+                    this.last_data = Instant::now();
                     match frame.into_data() {
                         Ok(data) => {
                             let out = this.pass(data);
@@ -1197,7 +1206,17 @@ impl hyper::body::Body for Metered {
                     break None;
                 }
                 Poll::Pending => {
-                    if this.idle.as_mut().poll(cx).is_ready() {
+                    let silent = loop {
+                        if this.idle.as_mut().poll(cx).is_pending() {
+                            break false;
+                        }
+                        let due = this.last_data + this.idle_timeout;
+                        if due <= Instant::now() {
+                            break true;
+                        }
+                        this.idle.as_mut().reset(due);
+                    };
+                    if silent {
                         let error = format!(
                             "upstream sent nothing for {:?} mid-answer (--idle-timeout)",
                             this.idle_timeout

@@ -5,11 +5,17 @@
 //! [`Splitter::push`] returns the events a chunk completed, each with its exact bytes (terminator included);
 //! what is left when the stream ends comes back from [`Splitter::finish`], so the concatenation of
 //! everything returned is always the input (proptest checks that for any input and any cut).
+//!
+//! Events are slices of the chunk they arrived in, not copies: only an event cut across two chunks is
+//! copied, to join its halves.
+
+use hyper::body::Bytes;
+use memchr::{memchr2, memmem};
 
 /// One whole event: its bytes as received, terminator included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    pub raw: Vec<u8>,
+    pub raw: Bytes,
 }
 
 impl Event {
@@ -17,16 +23,12 @@ impl Event {
     /// chunks carry no usage or `"usage": null`, and need no JSON parsing.
     pub fn has_object(&self, key: &[u8]) -> bool {
         let raw = &self.raw[..];
-        let mut from = 0;
-        while let Some(at) = raw[from..].windows(key.len()).position(|w| w == key) {
-            from += at + key.len();
-            let mut rest = raw[from..].iter().skip_while(|b| b.is_ascii_whitespace());
-            if rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-            {
-                return true;
-            }
-        }
-        false
+        memmem::find_iter(raw, key).any(|at| {
+            let mut rest = raw[at + key.len()..]
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace());
+            rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        })
     }
 
     /// The event's data: its `data:` lines without the field name (and one leading space), joined by LF.
@@ -79,6 +81,7 @@ fn lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Splits a byte stream into whole events.
 #[derive(Debug, Default)]
 pub struct Splitter {
+    /// The start of an event that the chunks so far did not finish.
     buf: Vec<u8>,
     /// Where the line being read starts.
     line_start: usize,
@@ -88,19 +91,24 @@ pub struct Splitter {
 
 impl Splitter {
     /// Adds a chunk; returns the events it completed, in order.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
-        self.buf.extend_from_slice(chunk);
+    pub fn push(&mut self, chunk: &Bytes) -> Vec<Event> {
+        let data = if self.buf.is_empty() {
+            chunk.clone()
+        } else {
+            self.buf.extend_from_slice(chunk);
+            Bytes::from(std::mem::take(&mut self.buf))
+        };
         let mut events = Vec::new();
         let mut event_start = 0;
         let mut i = self.scanned;
-        while i < self.buf.len() {
-            let b = self.buf[i];
-            if b != b'\n' && b != b'\r' {
-                i += 1;
-                continue;
-            }
-            let end = if b == b'\r' {
-                match self.buf.get(i + 1) {
+        loop {
+            let Some(at) = memchr2(b'\n', b'\r', &data[i..]) else {
+                i = data.len();
+                break;
+            };
+            i += at;
+            let end = if data[i] == b'\r' {
+                match data.get(i + 1) {
                     Some(b'\n') => i + 2,
                     Some(_) => i + 1,
                     // A CR at the end of what we have: it may be half of a CRLF.
@@ -111,14 +119,14 @@ impl Splitter {
             };
             if i == self.line_start {
                 events.push(Event {
-                    raw: self.buf[event_start..end].to_vec(),
+                    raw: data.slice(event_start..end),
                 });
                 event_start = end;
             }
             self.line_start = end;
             i = end;
         }
-        self.buf.drain(..event_start);
+        self.buf = data[event_start..].to_vec();
         self.line_start -= event_start;
         self.scanned = i - event_start;
         events
@@ -147,7 +155,7 @@ mod tests {
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
         cuts.sort_unstable();
         for cut in cuts.into_iter().chain([input.len()]) {
-            events.extend(splitter.push(&input[at..cut]));
+            events.extend(splitter.push(&Bytes::copy_from_slice(&input[at..cut])));
             at = cut;
         }
         (events, splitter.finish())
@@ -180,7 +188,7 @@ mod tests {
     #[test]
     fn objects_are_told_from_nulls_without_parsing() {
         let event = |text: &str| Event {
-            raw: text.as_bytes().to_vec(),
+            raw: Bytes::copy_from_slice(text.as_bytes()),
         };
         assert!(event("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n").has_object(b"\"usage\""));
         assert!(event("data: {\"usage\":{}}\n\n").has_object(b"\"usage\""));
@@ -228,7 +236,7 @@ mod tests {
             cuts in proptest::collection::vec(any::<usize>(), 0..20),
         ) {
             let (events, rest) = split_all(&input, &cuts);
-            let mut joined: Vec<u8> = events.iter().flat_map(|e| e.raw.clone()).collect();
+            let mut joined: Vec<u8> = events.iter().flat_map(|e| e.raw.to_vec()).collect();
             joined.extend(rest);
             prop_assert_eq!(joined, input);
         }

@@ -13,6 +13,9 @@
 //! - unpaced: the same answer as fast as it can go, which measures how many streams per second each path
 //!   can carry on this machine (the load generator and the stand-in share its cores).
 //!
+//! Each unpaced figure comes from three turns per route, taken in rotation, so that a change in this
+//! shared machine's load falls on all routes alike rather than on whichever ran last.
+//!
 //! Targets printed beside the figures: p99 added ≤ 2 ms, throughput ≥ 0.9× nginx's, RSS ≤ 40 MB.
 //! When `magi-limits` is not built next to this binary, its column says so and the others are measured.
 //!
@@ -33,6 +36,8 @@ use magi_testkit::{Component, Nginx, OpenAiStandin, free_port};
 
 /// Warm-up before the measured window of each run.
 const WARMUP: Duration = Duration::from_secs(1);
+/// How many turns each route gets per unpaced figure.
+const ROUNDS: usize = 3;
 /// The pace of the paced stream: upstream delay before each chunk.
 const PACE_MS: u64 = 20;
 /// Tokens (content chunks) per answer.
@@ -65,6 +70,16 @@ struct Run {
 }
 
 impl Run {
+    /// Adds the figures of another run of the same route.
+    fn add(&mut self, other: Run) {
+        self.completed += other.completed;
+        self.errors += other.errors;
+        self.first_byte.extend(other.first_byte);
+        self.whole.extend(other.whole);
+        self.window += other.window;
+        self.rss_kib = self.rss_kib.max(other.rss_kib);
+    }
+
     fn rate(&self) -> f64 {
         self.completed as f64 / self.window.as_secs_f64()
     }
@@ -398,11 +413,11 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
         .build()?;
     println!(
         "magi-limits benchmark: streaming chat completions from openai-standin on loopback, {TOKENS} tokens \
-         per answer; {} measured per run after {} s warm-up; one keep-alive connection per stream; nginx \
-         proxy_pass with proxy_buffering off and upstream keepalive; magi-limits with no limits set, \
-         recording usage",
+         per answer; {} measured per route and load (unpaced: in {ROUNDS} turns taken in rotation), each \
+         turn after {} ms warm-up; one keep-alive connection per stream; nginx proxy_pass with proxy_buffering off and \
+         upstream keepalive; magi-limits with no limits set, recording usage",
         magi_core::config::format_duration(duration),
-        WARMUP.as_secs()
+        WARMUP.as_millis()
     );
     println!(
         "load average before the runs: {} (this machine's cores are shared; p99 figures move with it)",
@@ -430,17 +445,32 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 "  {:<12} {:>9} {:>11} {:>11} {:>11} {:>11} {:>7}",
                 "route", "answers/s", "1st byte p50", "p99", "whole p50", "p99", "errors"
             );
+            // The routes take turns, a slice of the duration each per round, in a rotating order, so a
+            // change in the machine's load over the run falls on every route alike.
+            let paced = model == paced_model();
+            // A paced answer takes ~0.3 s: slices of a second would cut too many at their ends.
+            let rounds = if paced { 1 } else { ROUNDS };
+            let mut runs: Vec<Run> = routes.iter().map(|_| Run::default()).collect();
+            for round in 0..rounds {
+                for turn in 0..routes.len() {
+                    let index = (turn + round) % routes.len();
+                    let Some(port) = routes[index].port else {
+                        continue;
+                    };
+                    let pid = (routes[index].name == "magi-limits")
+                        .then_some(gateway_pid)
+                        .flatten();
+                    let slice = duration / rounds as u32;
+                    runs[index].add(load(&runtime, port, concurrency, &model, slice, pid));
+                }
+            }
             let mut figures = Vec::new();
-            for route in &routes {
-                let Some(port) = route.port else {
+            for (route, mut run) in routes.iter().zip(runs) {
+                if route.port.is_none() {
                     println!("  {:<12} {}", route.name, route.missing);
                     figures.push(None);
                     continue;
-                };
-                let pid = (route.name == "magi-limits")
-                    .then_some(gateway_pid)
-                    .flatten();
-                let mut run = load(&runtime, port, concurrency, &model, duration, pid);
+                }
                 let (first50, first99) = p50_p99(&mut run.first_byte);
                 let (whole50, whole99) = p50_p99(&mut run.whole);
                 println!(
@@ -459,7 +489,6 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 figures.push(Some((run.rate(), first50, first99, whole50, whole99)));
             }
             let direct = figures[0];
-            let paced = model == paced_model();
             for (route, figure) in routes.iter().zip(&figures).skip(1) {
                 let (Some(d), Some(f)) = (direct, figure) else {
                     continue;
