@@ -1134,6 +1134,70 @@ fn limits_serves_the_socket_systemd_passes() {
     );
 }
 
+/// The gateway keeps its upstream connections alive and reuses them, and one that upstream closed while it
+/// sat idle is passed over for a new one: no error, no retry, nothing counted against the breaker. nginx in
+/// front of the stand-in closes idle connections after a second and logs the connection serving each
+/// request.
+#[test]
+fn limits_kept_alive_upstream_connections_are_reused_and_a_closed_one_is_passed_over() {
+    if !require(Component::Nginx) {
+        return;
+    }
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let log = gateway.dir.path().join("upstream-connections.log");
+    let nginx = magi_testkit::Nginx::start_with(
+        &format!(
+            "    log_format connections '$connection $status';\n    \
+             upstream standin {{ server 127.0.0.1:{}; keepalive 16; }}",
+            standin.port()
+        ),
+        &format!(
+            "keepalive_timeout 1s; access_log {} connections; location / {{ proxy_pass http://standin; \
+             proxy_http_version 1.1; proxy_set_header Connection \"\"; }}",
+            log.display()
+        ),
+    );
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(
+        &nginx.url(""),
+        &config,
+        &["--breaker-failures", "1", "--retries", "0"],
+        &[],
+    );
+    let connections = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for _ in 0..3 {
+        let answer = gateway.chat("standin-ok", None, json!({"stream": true}));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let served = connections();
+    assert_eq!(served.len(), 3, "{served:?}");
+    assert!(
+        served.iter().all(|c| *c == served[0]),
+        "one kept-alive connection served the three: {served:?}"
+    );
+    // nginx closes the idle connection; the next request goes on a new one, and answers.
+    std::thread::sleep(Duration::from_millis(1500));
+    let answer = gateway.chat("standin-ok", None, json!({}));
+    assert_eq!(answer.status, 200, "{}\n{}", answer.body, gateway.log());
+    let served = connections();
+    assert_eq!(served.len(), 4, "{served:?}");
+    assert_ne!(served[3], served[0], "a new connection: {served:?}");
+    assert!(
+        !gateway.log().contains("cannot reach"),
+        "no failure was logged: {}",
+        gateway.log()
+    );
+    let breaker = gateway.chat("standin-ok", None, json!({}));
+    assert_eq!(breaker.status, 200, "the breaker (1 failure) stayed closed");
+}
+
 /// Nothing listens upstream (LiteLLM down): connection errors are retried, answered 502 with the cause,
 /// and open the breaker like 5xx answers do. No LiteLLM needed for a closed port.
 #[test]

@@ -28,9 +28,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
 use magi_core::{Event, Severity};
 use serde_json::Value;
@@ -46,6 +44,7 @@ use crate::metrics::{Finished, Live, Metrics};
 use crate::policy::{Policy, Snapshot};
 use crate::prices::Prices;
 use crate::sse::Splitter;
+use crate::upstream::{Lease, Upstream};
 use crate::usage::{BreakerRow, Record, Recorder, UsageStore};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -76,7 +75,7 @@ pub struct Settings {
 pub struct Gateway {
     settings: Settings,
     keys: Arc<dyn KeyHolders>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: Arc<Upstream>,
     limiter: Arc<Limiter>,
     breakers: Mutex<HashMap<String, Breaker>>,
     ledger: Mutex<Ledger>,
@@ -114,16 +113,15 @@ impl Gateway {
         );
         let limiter = Limiter::new(settings.queue);
         limiter.apply(&snapshot.rate_limits, Instant::now());
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(settings.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+        let authority = settings.upstream.authority().map_or_else(
+            || "127.0.0.1:4000".to_owned(),
+            |a| format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)),
+        );
+        let upstream = Upstream::new(authority, settings.connect_timeout);
         let gateway = Arc::new(Gateway {
             settings,
             keys,
-            client,
+            upstream,
             limiter,
             breakers: Mutex::default(),
             ledger: Mutex::new(ledger),
@@ -732,16 +730,13 @@ fn upstream_request(
     body: &Bytes,
 ) -> Request<Full<Bytes>> {
     let base = &gateway.settings.upstream;
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri = format!(
-        "{}://{}{}",
-        base.scheme_str().unwrap_or("http"),
-        base.authority().map_or("127.0.0.1:4000", |a| a.as_str()),
-        path
-    );
     let mut request = Request::new(Full::new(body.clone()));
     *request.method_mut() = parts.method.clone();
-    *request.uri_mut() = uri.parse().unwrap_or_else(|_| base.clone());
+    // Origin form (the path and query alone), as HTTP/1.1 asks of a request to a server that is no proxy.
+    *request.uri_mut() = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
     let headers = request.headers_mut();
     for (name, value) in &parts.headers {
         if hop_by_hop(name)
@@ -806,14 +801,15 @@ async fn forward(
                 );
             }
         }
-        let request = upstream_request(&gateway, &parts, &body);
         let error = match tokio::time::timeout(
             settings.first_byte_timeout,
-            gateway.client.request(request),
+            gateway
+                .upstream
+                .send(|| upstream_request(&gateway, &parts, &body)),
         )
         .await
         {
-            Ok(Ok(response)) if retryable(response.status()) => {
+            Ok(Ok((response, lease))) if retryable(response.status()) => {
                 let error = format!("upstream answered {}", response.status());
                 let state = if model.is_empty() {
                     State::Closed
@@ -821,16 +817,16 @@ async fn forward(
                     gateway.breaker_outcome(&model, Some(&error))
                 };
                 if attempt == settings.retries || state == State::Open {
-                    return pass_on(call, response, Some(error)).await;
+                    return pass_on(call, response, lease, Some(error)).await;
                 }
                 log::debug!("{model}: {error}; retrying (attempt {})", attempt + 1);
                 continue;
             }
-            Ok(Ok(response)) => {
+            Ok(Ok((response, lease))) => {
                 if !model.is_empty() {
                     gateway.breaker_outcome(&model, None);
                 }
-                return pass_on(call, response, None).await;
+                return pass_on(call, response, lease, None).await;
             }
             Ok(Err(e)) => {
                 timed_out = false;
@@ -875,6 +871,7 @@ async fn forward(
 async fn pass_on(
     call: Call,
     response: Response<Incoming>,
+    lease: Lease,
     error: Option<String>,
 ) -> Response<Body> {
     let (mut parts, incoming) = response.into_parts();
@@ -905,6 +902,7 @@ async fn pass_on(
     let metered = Metered {
         status: parts.status.as_u16(),
         inner: incoming,
+        lease: Some(lease),
         call,
         splitter: sse.then(Splitter::default),
         json: json.then(Vec::new),
@@ -935,6 +933,8 @@ const JSON_COPY_LIMIT: usize = 8 << 20;
 pub struct Metered {
     status: u16,
     inner: Incoming,
+    /// The upstream connection, given back to the pool when the answer was read to the end.
+    lease: Option<Lease>,
     call: Call,
     splitter: Option<Splitter>,
     json: Option<Vec<u8>>,
@@ -1110,6 +1110,13 @@ impl Metered {
 }
 
 impl Metered {
+    /// Returns the upstream connection to the pool: its answer has been read to the end.
+    fn give_back(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.give_back();
+        }
+    }
+
     /// The upstream's size hint, with the data read ahead counted in.
     fn read_ahead_hint(&self) -> SizeHint {
         let hint = hyper::body::Body::size_hint(&self.inner);
@@ -1179,6 +1186,7 @@ impl hyper::body::Body for Metered {
                             this.hold(out);
                             // hyper stops polling once a sized body is sent, so its end is seen here.
                             if this.inner.is_end_stream() {
+                                this.give_back();
                                 if let Some(splitter) = this.splitter.take() {
                                     this.hold(Bytes::from(splitter.finish()));
                                 }
@@ -1199,6 +1207,7 @@ impl hyper::body::Body for Metered {
                     break Some(Err(Box::new(e) as BoxError));
                 }
                 Poll::Ready(None) => {
+                    this.give_back();
                     if let Some(splitter) = this.splitter.take() {
                         this.hold(Bytes::from(splitter.finish()));
                     }

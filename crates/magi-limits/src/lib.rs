@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod policy;
 pub mod prices;
 pub mod sse;
+pub mod upstream;
 pub mod usage;
 
 use std::io::Write as _;
