@@ -79,7 +79,9 @@ never restarted.")]
   docker compose up -d && magi-health validate
   magi-health validate --timeout 5m || journalctl -u docker
 
-Exits 0 when every core service runs and answers, 2 when the timeout passes first.")]
+Exits 0 when every core service runs and answers, 2 when the timeout passes first. A container whose
+Docker health check has not run yet counts once its own probe answers (Docker's first check waits for
+its interval); a failing health check never does.")]
     Validate(ValidateArgs),
 }
 
