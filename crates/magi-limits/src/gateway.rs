@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -289,23 +289,13 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
-                let turns = Turns::default();
-                let service = {
-                    let turns = turns.clone();
-                    hyper::service::service_fn(move |req| {
-                        let (gateway, turns) = (Arc::clone(&gateway), turns.clone());
-                        async move { Ok::<_, Infallible>(handle(gateway, req, turns).await) }
-                    })
-                };
+                let service = hyper::service::service_fn(move |req| {
+                    let gateway = Arc::clone(&gateway);
+                    async move { Ok::<_, Infallible>(handle(gateway, req).await) }
+                });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
-                    let mut connection = std::pin::pin!(connection);
-                    let ended = std::future::poll_fn(|cx| {
-                        turns.0.fetch_add(1, Ordering::Relaxed);
-                        connection.as_mut().poll(cx)
-                    })
-                    .await;
-                    if let Err(e) = ended {
+                    if let Err(e) = connection.await {
                         log::debug!("connection ended: {e}");
                     }
                 });
@@ -327,18 +317,6 @@ pub async fn serve(
     watcher.abort();
     gateway.recorder.flush();
     Ok(())
-}
-
-/// How many times the executor has polled a client connection's task: [`Metered`] tells by it whether other
-/// tasks (the upstream connection's among them) have had a turn since it yielded, as hyper polls a body again
-/// at once when it was not ready.
-#[derive(Debug, Clone, Default)]
-struct Turns(Arc<AtomicU64>);
-
-impl Turns {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 /// The body of an answer: one the gateway made, or the upstream's passed through [`Metered`].
@@ -387,8 +365,6 @@ struct Call {
     /// The gateway added `stream_options.include_usage`, so the usage chunk is not the client's.
     injected: bool,
     finished: bool,
-    /// The turns of the client connection's task.
-    turns: Turns,
 }
 
 impl Call {
@@ -514,7 +490,7 @@ fn hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, turns: Turns) -> Response<Body> {
+async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
     if request.uri().path() == "/metrics" && request.method() == Method::GET {
         let mut response = Response::new(Body::Full(Full::new(Bytes::from(
             gateway.metrics.render(&gateway.live()),
@@ -541,7 +517,6 @@ async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, turns: Turns)
         started: Instant::now(),
         injected: false,
         finished: false,
-        turns,
     };
     match refusal {
         None => {}
@@ -915,7 +890,6 @@ async fn pass_on(
         ended: false,
         held: Vec::new(),
         held_len: 0,
-        yielded_at: None,
         ready: VecDeque::new(),
     };
     let mut metered = Box::new(metered);
@@ -950,9 +924,6 @@ pub struct Metered {
     /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
     held: Vec<Bytes>,
     held_len: usize,
-    /// The turn in which the body last yielded with data held, so that the upstream connection's task gets a
-    /// turn to hand over the rest of a burst.
-    yielded_at: Option<u64>,
     /// Frames to give before reading on: the first, read before the head went out; and what came after the
     /// held data (the end of the answer, an error or a trailers frame).
     ready: VecDeque<Option<Result<Frame<Bytes>, BoxError>>>,
@@ -1137,7 +1108,6 @@ impl Metered {
     /// The held data as one frame.
     fn release(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.held_len = 0;
-        self.yielded_at = None;
         let data = if self.held.len() == 1 {
             self.held.pop().unwrap_or_default()
         } else {
@@ -1158,12 +1128,10 @@ impl Metered {
     }
 }
 
-/// Upstream data is passed on as it arrives, but what has arrived together is written together: hyper's
-/// client hands the answer over one chunk at a time through a channel from its connection task, and hyper's
-/// server writes whenever the body has nothing ready, which made one `writev` per server-sent event. When
-/// upstream has nothing ready, the task wakes itself and yields, so that the upstream connection's task gets
-/// a turn before the held data goes out; a turn of this task's ([`Turns`]) that brought nothing more
-/// releases it.
+/// Upstream data is passed on as it arrives, but what has arrived together is written together: hyper
+/// decodes an answer one chunk at a time, and hyper's server writes whenever the body has nothing ready,
+/// which made one `writev` per server-sent event. Each poll drives the upstream connection ([`Lease::drive`])
+/// and reads chunks until nothing more has arrived, and only then lets the held data go out.
 impl hyper::body::Body for Metered {
     type Data = Bytes;
     type Error = BoxError;
@@ -1177,6 +1145,9 @@ impl hyper::body::Body for Metered {
             return Poll::Ready(ready);
         }
         let last = loop {
+            if let Some(lease) = &mut this.lease {
+                lease.drive(cx);
+            }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     this.last_data = Instant::now();
@@ -1196,7 +1167,6 @@ impl hyper::body::Body for Metered {
                             if this.held_len >= HOLD_LIMIT {
                                 return this.release();
                             }
-                            this.yielded_at = None;
                         }
                         Err(frame) => break Some(Ok(frame)),
                     }
@@ -1236,16 +1206,8 @@ impl hyper::body::Body for Metered {
                     if this.held.is_empty() {
                         return Poll::Pending;
                     }
-                    let now = this.call.turns.now();
-                    match this.yielded_at {
-                        Some(at) if at != now => return this.release(),
-                        Some(_) => {}
-                        None => {
-                            this.yielded_at = Some(now);
-                            cx.waker().wake_by_ref();
-                        }
-                    }
-                    return Poll::Pending;
+                    // The connection was driven just before: nothing more has arrived.
+                    return this.release();
                 }
             }
         };

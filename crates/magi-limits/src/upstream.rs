@@ -1,18 +1,21 @@
-//! The gateway's connections to LiteLLM: HTTP/1.1, kept alive in a pool of idle connections, each driven by
-//! a task of its own. A request takes an idle connection (or opens one) and holds it in a [`Lease`] until its
-//! answer has been read to the end; only then does the connection go back to the pool, so a connection in
-//! the pool is always free for the next request.
+//! The gateway's connections to LiteLLM: HTTP/1.1, kept alive in a pool of idle connections. A request takes
+//! an idle connection (or opens one) and holds it in a [`Lease`] until its answer has been read to the end;
+//! only then does the connection go back to the pool.
 //!
-//! This replaces hyper-util's general-purpose client, which for every streamed answer spawned a task to
-//! watch for the connection's return and raced each checkout against a new connection: work a gateway with
-//! one upstream does not need, on the path of every request.
+//! A connection is driven by the task of the request that holds it, not by a task of its own: the answer's
+//! body polls it ([`Lease::drive`]) before reading, so each chunk that arrived is decoded and read in the
+//! same poll, with no hand-off between tasks per chunk. An idle connection in the pool is polled by nobody;
+//! one that upstream closed meanwhile is found out when it is taken, and passed over.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -31,28 +34,58 @@ pub enum UpstreamError {
     Http(#[from] hyper::Error),
 }
 
+/// One connection: the side that sends requests, and the side that does the reading and writing.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    connection: Connection<TokioIo<TcpStream>, Full<Bytes>>,
+    /// The connection has ended (closed by upstream, or failed): it is never polled again.
+    ended: bool,
+}
+
+impl Conn {
+    /// Reads and writes what the connection can now; true once it has ended.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.ended && self.connection.poll_without_shutdown(cx).is_ready() {
+            self.ended = true;
+        }
+        self.ended
+    }
+}
+
 /// One upstream (LiteLLM) and its idle connections.
-#[derive(Debug)]
 pub struct Upstream {
     /// `host:port`.
     authority: String,
     connect_timeout: Duration,
-    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
-/// A connection in use by one request; [`Lease::give_back`] returns it to the pool.
-#[derive(Debug)]
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("authority", &self.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection in use by one request: the answer's body drives it ([`Lease::drive`]), and
+/// [`Lease::give_back`] returns it to the pool.
 pub struct Lease {
-    sender: SendRequest<Full<Bytes>>,
+    conn: Conn,
     upstream: Arc<Upstream>,
 }
 
 impl Lease {
+    /// Reads and writes what the connection can now, so the answer's body gets what arrived.
+    pub fn drive(&mut self, cx: &mut Context<'_>) {
+        self.conn.drive(cx);
+    }
+
     /// Returns the connection to the pool: call only when its answer has been read to the end.
     pub fn give_back(self) {
-        if !self.sender.is_closed() {
+        if !self.conn.ended && !self.conn.sender.is_closed() {
             let mut idle = self.upstream.lock();
-            idle.push((self.sender, Instant::now()));
+            idle.push((self.conn, Instant::now()));
         }
     }
 }
@@ -66,22 +99,22 @@ impl Upstream {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(SendRequest<Full<Bytes>>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Conn, Instant)>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The most recently used idle connection that is still open and young enough.
-    fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
+    /// The most recently used idle connection that is young enough.
+    fn checkout(&self) -> Option<Conn> {
         let mut idle = self.lock();
-        while let Some((sender, since)) = idle.pop() {
-            if !sender.is_closed() && since.elapsed() < IDLE_LIFETIME {
-                return Some(sender);
+        while let Some((conn, since)) = idle.pop() {
+            if since.elapsed() < IDLE_LIFETIME {
+                return Some(conn);
             }
         }
         None
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, UpstreamError> {
+    async fn connect(&self) -> Result<Conn, UpstreamError> {
         let stream =
             tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.authority))
                 .await
@@ -90,12 +123,11 @@ impl Upstream {
         let _ = stream.set_nodelay(true);
         let (sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                log::debug!("upstream connection ended: {e}");
-            }
-        });
-        Ok(sender)
+        Ok(Conn {
+            sender,
+            connection,
+            ended: false,
+        })
     }
 
     /// Sends the request `make` builds on an idle connection, or on a new one; a kept-alive connection that
@@ -105,26 +137,54 @@ impl Upstream {
         self: &Arc<Self>,
         make: impl Fn() -> Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
-        while let Some(mut sender) = self.checkout() {
-            if sender.ready().await.is_err() {
+        while let Some(mut conn) = self.checkout() {
+            // A connection that upstream closed while it sat idle ends at its first poll.
+            if std::future::poll_fn(|cx| Poll::Ready(conn.drive(cx))).await {
                 continue;
             }
-            match sender.send_request(make()).await {
-                Ok(response) => return Ok((response, self.lease(sender))),
-                Err(e) if e.is_canceled() => continue,
+            match send_on(&mut conn, make()).await {
+                Ok(response) => return Ok((response, self.lease(conn))),
+                Err(e) if e.is_canceled() || e.is_closed() => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut sender = self.connect().await?;
-        sender.ready().await?;
-        let response = sender.send_request(make()).await?;
-        Ok((response, self.lease(sender)))
+        let mut conn = self.connect().await?;
+        let response = send_on(&mut conn, make()).await?;
+        Ok((response, self.lease(conn)))
     }
 
-    fn lease(self: &Arc<Self>, sender: SendRequest<Full<Bytes>>) -> Lease {
+    fn lease(self: &Arc<Self>, conn: Conn) -> Lease {
         Lease {
-            sender,
+            conn,
             upstream: Arc::clone(self),
         }
     }
+}
+
+/// Waits until the connection can take a request (or has ended), driving it meanwhile.
+async fn send_on(
+    conn: &mut Conn,
+    request: Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, hyper::Error> {
+    let Conn {
+        sender,
+        connection,
+        ended,
+    } = conn;
+    let mut drive = |cx: &mut Context<'_>| {
+        if !*ended && connection.poll_without_shutdown(cx).is_ready() {
+            *ended = true;
+        }
+    };
+    std::future::poll_fn(|cx| {
+        drive(cx);
+        sender.poll_ready(cx)
+    })
+    .await?;
+    let mut response = pin!(sender.send_request(request));
+    std::future::poll_fn(|cx| {
+        drive(cx);
+        response.as_mut().poll(cx)
+    })
+    .await
 }
