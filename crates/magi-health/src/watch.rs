@@ -202,12 +202,14 @@ impl<C: Clock, N: Notifier> Watcher<C, N> {
                     Some(w) => left.min(w / 2).max(Duration::from_millis(1)),
                     None => left,
                 };
+                // A stop asked for goes first, whatever else is ready.
                 tokio::select! {
-                    () = self.clock.sleep(step) => {}
+                    biased;
                     () = &mut shutdown => {
                         self.notifier.notify(&[sd_notify::NotifyState::Stopping]);
                         return Ok(());
                     }
+                    () = self.clock.sleep(step) => {}
                 }
                 left = left.saturating_sub(step);
                 if self.options.watchdog.is_some() {
