@@ -152,6 +152,22 @@ impl Gateway {
         post_to(self.port, path, body, headers)
     }
 
+    /// A streamed chat completion sent by raw HTTP/1.1 (`Connection: close`), its answer left to be read.
+    fn stream_chat(&self, model: &str, max_tokens: u32) -> TcpStream {
+        let body = json!({"model": model, "stream": true, "max_tokens": max_tokens,
+                          "messages": [{"role": "user", "content": "tell me"}]})
+        .to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\n\
+             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        stream
+    }
+
     fn get(&self, path: &str) -> Answer {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
@@ -841,17 +857,7 @@ fn limits_client_disconnect_mid_stream_is_recorded_and_nothing_leaks() {
         200
     );
     let baseline = fds();
-    let body = json!({"model": model, "stream": true, "max_tokens": 40,
-                      "messages": [{"role": "user", "content": "tell me"}]})
-    .to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
-    write!(
-        stream,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    let mut stream = gateway.stream_chat(model, 40);
     let mut first = [0u8; 512];
     let n = stream.read(&mut first).unwrap();
     assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
@@ -884,18 +890,7 @@ fn limits_streams_each_chunk_as_it_arrives() {
     let Some(litellm) = litellm() else { return };
     let gateway = start(litellm, &[], &[]);
     let pace = Duration::from_millis(150);
-    let body =
-        json!({"model": "standin-slow-stream-150~limits-pace", "stream": true, "max_tokens": 6,
-                      "messages": [{"role": "user", "content": "tell me"}]})
-        .to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
-    write!(
-        stream,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\n\
-         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    let mut stream = gateway.stream_chat("standin-slow-stream-150~limits-pace", 6);
     let sent = Instant::now();
     let mut seen = String::new();
     // When each content chunk ("w1", "w2", ...) reached the client.

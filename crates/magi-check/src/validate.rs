@@ -13,7 +13,7 @@ use crate::check::{Checker, Report};
 /// notices, so the first rounds come quickly.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 /// The longest pause between rounds.
-pub const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(1);
 
 /// The pause after round `round` (0 for the first).
 pub fn pause_after(round: u32) -> Duration {

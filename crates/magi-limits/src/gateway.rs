@@ -113,11 +113,7 @@ impl Gateway {
         );
         let limiter = Limiter::new(settings.queue);
         limiter.apply(&snapshot.rate_limits, Instant::now());
-        let authority = settings.upstream.authority().map_or_else(
-            || "127.0.0.1:4000".to_owned(),
-            |a| format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)),
-        );
-        let upstream = Upstream::new(authority, settings.connect_timeout);
+        let upstream = Upstream::new(&settings.upstream, settings.connect_timeout);
         let gateway = Arc::new(Gateway {
             settings,
             keys,
@@ -889,7 +885,6 @@ async fn pass_on(
         idle_timeout,
         ended: false,
         held: Vec::new(),
-        held_len: 0,
         ready: VecDeque::new(),
     };
     let mut metered = Box::new(metered);
@@ -923,7 +918,6 @@ pub struct Metered {
     ended: bool,
     /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
     held: Vec<Bytes>,
-    held_len: usize,
     /// Frames to give before reading on: the first, read before the head went out; and what came after the
     /// held data (the end of the answer, an error or a trailers frame).
     ready: VecDeque<Option<Result<Frame<Bytes>, BoxError>>>,
@@ -1078,9 +1072,7 @@ impl Metered {
             error,
         );
     }
-}
 
-impl Metered {
     /// Returns the upstream connection to the pool: its answer has been read to the end.
     fn give_back(&mut self) {
         if let Some(lease) = self.lease.take() {
@@ -1107,7 +1099,6 @@ impl Metered {
 
     /// The held data as one frame.
     fn release(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.held_len = 0;
         let data = if self.held.len() == 1 {
             self.held.pop().unwrap_or_default()
         } else {
@@ -1122,7 +1113,6 @@ impl Metered {
 
     fn hold(&mut self, data: Bytes) {
         if !data.is_empty() {
-            self.held_len += data.len();
             self.held.push(data);
         }
     }
@@ -1164,7 +1154,7 @@ impl hyper::body::Body for Metered {
                                 this.complete(false, None);
                                 break None;
                             }
-                            if this.held_len >= HOLD_LIMIT {
+                            if this.held.iter().map(Bytes::len).sum::<usize>() >= HOLD_LIMIT {
                                 return this.release();
                             }
                         }

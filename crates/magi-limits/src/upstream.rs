@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper::{Request, Response};
+use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -37,12 +37,17 @@ pub enum UpstreamError {
 /// One connection: the side that sends requests, and the side that does the reading and writing.
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
+    io: Io,
+}
+
+/// The reading and writing side of a connection.
+struct Io {
     connection: Connection<TokioIo<TcpStream>, Full<Bytes>>,
     /// The connection has ended (closed by upstream, or failed): it is never polled again.
     ended: bool,
 }
 
-impl Conn {
+impl Io {
     /// Reads and writes what the connection can now; true once it has ended.
     fn drive(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.ended && self.connection.poll_without_shutdown(cx).is_ready() {
@@ -78,12 +83,12 @@ pub struct Lease {
 impl Lease {
     /// Reads and writes what the connection can now, so the answer's body gets what arrived.
     pub fn drive(&mut self, cx: &mut Context<'_>) {
-        self.conn.drive(cx);
+        self.conn.io.drive(cx);
     }
 
     /// Returns the connection to the pool: call only when its answer has been read to the end.
     pub fn give_back(self) {
-        if !self.conn.ended && !self.conn.sender.is_closed() {
+        if !self.conn.io.ended && !self.conn.sender.is_closed() {
             let mut idle = self.upstream.lock();
             idle.push((self.conn, Instant::now()));
         }
@@ -91,7 +96,12 @@ impl Lease {
 }
 
 impl Upstream {
-    pub fn new(authority: String, connect_timeout: Duration) -> Arc<Upstream> {
+    /// LiteLLM at `base` (`http://host:port`; port 80 when it names none).
+    pub fn new(base: &Uri, connect_timeout: Duration) -> Arc<Upstream> {
+        let authority = base.authority().map_or_else(
+            || "127.0.0.1:4000".to_owned(),
+            |a| format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)),
+        );
         Arc::new(Upstream {
             authority,
             connect_timeout,
@@ -125,8 +135,10 @@ impl Upstream {
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         Ok(Conn {
             sender,
-            connection,
-            ended: false,
+            io: Io {
+                connection,
+                ended: false,
+            },
         })
     }
 
@@ -139,7 +151,7 @@ impl Upstream {
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
         while let Some(mut conn) = self.checkout() {
             // A connection that upstream closed while it sat idle ends at its first poll.
-            if std::future::poll_fn(|cx| Poll::Ready(conn.drive(cx))).await {
+            if std::future::poll_fn(|cx| Poll::Ready(conn.io.drive(cx))).await {
                 continue;
             }
             match send_on(&mut conn, make()).await {
@@ -161,29 +173,21 @@ impl Upstream {
     }
 }
 
-/// Waits until the connection can take a request (or has ended), driving it meanwhile.
+/// Sends `request` on `conn` once it can take one, and waits for the answer's head, driving the connection
+/// meanwhile.
 async fn send_on(
     conn: &mut Conn,
     request: Request<Full<Bytes>>,
 ) -> Result<Response<Incoming>, hyper::Error> {
-    let Conn {
-        sender,
-        connection,
-        ended,
-    } = conn;
-    let mut drive = |cx: &mut Context<'_>| {
-        if !*ended && connection.poll_without_shutdown(cx).is_ready() {
-            *ended = true;
-        }
-    };
+    let Conn { sender, io } = conn;
     std::future::poll_fn(|cx| {
-        drive(cx);
+        io.drive(cx);
         sender.poll_ready(cx)
     })
     .await?;
     let mut response = pin!(sender.send_request(request));
     std::future::poll_fn(|cx| {
-        drive(cx);
+        io.drive(cx);
         response.as_mut().poll(cx)
     })
     .await

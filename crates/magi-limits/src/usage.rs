@@ -236,12 +236,7 @@ fn write_loop(
         }
         batch.push(first);
         loop {
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(entry) => batch.push(entry),
-                    Err(_) => break,
-                }
-            }
+            batch.extend(rx.try_iter().take(BATCH - batch.len()));
             let full = batch.len() == BATCH;
             if let Err(e) = write_batch(&mut conn, &mut batch) {
                 log::error!("{}: cannot write usage records: {e}", path.display());
