@@ -20,7 +20,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -31,7 +31,7 @@ use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
 use magi_core::{Event, Severity};
-use serde_json::Value;
+use memchr::memmem;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
@@ -41,9 +41,10 @@ use crate::identity::{Identity, KeyHolders, KeyRefusal, identify};
 use crate::ledger::Ledger;
 use crate::limiter::{Limiter, QueueSettings, Refusal};
 use crate::metrics::{Finished, Live, Metrics};
+use crate::openai::{self, RequestPeek, Usage};
 use crate::policy::{Policy, Snapshot};
 use crate::prices::Prices;
-use crate::sse::Splitter;
+use crate::sse::{self, Splitter};
 use crate::upstream::{Lease, Upstream};
 use crate::usage::{BreakerRow, Record, Recorder, UsageStore};
 
@@ -185,9 +186,9 @@ impl Gateway {
     fn breaker_admit(&self, model: &str) -> Result<Admit, (String, Duration)> {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
-        let breaker = breakers
-            .entry(model.to_owned())
-            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
+        let breaker = crate::entry_for(&mut breakers, model, || {
+            Breaker::new(self.settings.breaker, now)
+        });
         let before = breaker.state();
         let admitted = breaker.admit(now);
         if breaker.state() != before {
@@ -208,9 +209,9 @@ impl Gateway {
     fn breaker_outcome(&self, model: &str, error: Option<&str>) -> State {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
-        let breaker = breakers
-            .entry(model.to_owned())
-            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
+        let breaker = crate::entry_for(&mut breakers, model, || {
+            Breaker::new(self.settings.breaker, now)
+        });
         let changed = match error {
             None => breaker.success(now),
             Some(e) => breaker.failure(now, e),
@@ -405,18 +406,19 @@ impl Call {
             cost_usd: cost,
             seconds: elapsed.as_secs_f64(),
         });
+        // The call is finished: what it knew moves into its record.
         gw.recorder.record(Record {
             ts: self.arrived,
-            user: self.identity.user.clone(),
-            model: self.model.clone(),
+            user: std::mem::take(&mut self.identity.user),
+            model: std::mem::take(&mut self.model),
             prompt_tokens: prompt,
             completion_tokens: completion,
             cost_usd: cost,
             latency_ms: elapsed.as_millis() as u64,
             status,
             disconnected,
-            key_prefix: self.identity.key_prefix.clone(),
-            path: self.path.clone(),
+            key_prefix: self.identity.key_prefix.take(),
+            path: std::mem::take(&mut self.path),
             error,
         });
     }
@@ -567,15 +569,15 @@ async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<B
         }
     };
     if is_json_request(&parts.method, &parts.headers, &body) {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(mut json) => {
-                if let Some(model) = json.get("model").and_then(Value::as_str) {
-                    call.model = model.to_owned();
-                }
-                if wants_stream_usage(&call.path, &mut json) {
+        match RequestPeek::read(&body) {
+            Ok(peek) => {
+                if peek.wants_stream_usage(&call.path)
+                    && let Some(asking) = openai::ask_for_stream_usage(&call.path, &body)
+                {
                     call.injected = true;
-                    body = Bytes::from(json.to_string());
+                    body = Bytes::from(asking);
                 }
+                call.model = peek.model.unwrap_or_default();
             }
             Err(e) => {
                 gateway.metrics.refused("bad_request");
@@ -671,28 +673,6 @@ fn is_json_request(method: &Method, headers: &HeaderMap, body: &Bytes) -> bool {
                 || ct.starts_with("audio/")
                 || ct.starts_with("application/octet-stream"))
         })
-}
-
-/// Adds `stream_options.include_usage` to a streamed completion that did not ask for it; true if it did.
-fn wants_stream_usage(path: &str, json: &mut Value) -> bool {
-    let completion = path.ends_with("/chat/completions") || path.ends_with("/completions");
-    let Some(object) = json.as_object_mut() else {
-        return false;
-    };
-    if !completion || object.get("stream") != Some(&Value::Bool(true)) {
-        return false;
-    }
-    let options = object
-        .entry("stream_options")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Some(options) = options.as_object_mut() else {
-        return false;
-    };
-    if options.get("include_usage") == Some(&Value::Bool(true)) {
-        return false;
-    }
-    options.insert("include_usage".into(), Value::Bool(true));
-    true
 }
 
 fn upstream_request(
@@ -868,7 +848,7 @@ async fn pass_on(
     if sse {
         parts.headers.remove(header::CONTENT_LENGTH);
     }
-    let json = content_type.contains("json");
+    let json = !sse && content_type.contains("json");
     let idle_timeout = call.gateway.settings.idle_timeout;
     let metered = Metered {
         status: parts.status.as_u16(),
@@ -876,6 +856,7 @@ async fn pass_on(
         lease: Some(lease),
         call,
         splitter: sse.then(Splitter::default),
+        events: Vec::with_capacity(EXPECTED_CHUNKS),
         json: json.then(Vec::new),
         usage: None,
         cost_header,
@@ -884,7 +865,8 @@ async fn pass_on(
         last_data: Instant::now(),
         idle_timeout,
         ended: false,
-        held: Vec::new(),
+        held: Vec::with_capacity(EXPECTED_CHUNKS),
+        held_len: 0,
         ready: VecDeque::new(),
     };
     let mut metered = Box::new(metered);
@@ -906,6 +888,8 @@ pub struct Metered {
     lease: Option<Lease>,
     call: Call,
     splitter: Option<Splitter>,
+    /// The events of the chunk being passed on (kept to reuse its allocation).
+    events: Vec<sse::Event>,
     json: Option<Vec<u8>>,
     usage: Option<Usage>,
     cost_header: Option<f64>,
@@ -918,74 +902,25 @@ pub struct Metered {
     ended: bool,
     /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
     held: Vec<Bytes>,
+    /// The bytes in `held`, kept rather than summed at each chunk (that was quadratic in the chunks).
+    held_len: usize,
     /// Frames to give before reading on: the first, read before the head went out; and what came after the
     /// held data (the end of the answer, an error or a trailers frame).
     ready: VecDeque<Option<Result<Frame<Bytes>, BoxError>>>,
 }
 
+/// The keys whose objects the gateway reads in a stream's events, found without decoding the events.
+static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+static ERROR_KEY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\"error\""));
+
+/// Room for the chunks of a whole short answer (a dozen server-sent events), so the vectors that hold them
+/// do not grow chunk by chunk.
+const EXPECTED_CHUNKS: usize = 16;
+
 /// The most data held back to be written together.
 const HOLD_LIMIT: usize = 64 << 10;
-
-/// What an answer or chunk says it used.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Usage {
-    prompt: u64,
-    completion: u64,
-    /// LiteLLM's own `usage.cost`, which it adds to a stream's usage chunk.
-    cost: Option<f64>,
-}
-
-/// The `usage` of an answer or chunk.
-fn usage_of(json: &Value) -> Option<Usage> {
-    let usage = json.get("usage")?.as_object()?;
-    Some(Usage {
-        prompt: usage.get("prompt_tokens").and_then(Value::as_u64)?,
-        completion: usage
-            .get("completion_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
-        cost: usage
-            .get("cost")
-            .and_then(Value::as_f64)
-            .filter(|c| c.is_finite() && *c >= 0.0),
-    })
-}
-
-/// The failure an upstream reports inside a stream that had already begun: LiteLLM sends
-/// `data: {"error": {"message": ...}}` and ends the stream when its provider fails mid-answer.
-fn stream_error(chunk: &Value) -> Option<String> {
-    let error = chunk.get("error")?;
-    let message = error
-        .get("message")
-        .and_then(Value::as_str)
-        .map_or_else(|| error.to_string(), str::to_owned);
-    Some(format!("upstream failed mid-stream: {message}"))
-}
-
-/// What to do with a stream chunk carrying usage the client did not ask for: OpenAI sends it as an extra
-/// chunk without choices, LiteLLM as one whose only choice has an empty delta and no finish reason; either
-/// is dropped (`None`). Usage merged into a chunk with content or a finish reason loses just its `usage`.
-fn strip_usage(mut chunk: Value) -> Option<Vec<u8>> {
-    let blank = |v: &Value| {
-        v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty)
-    };
-    let empty = chunk
-        .get("choices")
-        .and_then(Value::as_array)
-        .is_none_or(|choices| {
-            choices.iter().all(|c| {
-                c.get("delta")
-                    .and_then(Value::as_object)
-                    .is_none_or(|d| d.values().all(blank))
-                    && c.get("finish_reason").is_none_or(Value::is_null)
-            })
-        });
-    if empty {
-        return None;
-    }
-    chunk.as_object_mut()?.remove("usage");
-    Some(format!("data: {chunk}\n\n").into_bytes())
-}
 
 impl Metered {
     /// The bytes of `data` the client gets.
@@ -1000,24 +935,12 @@ impl Metered {
         };
         // Whole events in, none changed: the chunk goes on as it came, without a copy.
         let whole = splitter.is_empty();
-        let events = splitter.push(&data);
+        let mut events = std::mem::take(&mut self.events);
+        splitter.push(&data, &mut events);
         let whole = whole && splitter.is_empty();
         let mut out: Option<Vec<u8>> = None;
         for (index, event) in events.iter().enumerate() {
-            let chunk = (event.has_object(b"\"usage\"") || event.has_object(b"\"error\""))
-                .then(|| event.data())
-                .flatten()
-                .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-            if let Some(error) = chunk.as_ref().and_then(stream_error) {
-                self.error = Some(error);
-            }
-            let replacement = match chunk.and_then(|c| usage_of(&c).map(|u| (c, u))) {
-                Some((chunk, usage)) => {
-                    self.usage = Some(usage);
-                    self.call.injected.then(|| strip_usage(chunk))
-                }
-                None => None,
-            };
+            let replacement = self.read_event(event);
             match replacement {
                 None => {
                     if let Some(out) = &mut out {
@@ -1035,7 +958,7 @@ impl Metered {
                 }
             }
         }
-        match out {
+        let passed = match out {
             Some(out) => Bytes::from(out),
             None if whole => data,
             None => Bytes::from(
@@ -1044,6 +967,32 @@ impl Metered {
                     .flat_map(|e| e.raw.iter().copied())
                     .collect::<Vec<u8>>(),
             ),
+        };
+        events.clear();
+        self.events = events;
+        passed
+    }
+
+    /// Reads an event for usage and failures; `Some` when the client gets other bytes in its place (`None`
+    /// within: the event is dropped).
+    fn read_event(&mut self, event: &sse::Event) -> Option<Option<Vec<u8>>> {
+        let usage = event.has_object(&USAGE_KEY);
+        let error = event.has_object(&ERROR_KEY);
+        if !usage && !error {
+            return None;
+        }
+        let data = event.data()?;
+        if error && let Some(failure) = openai::stream_error(&data) {
+            self.error = Some(failure);
+        }
+        if !usage {
+            return None;
+        }
+        self.usage = Some(Usage::read(&data).or(self.usage)?);
+        if self.call.injected {
+            openai::strip_usage(&data)
+        } else {
+            None
         }
     }
 
@@ -1052,10 +1001,8 @@ impl Metered {
             return;
         }
         self.ended = true;
-        if let Some(copy) = self.json.take()
-            && let Ok(json) = serde_json::from_slice::<Value>(&copy)
-        {
-            self.usage = usage_of(&json).or(self.usage);
+        if let Some(copy) = self.json.take() {
+            self.usage = Usage::read(&copy).or(self.usage);
         }
         let error = error.or_else(|| self.error.take());
         if let Some(e) = &error
@@ -1099,10 +1046,11 @@ impl Metered {
 
     /// The held data as one frame.
     fn release(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let len = std::mem::take(&mut self.held_len);
         let data = if self.held.len() == 1 {
             self.held.pop().unwrap_or_default()
         } else {
-            let mut all = Vec::with_capacity(self.held.iter().map(Bytes::len).sum());
+            let mut all = Vec::with_capacity(len);
             for part in self.held.drain(..) {
                 all.extend_from_slice(&part);
             }
@@ -1113,6 +1061,7 @@ impl Metered {
 
     fn hold(&mut self, data: Bytes) {
         if !data.is_empty() {
+            self.held_len += data.len();
             self.held.push(data);
         }
     }
@@ -1134,13 +1083,15 @@ impl hyper::body::Body for Metered {
         if let Some(ready) = this.ready.pop_front() {
             return Poll::Ready(ready);
         }
+        // When data last arrived, taken once per poll rather than per chunk.
+        let mut fresh = false;
         let last = loop {
             if let Some(lease) = &mut this.lease {
                 lease.drive(cx);
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    this.last_data = Instant::now();
+                    fresh = true;
                     match frame.into_data() {
                         Ok(data) => {
                             let out = this.pass(data);
@@ -1154,7 +1105,8 @@ impl hyper::body::Body for Metered {
                                 this.complete(false, None);
                                 break None;
                             }
-                            if this.held.iter().map(Bytes::len).sum::<usize>() >= HOLD_LIMIT {
+                            if this.held_len >= HOLD_LIMIT {
+                                this.last_data = Instant::now();
                                 return this.release();
                             }
                         }
@@ -1175,6 +1127,9 @@ impl hyper::body::Body for Metered {
                     break None;
                 }
                 Poll::Pending => {
+                    if fresh {
+                        this.last_data = Instant::now();
+                    }
                     let silent = loop {
                         if this.idle.as_mut().poll(cx).is_pending() {
                             break false;
@@ -1212,74 +1167,5 @@ impl hyper::body::Body for Metered {
 impl Drop for Metered {
     fn drop(&mut self) {
         self.complete(true, None);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stream_usage_is_asked_for_only_when_the_client_did_not() {
-        let mut json = serde_json::json!({"model": "m", "stream": true});
-        assert!(wants_stream_usage("/v1/chat/completions", &mut json));
-        assert_eq!(json["stream_options"]["include_usage"], true);
-        let mut asked =
-            serde_json::json!({"stream": true, "stream_options": {"include_usage": true}});
-        assert!(!wants_stream_usage("/v1/chat/completions", &mut asked));
-        let mut plain = serde_json::json!({"stream": false});
-        assert!(!wants_stream_usage("/v1/chat/completions", &mut plain));
-        let mut embeddings = serde_json::json!({"stream": true});
-        assert!(!wants_stream_usage("/v1/embeddings", &mut embeddings));
-    }
-
-    #[test]
-    fn usage_is_read_from_answers_and_embeddings() {
-        let answer = serde_json::json!({"usage": {"prompt_tokens": 3, "completion_tokens": 4}});
-        assert_eq!(
-            usage_of(&answer),
-            Some(Usage {
-                prompt: 3,
-                completion: 4,
-                cost: None
-            })
-        );
-        let embedding = serde_json::json!({"usage": {"prompt_tokens": 5, "total_tokens": 5}});
-        assert_eq!(usage_of(&embedding).map(|u| u.completion), Some(0));
-        let litellm =
-            serde_json::json!({"usage": {"prompt_tokens": 1, "completion_tokens": 1, "cost": 0.5}});
-        assert_eq!(usage_of(&litellm).and_then(|u| u.cost), Some(0.5));
-        assert_eq!(usage_of(&serde_json::json!({"usage": null})), None);
-    }
-
-    #[test]
-    fn an_error_event_in_a_stream_is_a_failure() {
-        let event = serde_json::json!({"error": {"message": "APIConnectionError", "code": "500"}});
-        assert_eq!(
-            stream_error(&event).as_deref(),
-            Some("upstream failed mid-stream: APIConnectionError")
-        );
-        assert_eq!(stream_error(&serde_json::json!({"choices": []})), None);
-    }
-
-    #[test]
-    fn an_unasked_usage_chunk_is_dropped_in_openai_and_litellm_shapes() {
-        let openai = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 1}});
-        assert_eq!(strip_usage(openai), None);
-        let litellm = serde_json::json!({
-            "choices": [{"index": 0, "delta": {}, "finish_reason": null}],
-            "usage": {"prompt_tokens": 1}
-        });
-        assert_eq!(strip_usage(litellm), None);
-        let merged = serde_json::json!({
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1}
-        });
-        let kept = String::from_utf8(strip_usage(merged).unwrap()).unwrap();
-        assert!(
-            kept.starts_with("data: {") && kept.ends_with("}\n\n"),
-            "{kept}"
-        );
-        assert!(kept.contains("\"finish_reason\":\"stop\"") && !kept.contains("usage"));
     }
 }

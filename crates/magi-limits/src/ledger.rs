@@ -32,8 +32,8 @@ impl Period {
     }
 
     fn add(&mut self, user: &str, tokens: u64, cost: f64) {
-        *self.tokens.entry(user.to_owned()).or_default() += tokens;
-        *self.cost.entry(user.to_owned()).or_default() += cost;
+        *crate::entry_for(&mut self.tokens, user, u64::default) += tokens;
+        *crate::entry_for(&mut self.cost, user, f64::default) += cost;
         self.total_cost += cost;
     }
 

@@ -1,7 +1,7 @@
 //! The gateway's Prometheus metrics: requests, tokens, cost and latency per model, refusals by reason,
 //! and, read when scraped, queue depth and breaker state per model.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
@@ -17,14 +17,30 @@ struct Histogram {
     count: u64,
 }
 
+/// What is counted of one model's requests. Requests that name no model (`/v1/models`) are counted under
+/// the empty name, by status only.
+#[derive(Debug, Default)]
+struct ModelCounters {
+    requests: BTreeMap<u16, u64>,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cost: f64,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
-    requests: BTreeMap<(String, u16), u64>,
-    prompt_tokens: BTreeMap<String, u64>,
-    completion_tokens: BTreeMap<String, u64>,
-    cost: BTreeMap<String, f64>,
-    latency: BTreeMap<String, Histogram>,
+    models: HashMap<String, ModelCounters>,
     refused: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    /// Every model's counters, sorted by name (for a stable exposition).
+    fn sorted(&self) -> Vec<(&String, &ModelCounters)> {
+        let mut models: Vec<_> = self.models.iter().collect();
+        models.sort_unstable_by_key(|(model, _)| *model);
+        models
+    }
 }
 
 /// What the gateway counts.
@@ -61,17 +77,16 @@ impl Metrics {
     }
 
     pub fn finished(&self, f: Finished<'_>) {
-        let mut c = self.lock();
-        *c.requests
-            .entry((f.model.to_owned(), f.status))
-            .or_default() += 1;
+        let mut counters = self.lock();
+        let c = crate::entry_for(&mut counters.models, f.model, ModelCounters::default);
+        *c.requests.entry(f.status).or_default() += 1;
         if f.model.is_empty() {
             return;
         }
-        *c.prompt_tokens.entry(f.model.to_owned()).or_default() += f.prompt_tokens;
-        *c.completion_tokens.entry(f.model.to_owned()).or_default() += f.completion_tokens;
-        *c.cost.entry(f.model.to_owned()).or_default() += f.cost_usd;
-        let h = c.latency.entry(f.model.to_owned()).or_default();
+        c.prompt_tokens += f.prompt_tokens;
+        c.completion_tokens += f.completion_tokens;
+        c.cost += f.cost_usd;
+        let h = &mut c.latency;
         if h.counts.is_empty() {
             h.counts = vec![0; BUCKETS.len()];
         }
@@ -92,6 +107,14 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, live: &Live) -> String {
         let c = self.lock();
+        let models = c.sorted();
+        // Requests that named no model are counted by status, and have no tokens, cost or latency.
+        let named = || {
+            models
+                .iter()
+                .copied()
+                .filter(|(model, _)| !model.is_empty())
+        };
         let mut out = String::new();
         let mut family = |name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -103,23 +126,25 @@ impl Metrics {
             "Requests answered, by model and status.",
         );
         let mut body = String::new();
-        for ((model, status), n) in &c.requests {
-            let _ = writeln!(
-                body,
-                "{name}{{model=\"{}\",status=\"{status}\"}} {n}",
-                escape(model)
-            );
+        for (model, counters) in &models {
+            for (status, n) in &counters.requests {
+                let _ = writeln!(
+                    body,
+                    "{name}{{model=\"{}\",status=\"{status}\"}} {n}",
+                    escape(model)
+                );
+            }
         }
         let name = "magi_limits_tokens_total";
         let _ = writeln!(
             body,
             "# HELP {name} Tokens used, by model and kind.\n# TYPE {name} counter"
         );
-        for (kind, map) in [
-            ("prompt", &c.prompt_tokens),
-            ("completion", &c.completion_tokens),
+        for (kind, count) in [
+            ("prompt", (|m| m.prompt_tokens) as fn(&ModelCounters) -> u64),
+            ("completion", |m| m.completion_tokens),
         ] {
-            for (model, n) in map {
+            for (model, n) in named().map(|(model, m)| (model, count(m))) {
                 let _ = writeln!(
                     body,
                     "{name}{{model=\"{}\",kind=\"{kind}\"}} {n}",
@@ -132,15 +157,15 @@ impl Metrics {
             body,
             "# HELP {name} Cost in USD, by model.\n# TYPE {name} counter"
         );
-        for (model, v) in &c.cost {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {v}", escape(model));
+        for (model, m) in named() {
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {}", escape(model), m.cost);
         }
         let name = "magi_limits_request_duration_seconds";
         let _ = writeln!(
             body,
             "# HELP {name} Time from arrival to the last byte, by model.\n# TYPE {name} histogram"
         );
-        for (model, h) in &c.latency {
+        for (model, h) in named().map(|(model, m)| (model, &m.latency)) {
             let model = escape(model);
             for (bound, n) in BUCKETS.iter().zip(&h.counts) {
                 let _ = writeln!(
@@ -221,6 +246,14 @@ mod tests {
             cost_usd: 0.5,
             seconds: 0.02,
         });
+        metrics.finished(Finished {
+            model: "",
+            status: 200,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: 0.0,
+            seconds: 0.001,
+        });
         metrics.refused("quota");
         let text = metrics.render(&Live {
             queue_depths: vec![("gpt".into(), 2)],
@@ -237,8 +270,11 @@ mod tests {
             "magi_limits_queue_depth{model=\"gpt\"} 2",
             "magi_limits_breaker_state{model=\"gpt\"} 2",
             "magi_limits_in_flight 1",
+            "magi_limits_requests_total{model=\"\",status=\"200\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
         }
+        // A request that named no model is counted, but has no tokens, cost or latency of a model.
+        assert_eq!(text.matches("model=\"\"").count(), 1, "{text}");
     }
 }

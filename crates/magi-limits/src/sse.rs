@@ -9,6 +9,8 @@
 //! Events are slices of the chunk they arrived in, not copies: only an event cut across two chunks is
 //! copied, to join its halves.
 
+use std::borrow::Cow;
+
 use hyper::body::Bytes;
 use memchr::{memchr2, memmem};
 
@@ -19,22 +21,25 @@ pub struct Event {
 }
 
 impl Event {
-    /// Whether the event holds `"key"` followed by an object (`"usage": {`), without decoding it: most
-    /// chunks carry no usage or `"usage": null`, and need no JSON parsing.
-    pub fn has_object(&self, key: &[u8]) -> bool {
+    /// Whether the event holds the key `finder` looks for (`"usage"`) followed by an object (`"usage": {`),
+    /// without decoding it: most chunks carry no usage or `"usage": null`, and need no JSON parsing. The
+    /// finder is built once by the caller, not per event.
+    pub fn has_object(&self, finder: &memmem::Finder<'_>) -> bool {
         let raw = &self.raw[..];
-        memmem::find_iter(raw, key).any(|at| {
-            let mut rest = raw[at + key.len()..]
+        let key_len = finder.needle().len();
+        finder.find_iter(raw).any(|at| {
+            let mut rest = raw[at + key_len..]
                 .iter()
                 .skip_while(|b| b.is_ascii_whitespace());
             rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
         })
     }
 
-    /// The event's data: its `data:` lines without the field name (and one leading space), joined by LF.
-    /// `None` when it has no data line (a comment or a bare `event:`).
-    pub fn data(&self) -> Option<String> {
-        let mut data: Option<String> = None;
+    /// The event's data: its `data:` lines without the field name (and one leading space), joined by LF;
+    /// borrowed from the event when it has one data line, as nearly every event has. `None` when it has no
+    /// data line (a comment or a bare `event:`).
+    pub fn data(&self) -> Option<Cow<'_, [u8]>> {
+        let mut data: Option<Cow<'_, [u8]>> = None;
         for line in lines(&self.raw) {
             let value = if line == b"data" {
                 &b""[..]
@@ -43,13 +48,13 @@ impl Event {
             } else {
                 continue;
             };
-            let value = String::from_utf8_lossy(value);
             match &mut data {
                 Some(d) => {
-                    d.push('\n');
-                    d.push_str(&value);
+                    let d = d.to_mut();
+                    d.push(b'\n');
+                    d.extend_from_slice(value);
                 }
-                None => data = Some(value.into_owned()),
+                None => data = Some(Cow::Borrowed(value)),
             }
         }
         data
@@ -90,15 +95,15 @@ pub struct Splitter {
 }
 
 impl Splitter {
-    /// Adds a chunk; returns the events it completed, in order.
-    pub fn push(&mut self, chunk: &Bytes) -> Vec<Event> {
+    /// Adds a chunk; appends the events it completed to `events`, in order (the caller's vector is reused
+    /// from chunk to chunk).
+    pub fn push(&mut self, chunk: &Bytes, events: &mut Vec<Event>) {
         let data = if self.buf.is_empty() {
             chunk.clone()
         } else {
             self.buf.extend_from_slice(chunk);
             Bytes::from(std::mem::take(&mut self.buf))
         };
-        let mut events = Vec::new();
         let mut event_start = 0;
         let mut i = self.scanned;
         loop {
@@ -129,7 +134,6 @@ impl Splitter {
         self.buf = data[event_start..].to_vec();
         self.line_start -= event_start;
         self.scanned = i - event_start;
-        events
     }
 
     /// Whether no part of an event is held back.
@@ -155,7 +159,7 @@ mod tests {
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
         cuts.sort_unstable();
         for cut in cuts.into_iter().chain([input.len()]) {
-            events.extend(splitter.push(&Bytes::copy_from_slice(&input[at..cut])));
+            splitter.push(&Bytes::copy_from_slice(&input[at..cut]), &mut events);
             at = cut;
         }
         (events, splitter.finish())
@@ -169,10 +173,10 @@ mod tests {
         assert_eq!(
             data,
             vec![
-                Some("{\"a\":1}".into()),
-                Some("{\"b\":2}".into()),
+                Some(b"{\"a\":1}".into()),
+                Some(b"{\"b\":2}".into()),
                 None,
-                Some("[DONE]".into())
+                Some(b"[DONE]".into())
             ]
         );
         assert!(rest.is_empty());
@@ -182,19 +186,23 @@ mod tests {
     fn multi_line_data_joins_with_lf_and_cr_alone_ends_lines() {
         let (events, _) = split_all(b"event: x\rdata: one\rdata:two\rdata\r\rdata: next", &[]);
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].data(), Some("one\ntwo\n".into()));
+        assert_eq!(events[0].data(), Some(b"one\ntwo\n".into()));
     }
 
     #[test]
     fn objects_are_told_from_nulls_without_parsing() {
-        let event = |text: &str| Event {
-            raw: Bytes::copy_from_slice(text.as_bytes()),
+        let usage = memmem::Finder::new(b"\"usage\"");
+        let has_usage = |text: &str| {
+            Event {
+                raw: Bytes::copy_from_slice(text.as_bytes()),
+            }
+            .has_object(&usage)
         };
-        assert!(event("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n").has_object(b"\"usage\""));
-        assert!(event("data: {\"usage\":{}}\n\n").has_object(b"\"usage\""));
-        assert!(!event("data: {\"usage\":null}\n\n").has_object(b"\"usage\""));
-        assert!(!event("data: {\"text\":\"usage\"}\n\n").has_object(b"\"usage\""));
-        assert!(!event("data: [DONE]\n\n").has_object(b"\"usage\""));
+        assert!(has_usage("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n"));
+        assert!(has_usage("data: {\"usage\":{}}\n\n"));
+        assert!(!has_usage("data: {\"usage\":null}\n\n"));
+        assert!(!has_usage("data: {\"text\":\"usage\"}\n\n"));
+        assert!(!has_usage("data: [DONE]\n\n"));
     }
 
     #[test]
