@@ -14,7 +14,7 @@
 //! the answer ends or the client goes away records one usage row, charges the ledger and token buckets, and
 //! counts the metrics.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
@@ -24,6 +24,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
+use hashbrown::HashMap;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -186,9 +187,9 @@ impl Gateway {
     fn breaker_admit(&self, model: &str) -> Result<Admit, (String, Duration)> {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
-        let breaker = crate::entry_for(&mut breakers, model, || {
-            Breaker::new(self.settings.breaker, now)
-        });
+        let breaker = breakers
+            .entry_ref(model)
+            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
         let before = breaker.state();
         let admitted = breaker.admit(now);
         if breaker.state() != before {
@@ -209,9 +210,9 @@ impl Gateway {
     fn breaker_outcome(&self, model: &str, error: Option<&str>) -> State {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
-        let breaker = crate::entry_for(&mut breakers, model, || {
-            Breaker::new(self.settings.breaker, now)
-        });
+        let breaker = breakers
+            .entry_ref(model)
+            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
         let changed = match error {
             None => breaker.success(now),
             Some(e) => breaker.failure(now, e),

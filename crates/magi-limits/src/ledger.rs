@@ -7,8 +7,7 @@
 //! store counts it. Quotas and budgets are checked before a request goes: one that starts under the limit
 //! finishes, and the next is refused with a message a person understands.
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
 use jiff::Timestamp;
 
 use crate::clock;
@@ -32,8 +31,8 @@ impl Period {
     }
 
     fn add(&mut self, user: &str, tokens: u64, cost: f64) {
-        *crate::entry_for(&mut self.tokens, user, u64::default) += tokens;
-        *crate::entry_for(&mut self.cost, user, f64::default) += cost;
+        *self.tokens.entry_ref(user).or_default() += tokens;
+        *self.cost.entry_ref(user).or_default() += cost;
         self.total_cost += cost;
     }
 

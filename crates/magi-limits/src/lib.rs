@@ -44,19 +44,6 @@ use crate::limiter::QueueSettings;
 use crate::policy::{Policy, Scope};
 use crate::usage::{GroupBy, UsageStore};
 
-/// The value of `key` in `map`, made by `make` the first time: unlike `entry`, a key already there is looked
-/// up without copying it (the gateway does this for every request).
-pub(crate) fn entry_for<'a, V>(
-    map: &'a mut std::collections::HashMap<String, V>,
-    key: &str,
-    make: impl FnOnce() -> V,
-) -> &'a mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), make());
-    }
-    map.get_mut(key).expect("inserted above")
-}
-
 /// Runs the command line; returns the exit code. `keys` opens the API key holders of a `users.db` (the
 /// binary passes magi-users' lookup).
 pub fn run(cli: Cli, keys: impl FnOnce(PathBuf) -> Arc<dyn KeyHolders>) -> anyhow::Result<u8> {

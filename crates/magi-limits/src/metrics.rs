@@ -1,9 +1,11 @@
 //! The gateway's Prometheus metrics: requests, tokens, cost and latency per model, refusals by reason,
 //! and, read when scraped, queue depth and breaker state per model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+
+use hashbrown::HashMap;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: &[f64] = &[
@@ -78,7 +80,7 @@ impl Metrics {
 
     pub fn finished(&self, f: Finished<'_>) {
         let mut counters = self.lock();
-        let c = crate::entry_for(&mut counters.models, f.model, ModelCounters::default);
+        let c = counters.models.entry_ref(f.model).or_default();
         *c.requests.entry(f.status).or_default() += 1;
         if f.model.is_empty() {
             return;

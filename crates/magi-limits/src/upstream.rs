@@ -62,7 +62,7 @@ pub struct Upstream {
     /// `host:port`.
     authority: String,
     connect_timeout: Duration,
-    idle: Mutex<Vec<(Conn, Instant)>>,
+    idle: Mutex<Vec<(Box<Conn>, Instant)>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -76,7 +76,9 @@ impl std::fmt::Debug for Upstream {
 /// A connection in use by one request: the answer's body drives it ([`Lease::drive`]), and
 /// [`Lease::give_back`] returns it to the pool.
 pub struct Lease {
-    conn: Conn,
+    /// Boxed: the connection's buffers make it large, and the lease moves from the pool through the
+    /// request's futures into the answer's body.
+    conn: Box<Conn>,
     upstream: Arc<Upstream>,
 }
 
@@ -109,12 +111,12 @@ impl Upstream {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Conn, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Box<Conn>, Instant)>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The most recently used idle connection that is young enough.
-    fn checkout(&self) -> Option<Conn> {
+    fn checkout(&self) -> Option<Box<Conn>> {
         let mut idle = self.lock();
         while let Some((conn, since)) = idle.pop() {
             if since.elapsed() < IDLE_LIFETIME {
@@ -124,7 +126,7 @@ impl Upstream {
         None
     }
 
-    async fn connect(&self) -> Result<Conn, UpstreamError> {
+    async fn connect(&self) -> Result<Box<Conn>, UpstreamError> {
         let stream =
             tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.authority))
                 .await
@@ -133,13 +135,13 @@ impl Upstream {
         let _ = stream.set_nodelay(true);
         let (sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        Ok(Conn {
+        Ok(Box::new(Conn {
             sender,
             io: Io {
                 connection,
                 ended: false,
             },
-        })
+        }))
     }
 
     /// Sends the request `make` builds on an idle connection, or on a new one; a kept-alive connection that
@@ -165,7 +167,7 @@ impl Upstream {
         Ok((response, self.lease(conn)))
     }
 
-    fn lease(self: &Arc<Self>, conn: Conn) -> Lease {
+    fn lease(self: &Arc<Self>, conn: Box<Conn>) -> Lease {
         Lease {
             conn,
             upstream: Arc::clone(self),

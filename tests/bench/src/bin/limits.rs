@@ -17,6 +17,10 @@
 //! machine's load falls on all routes alike rather than on whichever ran last. An answer counts if it began
 //! in a turn's measured window, however late it ends.
 //!
+//! Beside each proxy's figures: the CPU time it used per answer in the measured windows (all its threads,
+//! from `/proc/PID/task/*/schedstat`; nginx's master and worker), which moves far less with the machine's
+//! load than throughput does, and says what the throughput ratio is made of.
+//!
 //! Targets printed beside the figures: p99 added ≤ 2 ms, throughput ≥ 0.9× nginx's, RSS ≤ 40 MB.
 //! When `magi-limits` is not built next to this binary, its column says so and the others are measured.
 //!
@@ -53,6 +57,8 @@ const TARGET_RSS_MB: f64 = 40.0;
 struct Route {
     name: &'static str,
     port: Option<u16>,
+    /// The processes of the proxy on this route, whose CPU time is counted (none for the direct route).
+    proxy: Vec<u32>,
     /// Why there is no port.
     missing: String,
 }
@@ -66,6 +72,8 @@ struct Run {
     first_byte: Vec<Duration>,
     whole: Vec<Duration>,
     window: Duration,
+    /// CPU time the route's proxy used in the measured window.
+    cpu: Duration,
     /// The gateway's RSS (KiB) sampled during the run: the most seen.
     rss_kib: Option<u64>,
 }
@@ -78,11 +86,17 @@ impl Run {
         self.first_byte.extend(other.first_byte);
         self.whole.extend(other.whole);
         self.window += other.window;
+        self.cpu += other.cpu;
         self.rss_kib = self.rss_kib.max(other.rss_kib);
     }
 
     fn rate(&self) -> f64 {
         self.completed as f64 / self.window.as_secs_f64()
+    }
+
+    /// The proxy's CPU time per answer, in microseconds.
+    fn cpu_per_answer_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.completed.max(1) as f64
     }
 }
 
@@ -210,14 +224,42 @@ async fn connect(
     Ok(sender)
 }
 
-/// `concurrency` clients for `warmup + duration`; the gateway's RSS is sampled when `pid` is given.
+/// CPU time used so far by all threads of the processes `pids` (from `/proc/PID/task/*/schedstat`, in ns).
+fn cpu_time(pids: &[u32]) -> Duration {
+    let mut total = 0u64;
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            total += std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(total)
+}
+
+/// A process and its children (nginx's master and its workers).
+fn with_children(pid: u32) -> Vec<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    std::iter::once(pid)
+        .chain(children.split_whitespace().filter_map(|c| c.parse().ok()))
+        .collect()
+}
+
+/// `concurrency` clients for `warmup + duration`; the CPU time of the `proxy` processes is measured over
+/// the window, and the gateway's RSS is sampled when `rss_pid` is given.
 fn load(
     runtime: &tokio::runtime::Runtime,
     port: u16,
     concurrency: usize,
     model: &str,
     duration: Duration,
-    pid: Option<u32>,
+    proxy: &[u32],
+    rss_pid: Option<u32>,
 ) -> Run {
     let request_body = body(model);
     runtime.block_on(async {
@@ -227,7 +269,14 @@ fn load(
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| tokio::spawn(client(port, request_body.clone(), measure_from, until)))
             .collect();
-        let sampler = pid.map(|pid| {
+        let proxy = proxy.to_vec();
+        let cpu = tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = cpu_time(&proxy);
+            tokio::time::sleep_until(until.into()).await;
+            cpu_time(&proxy).saturating_sub(before)
+        });
+        let sampler = rss_pid.map(|pid| {
             tokio::spawn(async move {
                 let mut most = 0;
                 while Instant::now() < until {
@@ -253,6 +302,7 @@ fn load(
         if let Some(sampler) = sampler {
             run.rss_kib = sampler.await.ok();
         }
+        run.cpu = cpu.await.unwrap_or_default();
         run
     })
 }
@@ -382,17 +432,24 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
         Route {
             name: "direct",
             port: Some(standin.port()),
+            proxy: Vec::new(),
             missing: String::new(),
         },
         match &nginx {
             Ok(n) => Route {
                 name: "nginx",
                 port: Some(n.port()),
+                proxy: std::fs::read_to_string(n.prefix().join("nginx.pid"))
+                    .ok()
+                    .and_then(|pid| pid.trim().parse().ok())
+                    .map(with_children)
+                    .unwrap_or_default(),
                 missing: String::new(),
             },
             Err(why) => Route {
                 name: "nginx",
                 port: None,
+                proxy: Vec::new(),
                 missing: format!("NOT MEASURED: nginx unavailable ({why})"),
             },
         },
@@ -400,11 +457,13 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
             Ok(g) => Route {
                 name: "magi-limits",
                 port: Some(g.port),
+                proxy: vec![g.child.id()],
                 missing: String::new(),
             },
             Err(why) => Route {
                 name: "magi-limits",
                 port: None,
+                proxy: Vec::new(),
                 missing: why.clone(),
             },
         },
@@ -445,8 +504,15 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
         for concurrency in CONCURRENCY {
             println!("\n{concurrency} concurrent streams, {kind}:");
             println!(
-                "  {:<12} {:>9} {:>11} {:>11} {:>11} {:>11} {:>7}",
-                "route", "answers/s", "1st byte p50", "p99", "whole p50", "p99", "errors"
+                "  {:<12} {:>9} {:>11} {:>11} {:>11} {:>11} {:>7} {:>15}",
+                "route",
+                "answers/s",
+                "1st byte p50",
+                "p99",
+                "whole p50",
+                "p99",
+                "errors",
+                "proxy CPU/answer"
             );
             // The routes take turns, a slice of the duration each per round, in a rotating order, so a
             // change in the machine's load over the run falls on every route alike.
@@ -462,7 +528,15 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                         .then_some(gateway_pid)
                         .flatten();
                     let slice = duration / ROUNDS as u32;
-                    runs[index].add(load(&runtime, port, concurrency, &model, slice, pid));
+                    runs[index].add(load(
+                        &runtime,
+                        port,
+                        concurrency,
+                        &model,
+                        slice,
+                        &routes[index].proxy,
+                        pid,
+                    ));
                 }
             }
             let mut figures = Vec::new();
@@ -474,8 +548,13 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 }
                 let (first50, first99) = p50_p99(&mut run.first_byte);
                 let (whole50, whole99) = p50_p99(&mut run.whole);
+                let cpu = if route.proxy.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("{:.1}us", run.cpu_per_answer_us())
+                };
                 println!(
-                    "  {:<12} {:>9.0} {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>7}",
+                    "  {:<12} {:>9.0} {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>7} {cpu:>15}",
                     route.name,
                     run.rate(),
                     first50,
@@ -487,7 +566,14 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 if concurrency == 200 && model == paced_model() && run.rss_kib.is_some() {
                     rss_at_200 = run.rss_kib;
                 }
-                figures.push(Some((run.rate(), first50, first99, whole50, whole99)));
+                figures.push(Some((
+                    run.rate(),
+                    first50,
+                    first99,
+                    whole50,
+                    whole99,
+                    run.cpu_per_answer_us(),
+                )));
             }
             let direct = figures[0];
             for (route, figure) in routes.iter().zip(&figures).skip(1) {
@@ -514,12 +600,14 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
             if let (Some(n), Some(g)) = (figures[1], figures[2]) {
                 let ratio = g.0 / n.0;
                 println!(
-                    "  throughput magi-limits / nginx: {ratio:.2}x ({} the target >= {TARGET_THROUGHPUT_RATIO}x)",
+                    "  throughput magi-limits / nginx: {ratio:.2}x ({} the target >= {TARGET_THROUGHPUT_RATIO}x); \
+                     CPU per answer magi-limits / nginx: {:.2}x",
                     if ratio >= TARGET_THROUGHPUT_RATIO {
                         "meets"
                     } else {
                         "misses"
-                    }
+                    },
+                    g.5 / n.5
                 );
             }
         }
