@@ -20,7 +20,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -32,7 +32,6 @@ use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
 use magi_core::{Event, Severity};
-use memchr::memmem;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
@@ -910,12 +909,6 @@ pub struct Metered {
     ready: VecDeque<Option<Result<Frame<Bytes>, BoxError>>>,
 }
 
-/// The keys whose objects the gateway reads in a stream's events, found without decoding the events.
-static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
-static ERROR_KEY: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"\"error\""));
-
 /// Room for the chunks of a whole short answer (a dozen server-sent events), so the vectors that hold them
 /// do not grow chunk by chunk.
 const EXPECTED_CHUNKS: usize = 16;
@@ -977,8 +970,8 @@ impl Metered {
     /// Reads an event for usage and failures; `Some` when the client gets other bytes in its place (`None`
     /// within: the event is dropped).
     fn read_event(&mut self, event: &sse::Event) -> Option<Option<Vec<u8>>> {
-        let usage = event.has_object(&USAGE_KEY);
-        let error = event.has_object(&ERROR_KEY);
+        let usage = event.has_object(b"\"usage\"");
+        let error = event.has_object(b"\"error\"");
         if !usage && !error {
             return None;
         }

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use hyper::body::Bytes;
-use memchr::{memchr2, memmem};
+use memchr::memchr2;
 
 /// One whole event: its bytes as received, terminator included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,17 +21,17 @@ pub struct Event {
 }
 
 impl Event {
-    /// Whether the event holds the key `finder` looks for (`"usage"`) followed by an object (`"usage": {`),
-    /// without decoding it: most chunks carry no usage or `"usage": null`, and need no JSON parsing. The
-    /// finder is built once by the caller, not per event.
-    pub fn has_object(&self, finder: &memmem::Finder<'_>) -> bool {
+    /// Whether the event holds `key` (`"usage"`, quotes included) followed by an object (`"usage": {`),
+    /// without decoding it: most chunks carry no usage or `"usage": null`, and need no JSON parsing. It looks
+    /// back from each `{`, which an event has few of, rather than for the key, whose letters are common.
+    pub fn has_object(&self, key: &[u8]) -> bool {
         let raw = &self.raw[..];
-        let key_len = finder.needle().len();
-        finder.find_iter(raw).any(|at| {
-            let mut rest = raw[at + key_len..]
-                .iter()
-                .skip_while(|b| b.is_ascii_whitespace());
-            rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        let before = |end: usize| raw[..end].iter().rposition(|b| !b.is_ascii_whitespace());
+        memchr::memchr_iter(b'{', raw).any(|brace| {
+            before(brace)
+                .filter(|&colon| raw[colon] == b':')
+                .and_then(before)
+                .is_some_and(|end| raw[..=end].ends_with(key))
         })
     }
 
@@ -191,18 +191,23 @@ mod tests {
 
     #[test]
     fn objects_are_told_from_nulls_without_parsing() {
-        let usage = memmem::Finder::new(b"\"usage\"");
         let has_usage = |text: &str| {
             Event {
                 raw: Bytes::copy_from_slice(text.as_bytes()),
             }
-            .has_object(&usage)
+            .has_object(b"\"usage\"")
         };
         assert!(has_usage("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n"));
         assert!(has_usage("data: {\"usage\":{}}\n\n"));
         assert!(!has_usage("data: {\"usage\":null}\n\n"));
         assert!(!has_usage("data: {\"text\":\"usage\"}\n\n"));
         assert!(!has_usage("data: [DONE]\n\n"));
+        assert!(has_usage(
+            "data: {\"a\":{},\"usage\" :\n {\"prompt_tokens\": 1}}\n\n"
+        ));
+        assert!(!has_usage("data: {\"xusage\":{}}\n\n"));
+        assert!(!has_usage("data: {\"usage\":[{}]}\n\n"));
+        assert!(!has_usage("data: {{\"usage\""));
     }
 
     #[test]
@@ -237,7 +242,36 @@ mod tests {
         })
     }
 
+    /// The definition `has_object` keeps: the key, then blanks, a colon, blanks and a brace.
+    fn has_object_by_definition(raw: &[u8], key: &[u8]) -> bool {
+        (0..raw.len())
+            .filter(|&at| raw[at..].starts_with(key))
+            .any(|at| {
+                let mut rest = raw[at + key.len()..]
+                    .iter()
+                    .skip_while(|b| b.is_ascii_whitespace());
+                rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            })
+    }
+
     proptest! {
+        #[test]
+        fn an_object_is_found_as_its_definition_says(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("\"usage\""), Just("\"error\""), Just("usage"), Just(":"), Just("{"),
+                    Just("}"), Just(" "), Just("\n"), Just("\""), Just("x"), Just("null"),
+                ],
+                0..24,
+            ),
+        ) {
+            let raw = parts.concat();
+            let event = Event { raw: Bytes::from(raw.clone()) };
+            for key in [&b"\"usage\""[..], b"\"error\""] {
+                prop_assert_eq!(event.has_object(key), has_object_by_definition(raw.as_bytes(), key), "{}", raw);
+            }
+        }
+
         #[test]
         fn any_bytes_any_cuts_lose_nothing(
             input in proptest::collection::vec(any::<u8>(), 0..400),
