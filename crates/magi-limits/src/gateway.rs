@@ -970,8 +970,7 @@ impl Metered {
     /// Reads an event for usage and failures; `Some` when the client gets other bytes in its place (`None`
     /// within: the event is dropped).
     fn read_event(&mut self, event: &sse::Event) -> Option<Option<Vec<u8>>> {
-        let usage = event.has_object(b"\"usage\"");
-        let error = event.has_object(b"\"error\"");
+        let [usage, error] = event.objects([b"\"usage\"", b"\"error\""]);
         if !usage && !error {
             return None;
         }

@@ -21,18 +21,25 @@ pub struct Event {
 }
 
 impl Event {
-    /// Whether the event holds `key` (`"usage"`, quotes included) followed by an object (`"usage": {`),
-    /// without decoding it: most chunks carry no usage or `"usage": null`, and need no JSON parsing. It looks
-    /// back from each `{`, which an event has few of, rather than for the key, whose letters are common.
-    pub fn has_object(&self, key: &[u8]) -> bool {
+    /// Which of `keys` (`"usage"`, quotes included) the event holds followed by an object (`"usage": {`),
+    /// without decoding it: most chunks carry no usage or `"usage": null`, and need no JSON parsing. One pass
+    /// looks back from each `{`, which an event has few of, for all the keys at once.
+    pub fn objects<const N: usize>(&self, keys: [&[u8]; N]) -> [bool; N] {
         let raw = &self.raw[..];
         let before = |end: usize| raw[..end].iter().rposition(|b| !b.is_ascii_whitespace());
-        memchr::memchr_iter(b'{', raw).any(|brace| {
-            before(brace)
+        let mut found = [false; N];
+        for brace in memchr::memchr_iter(b'{', raw) {
+            let Some(end) = before(brace)
                 .filter(|&colon| raw[colon] == b':')
                 .and_then(before)
-                .is_some_and(|end| raw[..=end].ends_with(key))
-        })
+            else {
+                continue;
+            };
+            for (found, key) in found.iter_mut().zip(keys) {
+                *found |= raw[..=end].ends_with(key);
+            }
+        }
+        found
     }
 
     /// The event's data: its `data:` lines without the field name (and one leading space), joined by LF;
@@ -195,7 +202,7 @@ mod tests {
             Event {
                 raw: Bytes::copy_from_slice(text.as_bytes()),
             }
-            .has_object(b"\"usage\"")
+            .objects([b"\"usage\""])[0]
         };
         assert!(has_usage("data: {\"usage\": {\"prompt_tokens\": 1}}\n\n"));
         assert!(has_usage("data: {\"usage\":{}}\n\n"));
@@ -242,7 +249,7 @@ mod tests {
         })
     }
 
-    /// The definition `has_object` keeps: the key, then blanks, a colon, blanks and a brace.
+    /// The definition `objects` keeps: the key, then blanks, a colon, blanks and a brace.
     fn has_object_by_definition(raw: &[u8], key: &[u8]) -> bool {
         (0..raw.len())
             .filter(|&at| raw[at..].starts_with(key))
@@ -267,8 +274,10 @@ mod tests {
         ) {
             let raw = parts.concat();
             let event = Event { raw: Bytes::from(raw.clone()) };
-            for key in [&b"\"usage\""[..], b"\"error\""] {
-                prop_assert_eq!(event.has_object(key), has_object_by_definition(raw.as_bytes(), key), "{}", raw);
+            let keys = [&b"\"usage\""[..], b"\"error\""];
+            let found = event.objects(keys);
+            for (found, key) in found.into_iter().zip(keys) {
+                prop_assert_eq!(found, has_object_by_definition(raw.as_bytes(), key), "{}", raw);
             }
         }
 
