@@ -2,6 +2,7 @@
 //! machine the test says so in one line and returns early; in CI (`CI=true`) a missing component fails.
 
 use std::fmt;
+use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 /// A real component some tests need; `tests/run` installs each of them.
@@ -124,8 +125,11 @@ fn succeeds(program: &str, args: &[&str]) -> Result<(), String> {
 }
 
 /// Whether a test that needs `component` can run here. When it cannot, prints
-/// `skipping: <component> not available (<why>); tests/run installs it` and returns false, so the test
-/// returns early; with `CI=true` it panics instead, because a missing component must fail CI.
+/// `skipping <test>: <component> not available (<why>); tests/run installs it` and returns false, so the
+/// test returns early; with `CI=true` it panics instead, because a missing component must fail CI.
+///
+/// The line is written to the process's stderr itself, not through `eprintln!`, which the test harness
+/// captures and shows only for failing tests: a test that did nothing must not pass without a word.
 ///
 /// ```no_run
 /// use magi_testkit::{Component, require};
@@ -141,7 +145,8 @@ pub fn require(component: Component) -> bool {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{line}");
             }
-            eprintln!("skipping: {line}");
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            let _ = writeln!(std::io::stderr().lock(), "skipping {test}: {line}");
             false
         }
     }
