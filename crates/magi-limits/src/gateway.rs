@@ -849,7 +849,7 @@ async fn pass_on(
         parts.headers.remove(header::CONTENT_LENGTH);
     }
     let json = !sse && content_type.contains("json");
-    let idle_timeout = call.gateway.settings.idle_timeout;
+    let idle = Box::pin(tokio::time::sleep(call.gateway.settings.idle_timeout));
     let metered = Metered {
         status: parts.status.as_u16(),
         inner: incoming,
@@ -861,10 +861,8 @@ async fn pass_on(
         usage: None,
         cost_header,
         error,
-        idle: Box::pin(tokio::time::sleep(idle_timeout)),
+        idle,
         last_data: Instant::now(),
-        idle_timeout,
-        ended: false,
         held: Vec::with_capacity(EXPECTED_CHUNKS),
         held_len: 0,
         ready: VecDeque::new(),
@@ -875,6 +873,15 @@ async fn pass_on(
             .await;
     metered.ready.push_front(first);
     Response::from_parts(parts, Body::Metered(metered))
+}
+
+/// The bytes of `events`, one after the other.
+fn joined(events: &[sse::Event]) -> Vec<u8> {
+    let mut all = Vec::with_capacity(events.iter().map(|e| e.raw.len()).sum());
+    for event in events {
+        all.extend_from_slice(&event.raw);
+    }
+    all
 }
 
 /// The largest JSON answer copied to read its `usage`.
@@ -894,12 +901,10 @@ pub struct Metered {
     usage: Option<Usage>,
     cost_header: Option<f64>,
     error: Option<String>,
-    /// Fires `idle_timeout` after the data before last was seen; moved on to `last_data` then, so the timer
+    /// Fires the idle timeout (`--idle-timeout`) after the data before last was seen; moved on to `last_data` then, so the timer
     /// is not re-armed for every chunk.
     idle: Pin<Box<Sleep>>,
     last_data: Instant,
-    idle_timeout: Duration,
-    ended: bool,
     /// Data read from upstream and not yet handed to hyper: what arrives together goes out in one write.
     held: Vec<Bytes>,
     /// The bytes in `held`, kept rather than summed at each chunk (that was quadratic in the chunks).
@@ -942,12 +947,7 @@ impl Metered {
                     }
                 }
                 Some(bytes) => {
-                    let out = out.get_or_insert_with(|| {
-                        events[..index]
-                            .iter()
-                            .flat_map(|e| e.raw.iter().copied())
-                            .collect()
-                    });
+                    let out = out.get_or_insert_with(|| joined(&events[..index]));
                     out.extend(bytes.unwrap_or_default());
                 }
             }
@@ -955,12 +955,7 @@ impl Metered {
         let passed = match out {
             Some(out) => Bytes::from(out),
             None if whole => data,
-            None => Bytes::from(
-                events
-                    .iter()
-                    .flat_map(|e| e.raw.iter().copied())
-                    .collect::<Vec<u8>>(),
-            ),
+            None => Bytes::from(joined(&events)),
         };
         events.clear();
         self.events = events;
@@ -990,10 +985,9 @@ impl Metered {
     }
 
     fn complete(&mut self, disconnected: bool, error: Option<String>) {
-        if self.ended {
+        if self.call.finished {
             return;
         }
-        self.ended = true;
         if let Some(copy) = self.json.take() {
             self.usage = Usage::read(&copy).or(self.usage);
         }
@@ -1127,7 +1121,7 @@ impl hyper::body::Body for Metered {
                         if this.idle.as_mut().poll(cx).is_pending() {
                             break false;
                         }
-                        let due = this.last_data + this.idle_timeout;
+                        let due = this.last_data + this.call.gateway.settings.idle_timeout;
                         if due <= Instant::now() {
                             break true;
                         }
@@ -1136,7 +1130,7 @@ impl hyper::body::Body for Metered {
                     if silent {
                         let error = format!(
                             "upstream sent nothing for {:?} mid-answer (--idle-timeout)",
-                            this.idle_timeout
+                            this.call.gateway.settings.idle_timeout
                         );
                         this.complete(false, Some(error.clone()));
                         break Some(Err(error.into()));

@@ -8,13 +8,13 @@ use std::sync::Mutex;
 use hashbrown::HashMap;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: &[f64] = &[
+const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
-    counts: Vec<u64>,
+    counts: [u64; BUCKETS.len()],
     sum: f64,
     count: u64,
 }
@@ -89,12 +89,9 @@ impl Metrics {
         c.completion_tokens += f.completion_tokens;
         c.cost += f.cost_usd;
         let h = &mut c.latency;
-        if h.counts.is_empty() {
-            h.counts = vec![0; BUCKETS.len()];
-        }
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if f.seconds <= *bound {
-                h.counts[i] += 1;
+        for (count, bound) in h.counts.iter_mut().zip(BUCKETS) {
+            if f.seconds <= bound {
+                *count += 1;
             }
         }
         h.sum += f.seconds;
@@ -142,10 +139,12 @@ impl Metrics {
             body,
             "# HELP {name} Tokens used, by model and kind.\n# TYPE {name} counter"
         );
-        for (kind, count) in [
-            ("prompt", (|m| m.prompt_tokens) as fn(&ModelCounters) -> u64),
+        type Count = fn(&ModelCounters) -> u64;
+        let kinds: [(&str, Count); 2] = [
+            ("prompt", |m| m.prompt_tokens),
             ("completion", |m| m.completion_tokens),
-        ] {
+        ];
+        for (kind, count) in kinds {
             for (model, n) in named().map(|(model, m)| (model, count(m))) {
                 let _ = writeln!(
                     body,

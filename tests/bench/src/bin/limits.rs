@@ -100,6 +100,18 @@ impl Run {
     }
 }
 
+/// What a route's runs come to: answers per second, latencies in milliseconds, the proxy's CPU per answer in
+/// microseconds.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    rate: f64,
+    first50: f64,
+    first99: f64,
+    whole50: f64,
+    whole99: f64,
+    cpu_us: f64,
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -548,39 +560,40 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 }
                 let (first50, first99) = p50_p99(&mut run.first_byte);
                 let (whole50, whole99) = p50_p99(&mut run.whole);
-                let cpu = if route.proxy.is_empty() {
-                    "-".to_owned()
-                } else {
-                    format!("{:.1}us", run.cpu_per_answer_us())
-                };
-                println!(
-                    "  {:<12} {:>9.0} {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>7} {cpu:>15}",
-                    route.name,
-                    run.rate(),
+                let figure = Figures {
+                    rate: run.rate(),
                     first50,
                     first99,
                     whole50,
                     whole99,
+                    cpu_us: run.cpu_per_answer_us(),
+                };
+                let cpu = if route.proxy.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("{:.1}us", figure.cpu_us)
+                };
+                println!(
+                    "  {:<12} {:>9.0} {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>9.2}ms {:>7} {cpu:>15}",
+                    route.name,
+                    figure.rate,
+                    figure.first50,
+                    figure.first99,
+                    figure.whole50,
+                    figure.whole99,
                     run.errors
                 );
                 if concurrency == 200 && model == paced_model() && run.rss_kib.is_some() {
                     rss_at_200 = run.rss_kib;
                 }
-                figures.push(Some((
-                    run.rate(),
-                    first50,
-                    first99,
-                    whole50,
-                    whole99,
-                    run.cpu_per_answer_us(),
-                )));
+                figures.push(Some(figure));
             }
             let direct = figures[0];
             for (route, figure) in routes.iter().zip(&figures).skip(1) {
                 let (Some(d), Some(f)) = (direct, figure) else {
                     continue;
                 };
-                let p99_added = (f.2 - d.2).max(f.4 - d.4);
+                let p99_added = (f.first99 - d.first99).max(f.whole99 - d.whole99);
                 // Unpaced runs saturate the cores, so their latencies are queueing, not overhead.
                 let verdict = match (paced, p99_added <= TARGET_P99_ADDED_MS) {
                     (false, _) => "saturated: not judged against",
@@ -591,14 +604,14 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                     "  added by {}: 1st byte p50 {:+.2} ms, p99 {:+.2} ms; whole p50 {:+.2} ms, p99 {:+.2} ms \
                      ({verdict} the target p99 added <= {TARGET_P99_ADDED_MS} ms)",
                     route.name,
-                    f.1 - d.1,
-                    f.2 - d.2,
-                    f.3 - d.3,
-                    f.4 - d.4
+                    f.first50 - d.first50,
+                    f.first99 - d.first99,
+                    f.whole50 - d.whole50,
+                    f.whole99 - d.whole99
                 );
             }
             if let (Some(n), Some(g)) = (figures[1], figures[2]) {
-                let ratio = g.0 / n.0;
+                let ratio = g.rate / n.rate;
                 println!(
                     "  throughput magi-limits / nginx: {ratio:.2}x ({} the target >= {TARGET_THROUGHPUT_RATIO}x); \
                      CPU per answer magi-limits / nginx: {:.2}x",
@@ -607,7 +620,7 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                     } else {
                         "misses"
                     },
-                    g.5 / n.5
+                    g.cpu_us / n.cpu_us
                 );
             }
         }
