@@ -37,6 +37,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::breaker::{Admit, Breaker, BreakerSettings, State};
 use crate::clock;
+use crate::h1::{self, Head};
 use crate::identity::{Identity, KeyHolders, KeyRefusal, identify};
 use crate::ledger::Ledger;
 use crate::limiter::{Limiter, QueueSettings, Refusal};
@@ -675,36 +676,24 @@ fn is_json_request(method: &Method, headers: &HeaderMap, body: &Bytes) -> bool {
         })
 }
 
-fn upstream_request(
-    gateway: &Gateway,
-    parts: &hyper::http::request::Parts,
-    body: &Bytes,
-) -> Request<Full<Bytes>> {
-    let base = &gateway.settings.upstream;
-    let mut request = Request::new(Full::new(body.clone()));
-    *request.method_mut() = parts.method.clone();
-    // Origin form (the path and query alone), as HTTP/1.1 asks of a request to a server that is no proxy.
-    *request.uri_mut() = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
-    let headers = request.headers_mut();
-    for (name, value) in &parts.headers {
-        if hop_by_hop(name)
-            || name == header::HOST
-            || name == header::CONTENT_LENGTH
-            || name == header::ACCEPT_ENCODING
-        {
-            continue;
-        }
-        headers.append(name.clone(), value.clone());
-    }
-    if let Some(authority) = base.authority()
-        && let Ok(host) = HeaderValue::from_str(authority.as_str())
-    {
-        headers.insert(header::HOST, host);
-    }
-    request
+/// The request as it goes upstream: origin form (the path and query alone, as HTTP/1.1 asks of a request to
+/// a server that is no proxy), LiteLLM's `host`, the client's headers but those of its own connection, and
+/// no `accept-encoding` (the answer is read for usage, so it comes uncompressed).
+fn upstream_request(gateway: &Gateway, parts: &hyper::http::request::Parts, body: &Bytes) -> Bytes {
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let host = gateway
+        .settings
+        .upstream
+        .authority()
+        .map_or("", |a| a.as_str());
+    let headers = parts.headers.iter().filter(|(name, _)| {
+        !(hop_by_hop(name)
+            || *name == header::HOST
+            || *name == header::CONTENT_LENGTH
+            || *name == header::ACCEPT_ENCODING
+            || *name == header::EXPECT)
+    });
+    h1::encode_request(&parts.method, target, host, headers, body)
 }
 
 fn retryable(status: StatusCode) -> bool {
@@ -733,6 +722,7 @@ async fn forward(
     let model = call.model.clone();
     let mut last_error = String::new();
     let mut timed_out = false;
+    let request = upstream_request(&gateway, &parts, &body);
     for attempt in 0..=settings.retries {
         if attempt > 0 {
             let base = settings.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
@@ -754,30 +744,28 @@ async fn forward(
         }
         let error = match tokio::time::timeout(
             settings.first_byte_timeout,
-            gateway
-                .upstream
-                .send(|| upstream_request(&gateway, &parts, &body)),
+            gateway.upstream.send(&request, &parts.method),
         )
         .await
         {
-            Ok(Ok((response, lease))) if retryable(response.status()) => {
-                let error = format!("upstream answered {}", response.status());
+            Ok(Ok((head, lease))) if retryable(head.status) => {
+                let error = format!("upstream answered {}", head.status);
                 let state = if model.is_empty() {
                     State::Closed
                 } else {
                     gateway.breaker_outcome(&model, Some(&error))
                 };
                 if attempt == settings.retries || state == State::Open {
-                    return pass_on(call, response, lease, Some(error)).await;
+                    return pass_on(call, head, lease, Some(error)).await;
                 }
                 log::debug!("{model}: {error}; retrying (attempt {})", attempt + 1);
                 continue;
             }
-            Ok(Ok((response, lease))) => {
+            Ok(Ok((head, lease))) => {
                 if !model.is_empty() {
                     gateway.breaker_outcome(&model, None);
                 }
-                return pass_on(call, response, lease, None).await;
+                return pass_on(call, head, lease, None).await;
             }
             Ok(Err(e)) => {
                 timed_out = false;
@@ -821,38 +809,36 @@ async fn forward(
 /// writes them together: one write to the client for an answer that arrived whole.
 async fn pass_on(
     call: Call,
-    response: Response<Incoming>,
+    mut head: Head,
     lease: Lease,
     error: Option<String>,
 ) -> Response<Body> {
-    let (mut parts, incoming) = response.into_parts();
-    let content_type = parts
+    let content_type = head
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let cost_header = parts
+    let cost_header = head
         .headers
         .get("x-litellm-response-cost")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|c| c.is_finite() && *c >= 0.0);
-    let names: Vec<HeaderName> = parts.headers.keys().cloned().collect();
+    let names: Vec<HeaderName> = head.headers.keys().cloned().collect();
     for name in names {
         if hop_by_hop(&name) {
-            parts.headers.remove(&name);
+            head.headers.remove(&name);
         }
     }
     let sse = content_type.starts_with("text/event-stream");
     if sse {
-        parts.headers.remove(header::CONTENT_LENGTH);
+        head.headers.remove(header::CONTENT_LENGTH);
     }
     let json = !sse && content_type.contains("json");
     let idle = Box::pin(tokio::time::sleep(call.gateway.settings.idle_timeout));
     let metered = Metered {
-        status: parts.status.as_u16(),
-        inner: incoming,
+        status: head.status.as_u16(),
         lease: Some(lease),
         call,
         splitter: sse.then(Splitter::default),
@@ -872,7 +858,10 @@ async fn pass_on(
         std::future::poll_fn(|cx| hyper::body::Body::poll_frame(Pin::new(metered.as_mut()), cx))
             .await;
     metered.ready.push_front(first);
-    Response::from_parts(parts, Body::Metered(metered))
+    let mut response = Response::new(Body::Metered(metered));
+    *response.status_mut() = head.status;
+    *response.headers_mut() = head.headers;
+    response
 }
 
 /// The bytes of `events`, one after the other.
@@ -890,8 +879,7 @@ const JSON_COPY_LIMIT: usize = 8 << 20;
 /// An upstream answer on its way to the client, read for usage as it passes.
 pub struct Metered {
     status: u16,
-    inner: Incoming,
-    /// The upstream connection, given back to the pool when the answer was read to the end.
+    /// The upstream connection the answer is read from, given back to the pool when it was read to the end.
     lease: Option<Lease>,
     call: Call,
     splitter: Option<Splitter>,
@@ -1007,16 +995,24 @@ impl Metered {
         );
     }
 
-    /// Returns the upstream connection to the pool: its answer has been read to the end.
-    fn give_back(&mut self) {
+    /// The answer has been read to its end: the connection goes back to the pool, the rest of a last event
+    /// not ended goes on as it came, and the call is recorded.
+    fn end(&mut self) {
         if let Some(lease) = self.lease.take() {
             lease.give_back();
         }
+        if let Some(splitter) = self.splitter.take() {
+            self.hold(Bytes::from(splitter.finish()));
+        }
+        self.complete(false, None);
     }
 
     /// The upstream's size hint, with the data read ahead counted in.
     fn read_ahead_hint(&self) -> SizeHint {
-        let hint = hyper::body::Body::size_hint(&self.inner);
+        let hint = self
+            .lease
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Lease::size_hint);
         let ahead: u64 = self
             .ready
             .iter()
@@ -1054,10 +1050,9 @@ impl Metered {
     }
 }
 
-/// Upstream data is passed on as it arrives, but what has arrived together is written together: hyper
-/// decodes an answer one chunk at a time, and hyper's server writes whenever the body has nothing ready,
-/// which made one `writev` per server-sent event. Each poll drives the upstream connection ([`Lease::drive`])
-/// and reads chunks until nothing more has arrived, and only then lets the held data go out.
+/// Upstream data is passed on as it arrives, but what has arrived together is written together: hyper's
+/// server writes whenever the body has nothing ready, so each poll reads the upstream connection
+/// ([`Lease::poll_data`]) until nothing more has arrived, and only then lets the held data go out.
 impl hyper::body::Body for Metered {
     type Data = Bytes;
     type Error = BoxError;
@@ -1073,45 +1068,33 @@ impl hyper::body::Body for Metered {
         // When data last arrived, taken once per poll rather than per chunk.
         let mut fresh = false;
         let last = loop {
-            if let Some(lease) = &mut this.lease {
-                lease.drive(cx);
-            }
-            match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
+            let Some(lease) = &mut this.lease else {
+                break None;
+            };
+            match lease.poll_data(cx) {
+                Poll::Ready(Ok(Some(data))) => {
                     fresh = true;
-                    match frame.into_data() {
-                        Ok(data) => {
-                            let out = this.pass(data);
-                            this.hold(out);
-                            // hyper stops polling once a sized body is sent, so its end is seen here.
-                            if this.inner.is_end_stream() {
-                                this.give_back();
-                                if let Some(splitter) = this.splitter.take() {
-                                    this.hold(Bytes::from(splitter.finish()));
-                                }
-                                this.complete(false, None);
-                                break None;
-                            }
-                            if this.held_len >= HOLD_LIMIT {
-                                this.last_data = Instant::now();
-                                return this.release();
-                            }
-                        }
-                        Err(frame) => break Some(Ok(frame)),
+                    let ended = lease.is_end();
+                    let out = this.pass(data);
+                    this.hold(out);
+                    // hyper stops polling once a sized body is sent, so its end is seen here.
+                    if ended {
+                        this.end();
+                        break None;
+                    }
+                    if this.held_len >= HOLD_LIMIT {
+                        this.last_data = Instant::now();
+                        return this.release();
                     }
                 }
-                Poll::Ready(Some(Err(e))) => {
+                Poll::Ready(Ok(None)) => {
+                    this.end();
+                    break None;
+                }
+                Poll::Ready(Err(e)) => {
                     let error = format!("upstream connection lost mid-answer: {}", describe(&e));
                     this.complete(false, Some(error));
                     break Some(Err(Box::new(e) as BoxError));
-                }
-                Poll::Ready(None) => {
-                    this.give_back();
-                    if let Some(splitter) = this.splitter.take() {
-                        this.hold(Bytes::from(splitter.finish()));
-                    }
-                    this.complete(false, None);
-                    break None;
                 }
                 Poll::Pending => {
                     if fresh {

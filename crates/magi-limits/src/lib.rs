@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod gateway;
+pub mod h1;
 pub mod identity;
 pub mod ledger;
 pub mod limiter;

@@ -1,59 +1,109 @@
-//! The gateway's connections to LiteLLM: HTTP/1.1, kept alive in a pool of idle connections. A request takes
-//! an idle connection (or opens one) and holds it in a [`Lease`] until its answer has been read to the end;
-//! only then does the connection go back to the pool.
+//! The gateway's connections to LiteLLM: HTTP/1.1 ([`crate::h1`]) over TCP, kept alive in a pool of idle
+//! connections. A request takes an idle connection (or opens one), writes itself whole, and reads the
+//! answer's head; the connection then stays in a [`Lease`], from which the answer's body is read, until the
+//! body has been read to the end; only then does the connection go back to the pool.
 //!
-//! A connection is driven by the task of the request that holds it, not by a task of its own: the answer's
-//! body polls it ([`Lease::drive`]) before reading, so each chunk that arrived is decoded and read in the
-//! same poll, with no hand-off between tasks per chunk. An idle connection in the pool is polled by nobody;
-//! one that upstream closed meanwhile is found out when it is taken, and passed over.
+//! The body is read by the task of the request that holds the lease, straight from the socket into the
+//! lease's buffer: each read is decoded and handed on in the same poll, with no task or channel between
+//! the socket and the client. An idle connection in the pool is read by nobody; one that upstream closed
+//! meanwhile is found out when it is taken, and passed over.
 
-use std::future::Future;
-use std::pin::pin;
+use std::io;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper::{Request, Response, Uri};
-use hyper_util::rt::TokioIo;
+use bytes::{Bytes, BytesMut};
+use hyper::Method;
+use hyper::Uri;
+use hyper::body::SizeHint;
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
+
+use crate::h1::{self, Chunked, Framing, Head, Malformed};
 
 /// How long a connection may stay idle in the pool before it is closed.
 const IDLE_LIFETIME: Duration = Duration::from_secs(60);
+/// The room made in a connection's buffer before each read.
+const READ_SIZE: usize = 16 << 10;
 
-/// Why a request did not get an answer from upstream.
+/// Why a request did not get an answer from upstream, or its answer was cut short.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("cannot connect: {0}")]
-    Connect(std::io::Error),
+    Connect(io::Error),
     #[error("no connection within {0:?} (--connect-timeout)")]
     ConnectTimeout(Duration),
+    #[error("the connection failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("LiteLLM closed the connection before it answered")]
+    ClosedBeforeAnswer,
+    #[error("LiteLLM closed the connection mid-answer")]
+    ClosedMidAnswer,
     #[error(transparent)]
-    Http(#[from] hyper::Error),
+    Malformed(#[from] Malformed),
 }
 
-/// One connection: the side that sends requests, and the side that does the reading and writing.
-struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    io: Io,
-}
-
-/// The reading and writing side of a connection.
-struct Io {
-    connection: Connection<TokioIo<TcpStream>, Full<Bytes>>,
-    /// The connection has ended (closed by upstream, or failed): it is never polled again.
-    ended: bool,
-}
-
-impl Io {
-    /// Reads and writes what the connection can now; true once it has ended.
-    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.ended && self.connection.poll_without_shutdown(cx).is_ready() {
-            self.ended = true;
+impl UpstreamError {
+    /// The request found the connection closed before any of the answer came: on a kept-alive connection,
+    /// upstream closed it while it sat idle (the race every keep-alive client has), and the request is
+    /// sent again on another.
+    fn found_closed(&self) -> bool {
+        match self {
+            UpstreamError::ClosedBeforeAnswer => true,
+            UpstreamError::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+            ),
+            _ => false,
         }
-        self.ended
+    }
+}
+
+/// One connection and what has been read from it and not yet taken.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    /// Reads what has arrived into the buffer: the number of bytes, 0 when upstream closed the connection.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < READ_SIZE / 4 {
+            self.buf.reserve(READ_SIZE);
+        }
+        loop {
+            ready!(self.stream.poll_read_ready(cx))?;
+            match self.stream.try_read_buf(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Whether upstream closed the connection (or sent something unasked) while it sat idle.
+    fn went_stale(&self) -> bool {
+        let mut probe = [0u8; 1];
+        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Writes `request` and reads the answer's head.
+    async fn exchange(&mut self, request: &[u8], method: &Method) -> Result<Head, UpstreamError> {
+        self.stream.write_all(request).await?;
+        loop {
+            if let Some(head) = h1::parse_head(&mut self.buf, method)? {
+                return Ok(head);
+            }
+            if std::future::poll_fn(|cx| self.poll_fill(cx)).await? == 0 {
+                return Err(if self.buf.is_empty() {
+                    UpstreamError::ClosedBeforeAnswer
+                } else {
+                    UpstreamError::ClosedMidAnswer
+                });
+            }
+        }
     }
 }
 
@@ -73,26 +123,87 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-/// A connection in use by one request: the answer's body drives it ([`Lease::drive`]), and
+/// Where the reading of an answer's body is.
+#[derive(Debug)]
+enum Body {
+    Length(u64),
+    Chunked(Chunked),
+    UntilClose,
+    Done,
+}
+
+/// A connection in use by one request, from which its answer's body is read ([`Lease::poll_data`]);
 /// [`Lease::give_back`] returns it to the pool.
 pub struct Lease {
-    /// Boxed: the connection's buffers make it large, and the lease moves from the pool through the
-    /// request's futures into the answer's body.
+    /// Boxed: the lease moves from the pool through the request's futures into the answer's body.
     conn: Box<Conn>,
+    body: Body,
+    keep_alive: bool,
     upstream: Arc<Upstream>,
 }
 
 impl Lease {
-    /// Reads and writes what the connection can now, so the answer's body gets what arrived.
-    pub fn drive(&mut self, cx: &mut Context<'_>) {
-        self.conn.io.drive(cx);
+    /// The body's data that has arrived, in one piece; `None` at its end.
+    pub fn poll_data(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, UpstreamError>> {
+        loop {
+            let buf = &mut self.conn.buf;
+            let data = match &mut self.body {
+                Body::Done => return Poll::Ready(Ok(None)),
+                Body::Length(left) => {
+                    let take = usize::try_from(*left).map_or(buf.len(), |l| l.min(buf.len()));
+                    *left -= take as u64;
+                    if *left == 0 {
+                        self.body = Body::Done;
+                    }
+                    buf.split_to(take).freeze()
+                }
+                Body::Chunked(chunked) => {
+                    let data = chunked.decode(buf)?;
+                    if chunked.is_done() {
+                        self.body = Body::Done;
+                    }
+                    data
+                }
+                Body::UntilClose => buf.split().freeze(),
+            };
+            if !data.is_empty() {
+                return Poll::Ready(Ok(Some(data)));
+            }
+            if matches!(self.body, Body::Done) {
+                return Poll::Ready(Ok(None));
+            }
+            if ready!(self.conn.poll_fill(cx))? == 0 {
+                if matches!(self.body, Body::UntilClose) {
+                    self.body = Body::Done;
+                    self.keep_alive = false;
+                    return Poll::Ready(Ok(None));
+                }
+                return Poll::Ready(Err(UpstreamError::ClosedMidAnswer));
+            }
+        }
     }
 
-    /// Returns the connection to the pool: call only when its answer has been read to the end.
+    /// The body has been read to its end.
+    pub fn is_end(&self) -> bool {
+        matches!(self.body, Body::Done)
+    }
+
+    /// What is known of the length of the body still to be read.
+    pub fn size_hint(&self) -> SizeHint {
+        match self.body {
+            Body::Length(left) => SizeHint::with_exact(left),
+            Body::Done => SizeHint::with_exact(0),
+            Body::Chunked(_) | Body::UntilClose => SizeHint::default(),
+        }
+    }
+
+    /// Returns the connection to the pool if its answer was read to the end and it may carry another.
     pub fn give_back(self) {
-        if !self.conn.io.ended && !self.conn.sender.is_closed() {
-            let mut idle = self.upstream.lock();
-            idle.push((self.conn, Instant::now()));
+        if self.is_end() && self.keep_alive && self.conn.buf.is_empty() {
+            self.upstream.lock().push((self.conn, Instant::now()));
         }
     }
 }
@@ -133,64 +244,48 @@ impl Upstream {
                 .map_err(|_| UpstreamError::ConnectTimeout(self.connect_timeout))?
                 .map_err(UpstreamError::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         Ok(Box::new(Conn {
-            sender,
-            io: Io {
-                connection,
-                ended: false,
-            },
+            stream,
+            buf: BytesMut::with_capacity(READ_SIZE),
         }))
     }
 
-    /// Sends the request `make` builds on an idle connection, or on a new one; a kept-alive connection that
-    /// upstream closed before the request could leave is passed over (the request is built anew for the
-    /// next), never counted as a failure.
+    /// Sends `request` (a whole request, [`h1::encode_request`]) on an idle connection, or on a new one, and
+    /// reads the answer's head. A kept-alive connection that upstream closed before the answer began is
+    /// passed over for the next, never counted as a failure.
     pub async fn send(
         self: &Arc<Self>,
-        make: impl Fn() -> Request<Full<Bytes>>,
-    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        request: &[u8],
+        method: &Method,
+    ) -> Result<(Head, Lease), UpstreamError> {
         while let Some(mut conn) = self.checkout() {
-            // A connection that upstream closed while it sat idle ends at its first poll.
-            if std::future::poll_fn(|cx| Poll::Ready(conn.io.drive(cx))).await {
+            if conn.went_stale() {
                 continue;
             }
-            match send_on(&mut conn, make()).await {
-                Ok(response) => return Ok((response, self.lease(conn))),
-                Err(e) if e.is_canceled() || e.is_closed() => continue,
-                Err(e) => return Err(e.into()),
+            match conn.exchange(request, method).await {
+                Ok(head) => return Ok(self.lease(conn, head)),
+                Err(e) if e.found_closed() => continue,
+                Err(e) => return Err(e),
             }
         }
         let mut conn = self.connect().await?;
-        let response = send_on(&mut conn, make()).await?;
-        Ok((response, self.lease(conn)))
+        let head = conn.exchange(request, method).await?;
+        Ok(self.lease(conn, head))
     }
 
-    fn lease(self: &Arc<Self>, conn: Box<Conn>) -> Lease {
-        Lease {
+    fn lease(self: &Arc<Self>, conn: Box<Conn>, head: Head) -> (Head, Lease) {
+        let body = match head.framing {
+            Framing::Empty | Framing::Length(0) => Body::Done,
+            Framing::Length(n) => Body::Length(n),
+            Framing::Chunked => Body::Chunked(Chunked::default()),
+            Framing::UntilClose => Body::UntilClose,
+        };
+        let lease = Lease {
             conn,
+            body,
+            keep_alive: head.keep_alive,
             upstream: Arc::clone(self),
-        }
+        };
+        (head, lease)
     }
-}
-
-/// Sends `request` on `conn` once it can take one, and waits for the answer's head, driving the connection
-/// meanwhile.
-async fn send_on(
-    conn: &mut Conn,
-    request: Request<Full<Bytes>>,
-) -> Result<Response<Incoming>, hyper::Error> {
-    let Conn { sender, io } = conn;
-    std::future::poll_fn(|cx| {
-        io.drive(cx);
-        sender.poll_ready(cx)
-    })
-    .await?;
-    let mut response = pin!(sender.send_request(request));
-    std::future::poll_fn(|cx| {
-        io.drive(cx);
-        response.as_mut().poll(cx)
-    })
-    .await
 }
