@@ -289,3 +289,268 @@ impl Upstream {
         (head, lease)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Against a TCP server on loopback that answers with the exact bytes each test gives, so that every
+    //! framing, split and close can be put on the wire.
+
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::AsyncReadExt as _;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// What the server does for one request: writes these pieces, a few milliseconds apart, then closes
+    /// the connection or waits for the next request on it.
+    struct Reply {
+        pieces: Vec<&'static str>,
+        close: bool,
+    }
+
+    fn reply(pieces: &[&'static str], close: bool) -> Reply {
+        Reply {
+            pieces: pieces.to_vec(),
+            close,
+        }
+    }
+
+    struct Server {
+        addr: SocketAddr,
+        connections: Arc<AtomicUsize>,
+        requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    }
+
+    /// Serves the `n`th request (from 0, across connections) with `script(n)`.
+    async fn server(script: fn(usize) -> Reply) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server {
+            addr: listener.local_addr().unwrap(),
+            connections: Arc::default(),
+            requests: Arc::default(),
+        };
+        let (connections, requests) = (
+            Arc::clone(&server.connections),
+            Arc::clone(&server.requests),
+        );
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let requests = Arc::clone(&requests);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    loop {
+                        let mut byte = [0u8; 1];
+                        while !seen.ends_with(b"\r\n\r\n") {
+                            if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            seen.push(byte[0]);
+                        }
+                        let text = String::from_utf8_lossy(&seen).to_lowercase();
+                        let length: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .map_or(0, |l| l.trim().parse().unwrap());
+                        let mut body = vec![0u8; length];
+                        stream.read_exact(&mut body).await.unwrap();
+                        seen.extend_from_slice(&body);
+                        let n = {
+                            let mut requests = requests.lock().unwrap();
+                            requests.push(std::mem::take(&mut seen));
+                            requests.len() - 1
+                        };
+                        let reply = script(n);
+                        for piece in reply.pieces {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            let _ = stream.write_all(piece.as_bytes()).await;
+                        }
+                        if reply.close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        server
+    }
+
+    fn upstream(server: &Server) -> Arc<Upstream> {
+        let base: Uri = format!("http://{}", server.addr).parse().unwrap();
+        Upstream::new(&base, Duration::from_secs(5))
+    }
+
+    const GET: &[u8] = b"GET /v1/models HTTP/1.1\r\nhost: upstream\r\n\r\n";
+
+    /// Sends `request` and reads the whole answer: its status and body, or the error that ended it.
+    async fn call(
+        upstream: &Arc<Upstream>,
+        request: &[u8],
+        method: &Method,
+    ) -> Result<(u16, String), UpstreamError> {
+        let (head, mut lease) = upstream.send(request, method).await?;
+        let mut body = Vec::new();
+        while let Some(data) = std::future::poll_fn(|cx| lease.poll_data(cx)).await? {
+            body.extend_from_slice(&data);
+        }
+        lease.give_back();
+        Ok((head.status.as_u16(), String::from_utf8(body).unwrap()))
+    }
+
+    #[tokio::test]
+    async fn chunks_split_across_writes_come_whole_and_the_connection_is_reused() {
+        let server = server(|_| {
+            reply(
+                &[
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel",
+                    "lo\r\n6\r\n world\r\n",
+                    "0\r\n\r\n",
+                ],
+                false,
+            )
+        })
+        .await;
+        let upstream = upstream(&server);
+        for _ in 0..3 {
+            let answer = call(&upstream, GET, &Method::GET).await.unwrap();
+            assert_eq!(answer, (200, "hello world".to_owned()));
+        }
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+        assert_eq!(server.requests.lock().unwrap()[2], GET);
+    }
+
+    #[tokio::test]
+    async fn a_sized_answer_and_an_interim_one_before_it_and_an_answer_to_head() {
+        let server = server(|n| match n {
+            0 => reply(
+                &["HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 8\r\n\r\n{\"a\"", ":1}\n"],
+                false,
+            ),
+            _ => reply(&["HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n"], false),
+        })
+        .await;
+        let upstream = upstream(&server);
+        let post = b"POST /x HTTP/1.1\r\nhost: u\r\ncontent-length: 2\r\n\r\n{}";
+        let answer = call(&upstream, post, &Method::POST).await.unwrap();
+        assert_eq!(answer, (201, "{\"a\":1}\n".to_owned()));
+        let head = b"HEAD /x HTTP/1.1\r\nhost: u\r\n\r\n";
+        assert_eq!(
+            call(&upstream, head, &Method::HEAD).await.unwrap(),
+            (200, String::new())
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+        assert_eq!(server.requests.lock().unwrap()[0], post);
+    }
+
+    #[tokio::test]
+    async fn an_answer_until_close_or_with_connection_close_ends_the_connection() {
+        let server = server(|n| match n {
+            0 => reply(&["HTTP/1.1 200 OK\r\n\r\nsome", " text"], true),
+            _ => reply(
+                &["HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"],
+                false,
+            ),
+        })
+        .await;
+        let upstream = upstream(&server);
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "some text".to_owned())
+        );
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_closed_by_upstream_is_passed_over() {
+        // Answer 0 keeps the connection; request 1 finds it closed without an answer (upstream's keep-alive
+        // timeout racing the request) and goes again on a new connection, where it is answered.
+        let server = server(|n| match n {
+            1 => reply(&[], true),
+            _ => reply(&["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"], false),
+        })
+        .await;
+        let upstream = upstream(&server);
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+        assert_eq!(server.requests.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_connection_upstream_closed_while_idle_is_not_used() {
+        let server =
+            server(|_| reply(&["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"], true)).await;
+        let upstream = upstream(&server);
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            call(&upstream, GET, &Method::GET).await.unwrap(),
+            (200, "ok".to_owned())
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            server.requests.lock().unwrap().len(),
+            2,
+            "the closed one carried no request"
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_cut_short_or_broken_are_errors() {
+        let server = server(|n| match n {
+            0 => reply(&[], true),
+            1 => reply(&["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabcd"], true),
+            2 => reply(
+                &["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nab"],
+                true,
+            ),
+            3 => reply(&["HTTP/1.1 200 OK\r\ncontent-le"], true),
+            _ => reply(
+                &["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"],
+                true,
+            ),
+        })
+        .await;
+        let upstream = upstream(&server);
+        let errors = errors_of_five_calls(&upstream).await;
+        assert_eq!(
+            errors,
+            [
+                "LiteLLM closed the connection before it answered",
+                "LiteLLM closed the connection mid-answer",
+                "LiteLLM closed the connection mid-answer",
+                "LiteLLM closed the connection mid-answer",
+                "a chunk-size line of the answer is not valid: \"zz\\r\"",
+            ]
+        );
+    }
+
+    /// Five calls one after the other, each on a fresh connection: their errors.
+    async fn errors_of_five_calls(upstream: &Arc<Upstream>) -> Vec<String> {
+        let mut errors = Vec::new();
+        for _ in 0..5 {
+            let error = call(upstream, GET, &Method::GET).await.unwrap_err();
+            errors.push(error.to_string());
+        }
+        errors
+    }
+}
