@@ -6,8 +6,10 @@
 //! (limits, quotas, budgets, priorities), both in one SQLite file described by [`db`]; [`clock`] says what
 //! "now" is and where days and months begin. The gateway is [`gateway`], deciding with pure pieces:
 //! [`identity`], [`ledger`] (quotas and budgets), [`limiter`] (rate limits and the queue), [`breaker`],
-//! [`sse`] (event splitting), [`prices`] and [`metrics`]. The gateway runs on a small multi-threaded tokio
-//! runtime (`serve --threads`, 2 by default); SQLite writes happen on their own thread.
+//! [`sse`] (event splitting), [`openai`] (reading requests and usage), [`prices`] and [`metrics`]. It serves
+//! clients with hyper and talks to LiteLLM through [`upstream`] (a pool of kept-alive connections) in the
+//! HTTP/1.1 of [`h1`]. The gateway runs on a small multi-threaded tokio runtime (`serve --threads`, 2 by
+//! default); SQLite writes happen on their own thread.
 
 pub mod breaker;
 pub mod cli;
