@@ -1078,6 +1078,45 @@ fn limits_cost_falls_back_to_config_prices_without_litellms_word() {
     );
 }
 
+/// Straight to the stand-in, because LiteLLM turns a cut stream into an error event of its own: an answer
+/// whose connection upstream cuts mid-body (a stream and a sized JSON answer) reaches the client as far as
+/// it came and no further, its row says it was cut short, and the gateway carries on.
+#[test]
+fn limits_an_answer_cut_mid_body_by_upstream_ends_there_and_is_recorded() {
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(&standin.url(""), &config, &[], &[]);
+    let stream = gateway.chat(
+        "standin-drop",
+        None,
+        json!({"stream": true, "max_tokens": 6, "stream_options": {"include_usage": true}}),
+    );
+    assert_eq!(stream.status, 200);
+    let events = sse_data(&stream.body);
+    assert!(!events.is_empty(), "{}", stream.body);
+    assert!(!events.iter().any(|e| e == "[DONE]"), "{}", stream.body);
+    let plain = gateway.chat("standin-drop", None, json!({"max_tokens": 6}));
+    assert_eq!(plain.status, 200);
+    assert!(
+        serde_json::from_str::<Value>(&plain.body).is_err(),
+        "half a JSON body: {}",
+        plain.body
+    );
+    let ok = gateway.chat("standin-ok", None, json!({"max_tokens": 2}));
+    assert_eq!(ok.status, 200);
+    let rows = gateway.wait_rows(3);
+    for row in &rows[..2] {
+        assert_eq!(
+            row.error.as_deref(),
+            Some("upstream answer cut short: the connection closed mid-answer"),
+            "{row:?}"
+        );
+    }
+    assert_eq!(rows[2].error, None, "{:?}", rows[2]);
+    assert_eq!(rows[2].completion_tokens, 2);
+}
+
 /// Socket activation as systemd does it (`systemd-socket-activate` passes the listening socket as fd 3
 /// with LISTEN_FDS/LISTEN_PID, like magi-limits.socket): the gateway serves that socket, not --listen.
 #[test]

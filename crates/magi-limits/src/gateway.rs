@@ -1092,7 +1092,7 @@ impl hyper::body::Body for Metered {
                     break None;
                 }
                 Poll::Ready(Err(e)) => {
-                    let error = format!("upstream connection lost mid-answer: {}", describe(&e));
+                    let error = format!("upstream answer cut short: {}", describe(&e));
                     this.complete(false, Some(error));
                     break Some(Err(Box::new(e) as BoxError));
                 }

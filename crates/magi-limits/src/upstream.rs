@@ -36,9 +36,9 @@ pub enum UpstreamError {
     ConnectTimeout(Duration),
     #[error("the connection failed: {0}")]
     Io(#[from] io::Error),
-    #[error("LiteLLM closed the connection before it answered")]
+    #[error("the connection closed before an answer came")]
     ClosedBeforeAnswer,
-    #[error("LiteLLM closed the connection mid-answer")]
+    #[error("the connection closed mid-answer")]
     ClosedMidAnswer,
     #[error(transparent)]
     Malformed(#[from] Malformed),
@@ -535,10 +535,10 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "LiteLLM closed the connection before it answered",
-                "LiteLLM closed the connection mid-answer",
-                "LiteLLM closed the connection mid-answer",
-                "LiteLLM closed the connection mid-answer",
+                "the connection closed before an answer came",
+                "the connection closed mid-answer",
+                "the connection closed mid-answer",
+                "the connection closed mid-answer",
                 "a chunk-size line of the answer is not valid: \"zz\\r\"",
             ]
         );
