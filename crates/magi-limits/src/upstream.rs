@@ -399,6 +399,11 @@ mod tests {
         Ok((head.status.as_u16(), String::from_utf8(body).unwrap()))
     }
 
+    /// `GET /v1/models`: the answer's status and body.
+    async fn get(upstream: &Arc<Upstream>) -> (u16, String) {
+        call(upstream, GET, &Method::GET).await.unwrap()
+    }
+
     #[tokio::test]
     async fn chunks_split_across_writes_come_whole_and_the_connection_is_reused() {
         let server = server(|_| {
@@ -414,8 +419,7 @@ mod tests {
         .await;
         let upstream = upstream(&server);
         for _ in 0..3 {
-            let answer = call(&upstream, GET, &Method::GET).await.unwrap();
-            assert_eq!(answer, (200, "hello world".to_owned()));
+            assert_eq!(get(&upstream).await, (200, "hello world".to_owned()));
         }
         assert_eq!(server.connections.load(Ordering::SeqCst), 1);
         assert_eq!(server.requests.lock().unwrap()[2], GET);
@@ -455,18 +459,9 @@ mod tests {
         })
         .await;
         let upstream = upstream(&server);
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "some text".to_owned())
-        );
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
+        assert_eq!(get(&upstream).await, (200, "some text".to_owned()));
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
         assert_eq!(server.connections.load(Ordering::SeqCst), 3);
     }
 
@@ -480,14 +475,8 @@ mod tests {
         })
         .await;
         let upstream = upstream(&server);
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
         assert_eq!(server.connections.load(Ordering::SeqCst), 2);
         assert_eq!(server.requests.lock().unwrap().len(), 3);
     }
@@ -497,15 +486,9 @@ mod tests {
         let server =
             server(|_| reply(&["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"], true)).await;
         let upstream = upstream(&server);
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            call(&upstream, GET, &Method::GET).await.unwrap(),
-            (200, "ok".to_owned())
-        );
+        assert_eq!(get(&upstream).await, (200, "ok".to_owned()));
         assert_eq!(server.connections.load(Ordering::SeqCst), 2);
         assert_eq!(
             server.requests.lock().unwrap().len(),
