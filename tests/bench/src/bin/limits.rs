@@ -15,7 +15,9 @@
 //!
 //! Each figure comes from three turns per route, taken in rotation, so that a change in this shared
 //! machine's load falls on all routes alike rather than on whichever ran last. An answer counts if it began
-//! in a turn's measured window, however late it ends.
+//! in a turn's measured window, however late it ends. 15 s per figure by default: at 5 s the paced p99 at
+//! 200 streams is set by the slowest 30 answers of 3,000, and on a 2-core machine it moved by ±3 ms between
+//! runs for nginx itself, more than the 2 ms it is judged against.
 //!
 //! Beside each proxy's figures: the CPU time it used per answer in the measured windows (all its threads,
 //! from `/proc/PID/task/*/schedstat`; nginx's master and worker), which moves far less with the machine's
@@ -25,7 +27,7 @@
 //! When `magi-limits` is not built next to this binary, its column says so and the others are measured.
 //!
 //! Usage: `cargo build --release -p magi-bench -p magi-limits -p openai-standin && target/release/limits
-//! [--duration 5s]` (nginx from Debian's nginx-light; without it that column is skipped too).
+//! [--duration 15s]` (nginx from Debian's nginx-light; without it that column is skipped too).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -400,7 +402,7 @@ fn models() -> [String; 2] {
 }
 
 fn parse_args() -> anyhow::Result<Duration> {
-    let mut duration = Duration::from_secs(5);
+    let mut duration = Duration::from_secs(15);
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -408,7 +410,7 @@ fn parse_args() -> anyhow::Result<Duration> {
                 let value = it.next().context("--duration needs a value")?;
                 duration = parse_duration(&value).map_err(anyhow::Error::msg)?;
             }
-            other => bail!("unknown argument '{other}' (usage: limits [--duration 5s])"),
+            other => bail!("unknown argument '{other}' (usage: limits [--duration 15s])"),
         }
     }
     Ok(duration)
