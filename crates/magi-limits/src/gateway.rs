@@ -474,19 +474,20 @@ fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> 
 }
 
 /// Headers that belong to one connection and are never passed on.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
 fn hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-    )
+    HOP_BY_HOP.contains(name)
 }
 
 async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
@@ -817,25 +818,21 @@ async fn pass_on(
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .unwrap_or("");
+    let sse = content_type.starts_with("text/event-stream");
+    let json = !sse && content_type.contains("json");
     let cost_header = head
         .headers
         .get("x-litellm-response-cost")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|c| c.is_finite() && *c >= 0.0);
-    let names: Vec<HeaderName> = head.headers.keys().cloned().collect();
-    for name in names {
-        if hop_by_hop(&name) {
-            head.headers.remove(&name);
-        }
+    for name in &HOP_BY_HOP {
+        head.headers.remove(name);
     }
-    let sse = content_type.starts_with("text/event-stream");
     if sse {
         head.headers.remove(header::CONTENT_LENGTH);
     }
-    let json = !sse && content_type.contains("json");
     let idle = Box::pin(tokio::time::sleep(call.gateway.settings.idle_timeout));
     let metered = Metered {
         status: head.status.as_u16(),

@@ -5,12 +5,14 @@
 //! hyper's client decodes chunk framing one byte per read and one `Bytes` per chunk; here a read's chunks
 //! come out as one piece, the framing between them taken out in place.
 
+use std::fmt::Write as _;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
 
 /// The largest answer head read.
-pub const MAX_HEAD: usize = 64 << 10;
+const MAX_HEAD: usize = 64 << 10;
 /// The most headers an answer may have.
 const MAX_HEADERS: usize = 100;
 /// The longest chunk-size line (the size and its extensions).
@@ -65,9 +67,7 @@ pub fn encode_request<'a>(
         Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
     );
     if !body.is_empty() || !bodiless {
-        out.put_slice(b"content-length: ");
-        out.put_slice(body.len().to_string().as_bytes());
-        out.put_slice(b"\r\n");
+        let _ = write!(out, "content-length: {}\r\n", body.len());
     }
     out.put_slice(b"\r\n");
     out.put_slice(body);

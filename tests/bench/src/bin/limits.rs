@@ -16,13 +16,12 @@
 //! Each figure comes from three turns per route, taken in rotation, so that a change in this shared
 //! machine's load falls on all routes alike rather than on whichever ran last. An answer counts if it began
 //! in a turn's measured window, however late it ends. 15 s per figure by default: at 5 s the paced p99 at
-//! 200 streams is set by the slowest 30 answers of 3,000, and on a 2-core machine it moved by ±3 ms between
-//! runs for nginx itself, more than the 2 ms it is judged against.
+//! 200 streams is set by the slowest 30 answers of 3,000.
 //!
 //! With two CPUs or more, the proxies run on the upper half of them and the load generator and the stand-in
 //! on the rest (CPU affinity), as a load test keeps the system under test apart from the load: on a 2-core
-//! machine where all shared both cores, nginx's own paced p99 added moved by ±3 ms between runs, and missed
-//! the 2 ms target in 6 of 8 figures.
+//! machine where all shared both cores, nginx's own paced p99 added moved by ±3 ms between runs, more than
+//! the 2 ms it is judged against, and missed it in 6 of 8 figures.
 //!
 //! Beside each proxy's figures: the CPU time it used per answer in the measured windows (all its threads,
 //! from `/proc/PID/task/*/schedstat`; nginx's master and worker), which moves far less with the machine's
@@ -68,6 +67,8 @@ struct Route {
     port: Option<u16>,
     /// The processes of the proxy on this route, whose CPU time is counted (none for the direct route).
     proxy: Vec<u32>,
+    /// The process whose RSS is sampled while the route carries the load (the gateway).
+    rss_pid: Option<u32>,
     /// Why there is no port.
     missing: String,
 }
@@ -426,41 +427,41 @@ fn parse_args() -> anyhow::Result<Duration> {
 /// The CPUs the proxies run on, and those the load generator and the stand-in run on, when there are two
 /// or more: a proxy's tail latency is then its own, not the wait for a core the load generator holds.
 struct Cores {
-    load: CpuSet,
-    proxies: CpuSet,
-    said: String,
+    load: Vec<usize>,
+    proxies: Vec<usize>,
 }
 
 impl Cores {
     /// The upper half of the CPUs this process may use for the proxies, the rest for the load.
     fn split() -> Option<Cores> {
         let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
-        let cpus: Vec<usize> = (0..CpuSet::count())
+        let mut load: Vec<usize> = (0..CpuSet::count())
             .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
             .collect();
-        if cpus.len() < 2 {
+        if load.len() < 2 {
             return None;
         }
-        let (load_cpus, proxy_cpus) = cpus.split_at(cpus.len() - cpus.len() / 2);
-        let set = |ids: &[usize]| {
-            let mut set = CpuSet::new();
-            for &cpu in ids {
-                let _ = set.set(cpu);
-            }
-            set
-        };
-        Some(Cores {
-            load: set(load_cpus),
-            proxies: set(proxy_cpus),
-            said: format!(
-                "proxies on CPU {proxy_cpus:?}, the load generator and the stand-in on CPU {load_cpus:?}"
-            ),
-        })
+        let proxies = load.split_off(load.len() - load.len() / 2);
+        Some(Cores { load, proxies })
     }
 
-    /// Pins this thread, and so the processes and threads it starts from now on, to `set`.
-    fn pin(set: &CpuSet) -> anyhow::Result<()> {
-        sched_setaffinity(Pid::from_raw(0), set).context("cannot set this thread's CPU affinity")
+    /// Pins this thread, and so the processes and threads it starts from now on, to `cpus`.
+    fn pin(cpus: &[usize]) -> anyhow::Result<()> {
+        let mut set = CpuSet::new();
+        for &cpu in cpus {
+            set.set(cpu)?;
+        }
+        sched_setaffinity(Pid::from_raw(0), &set).context("cannot set this thread's CPU affinity")
+    }
+}
+
+impl std::fmt::Display for Cores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "proxies on CPU {:?}, the load generator and the stand-in on CPU {:?}",
+            self.proxies, self.load
+        )
     }
 }
 
@@ -502,6 +503,7 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
             name: "direct",
             port: Some(standin.port()),
             proxy: Vec::new(),
+            rss_pid: None,
             missing: String::new(),
         },
         match &nginx {
@@ -513,12 +515,14 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                     .and_then(|pid| pid.trim().parse().ok())
                     .map(with_children)
                     .unwrap_or_default(),
+                rss_pid: None,
                 missing: String::new(),
             },
             Err(why) => Route {
                 name: "nginx",
                 port: None,
                 proxy: Vec::new(),
+                rss_pid: None,
                 missing: format!("NOT MEASURED: nginx unavailable ({why})"),
             },
         },
@@ -527,12 +531,14 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                 name: "magi-limits",
                 port: Some(g.port),
                 proxy: vec![g.child.id()],
+                rss_pid: Some(g.child.id()),
                 missing: String::new(),
             },
             Err(why) => Route {
                 name: "magi-limits",
                 port: None,
                 proxy: Vec::new(),
+                rss_pid: None,
                 missing: why.clone(),
             },
         },
@@ -566,7 +572,7 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
         "{}",
         cores.as_ref().map_or_else(
             || "one CPU: the proxies share it with the load generator and the stand-in".to_owned(),
-            |c| c.said.clone()
+            Cores::to_string
         )
     );
     let mut rss_at_200 = None;
@@ -603,9 +609,6 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                     let Some(port) = routes[index].port else {
                         continue;
                     };
-                    let pid = (routes[index].name == "magi-limits")
-                        .then_some(gateway_pid)
-                        .flatten();
                     let slice = duration / ROUNDS as u32;
                     runs[index].add(load(
                         &runtime,
@@ -614,7 +617,7 @@ fn bench(duration: Duration) -> anyhow::Result<()> {
                         &model,
                         slice,
                         &routes[index].proxy,
-                        pid,
+                        routes[index].rss_pid,
                     ));
                 }
             }
