@@ -3,7 +3,8 @@
 //! Every tool depends on this crate and none re-implements what it owns: the configuration and the service
 //! catalog it describes ([`config`]), the event schema spoken over pipes ([`event`]), logging to journald or
 //! stderr ([`logging`]), exit codes and error reporting ([`exit`]), where files live ([`paths`]), secrets read
-//! from files ([`secret`]) and the SQLite store helper ([`store`]).
+//! from files ([`secret`]), the SQLite store helper ([`store`]) and attacker-controlled text made safe to
+//! print ([`printable`]).
 
 pub mod cli;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod exit;
 pub mod logging;
 pub mod paths;
+pub mod printable;
 pub mod secret;
 pub mod store;
 pub mod tools;
