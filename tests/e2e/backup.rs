@@ -561,8 +561,7 @@ impl Drop for Tmpfs {
 
 #[test]
 fn backup_a_full_disk_is_a_clear_error_and_leaves_no_partial_file() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+    if !require(Component::Root) {
         return;
     }
     let bare = BareHome::new("");
@@ -1299,4 +1298,253 @@ fn backup_a_restore_killed_after_the_swap_is_rolled_back_by_the_next_one() {
     );
     assert!(stack.container_state("open-webui").unwrap().running);
     assert_restore_dir_empties(&home);
+}
+
+/// The directory outside the home a crafted archive aims at, as it was: its files and their content, and
+/// the directory's mode and owner.
+fn outside_state(dir: &Path) -> (BTreeMap<String, Vec<u8>>, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let files = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let meta = fs::metadata(dir).unwrap();
+    (files, meta.mode() & 0o7777, meta.uid())
+}
+
+/// Writes an archive into the bare home's backup directory holding `entries` (built by `write`) under the
+/// manifest of a real backup of `config`, so that only what `write` adds is hostile; returns its name.
+fn craft(
+    bare: &BareHome,
+    template: &magi_backup::manifest::Manifest,
+    offset_ms: i64,
+    write: impl FnOnce(&mut magi_backup::archive::ArchiveWriter),
+) -> String {
+    use magi_backup::archive::ArchiveWriter;
+    use magi_backup::name::{ArchiveName, Kind};
+    let name = ArchiveName::new(
+        jiff::Timestamp::now() + jiff::SignedDuration::from_millis(offset_ms),
+        Kind::Regular,
+    );
+    let mut writer = ArchiveWriter::create(&bare.backups(), &name.file_name(), None).unwrap();
+    write(&mut writer);
+    writer.finish(template.clone()).unwrap();
+    name.stem()
+}
+
+/// What a crafting closure writes entries with.
+type Writer = magi_backup::archive::ArchiveWriter;
+
+/// One crafted archive's entries, written in order.
+type Craft = Box<dyn FnOnce(&mut Writer)>;
+
+fn meta(path: &str, mode: u32) -> magi_backup::archive::EntryMeta {
+    magi_backup::archive::EntryMeta {
+        path: path.into(),
+        service: "config".into(),
+        method: magi_backup::manifest::Method::Config,
+        engine: None,
+        collection: None,
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: 1_700_000_000,
+    }
+}
+
+/// Finding 1–4 of the hostile-input issue: archives that reach outside the MAGI home through a symlink
+/// they hold (written through, chmod-ed through, chains of links, a relative climb) or a Qdrant collection
+/// name with `..` in it. Each is refused alike by `verify`, `list`, `--dry-run` and a real restore, naming
+/// the entry, and nothing outside the home (nor in it) changes — run as root, as the restore runs.
+#[test]
+fn backup_a_crafted_archive_cannot_reach_outside_the_home() {
+    use std::os::unix::fs::PermissionsExt;
+    if !require(Component::Root) {
+        return;
+    }
+    let bare = BareHome::new("");
+    let real = created_name(&bare.run("magi-backup", &["create", "--service", "config", "--json"]));
+    let template =
+        magi_backup::archive::Archive::open(&bare.backups().join(format!("{real}.tar.zst")), None)
+            .unwrap()
+            .manifest;
+    let outside = bare.root.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("sentinel"), "untouched").unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o750)).unwrap();
+    let out = outside.display().to_string();
+    let home_before = sorted_tree(&bare.home());
+    let outside_before = outside_state(&outside);
+
+    let cases: Vec<(&str, String, Craft)> = vec![
+        (
+            "write through a symlink",
+            "config/out".into(),
+            Box::new({
+                let out = out.clone();
+                move |w| {
+                    w.add_symlink(meta("config/out", 0o777), &out).unwrap();
+                    w.add_file(meta("config/out/x", 0o644), 5, &mut &b"owned"[..])
+                        .unwrap();
+                }
+            }),
+        ),
+        (
+            "a relative climb",
+            "config/up".into(),
+            Box::new(|w| {
+                w.add_symlink(meta("config/up", 0o777), "../../outside")
+                    .unwrap();
+                w.add_file(meta("config/up/x", 0o644), 5, &mut &b"owned"[..])
+                    .unwrap();
+            }),
+        ),
+        (
+            "a chain of symlinks",
+            "config/b".into(),
+            Box::new({
+                let out = out.clone();
+                move |w| {
+                    w.add_symlink(meta("config/a", 0o777), "b").unwrap();
+                    w.add_symlink(meta("config/b", 0o777), &out).unwrap();
+                    w.add_file(meta("config/a/x", 0o644), 5, &mut &b"owned"[..])
+                        .unwrap();
+                }
+            }),
+        ),
+        (
+            "chmod through a symlink",
+            "config/d2".into(),
+            Box::new({
+                let out = out.clone();
+                move |w| {
+                    w.add_symlink(meta("config/d2", 0o777), &out).unwrap();
+                    w.add_dir(meta("config/d2", 0o777)).unwrap();
+                }
+            }),
+        ),
+        (
+            "a symlink replaced by a directory inside the home",
+            "config/d3".into(),
+            Box::new(|w| {
+                w.add_symlink(meta("config/d3", 0o777), "litellm").unwrap();
+                w.add_dir(meta("config/d3", 0o777)).unwrap();
+            }),
+        ),
+        (
+            "a collection name with ..",
+            "snapshots/qdrant/x.snapshot".into(),
+            Box::new(|w| {
+                let mut snapshot = meta("snapshots/qdrant/x.snapshot", 0o600);
+                snapshot.method = magi_backup::manifest::Method::QdrantSnapshot;
+                snapshot.collection = Some("../../../../../../../../tmp/x".into());
+                w.add_file(snapshot, 5, &mut &b"owned"[..]).unwrap();
+            }),
+        ),
+    ];
+    for (offset, (case, entry, write)) in cases.into_iter().enumerate() {
+        let name = craft(&bare, &template, 1_000 * (offset as i64 + 1), write);
+        let verify = bare.run("magi-backup", &["verify", &name]);
+        assert_ne!(code(&verify), 0, "{case}: verify must fail");
+        let said = text(&verify.stderr);
+        assert!(
+            said.contains(&format!("entry {entry}")),
+            "{case}: names the entry: {said}"
+        );
+        let listed = bare.run("magi-backup", &["list", "--json"]);
+        let row = events(&listed)
+            .into_iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{case}: listed"));
+        assert_eq!(row["status"], "damaged", "{case}: {row}");
+        assert_ne!(row["verified"]["ok"], true, "{case}: {row}");
+        let dry = bare.run("magi-restore", &[&name, "--dry-run"]);
+        assert_ne!(code(&dry), 0, "{case}: --dry-run must refuse");
+        assert!(
+            text(&dry.stderr).contains(&format!("entry {entry}")),
+            "{case}"
+        );
+        let real = bare.run("magi-restore", &[&name, "--yes"]);
+        assert_ne!(code(&real), 0, "{case}: the restore must refuse");
+        assert_eq!(
+            outside_state(&outside),
+            outside_before,
+            "{case}: outside the home"
+        );
+        assert_eq!(sorted_tree(&bare.home()), home_before, "{case}: the home");
+        assert!(!Path::new("/tmp/x.snapshot").exists(), "{case}");
+    }
+}
+
+/// Setuid and setgid bits in an archive are not restored, and an owner foreign to this host becomes the
+/// owner of the data directory it lands in.
+#[test]
+fn backup_a_restore_drops_set_id_bits_and_foreign_owners() {
+    use std::os::unix::fs::MetadataExt;
+    if !require(Component::Root) {
+        return;
+    }
+    // No core service to wait for: the restore of the configuration alone completes.
+    let bare = BareHome::new(
+        "[services.open-webui]\ntier = \"optional\"\n[services.litellm]\ntier = \"optional\"\n\
+         [services.qdrant]\ntier = \"optional\"\n[services.redis]\ntier = \"optional\"\n",
+    );
+    let real = created_name(&bare.run("magi-backup", &["create", "--service", "config", "--json"]));
+    let template =
+        magi_backup::archive::Archive::open(&bare.backups().join(format!("{real}.tar.zst")), None)
+            .unwrap()
+            .manifest;
+    let name = craft(&bare, &template, 1_000, |w| {
+        let mut suid = meta(".env", 0o4755);
+        suid.uid = 4242;
+        suid.gid = 4242;
+        w.add_file(suid, 5, &mut &b"A=1\n\n"[..]).unwrap();
+    });
+    let verify = bare.run("magi-backup", &["verify", &name]);
+    assert_eq!(code(&verify), 0, "a set-id bit is not damage");
+    let restored = bare.run("magi-restore", &[&name, "--yes", "--service", "config"]);
+    assert_eq!(code(&restored), 0);
+    let meta = fs::metadata(bare.home().join(".env")).unwrap();
+    assert_eq!(fs::read(bare.home().join(".env")).unwrap(), b"A=1\n\n");
+    assert_eq!(meta.mode() & 0o7777, 0o755, "setuid dropped");
+    let home = fs::metadata(bare.home()).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (home.uid(), home.gid()),
+        "foreign owner replaced"
+    );
+}
+
+/// Every file under `dir` (links not followed) with its content or link target, for before/after checks.
+fn sorted_tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        for e in fs::read_dir(&at).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            if rel.starts_with(".magi-restore") {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                found.insert(
+                    rel,
+                    format!("-> {}", fs::read_link(&path).unwrap().display()),
+                );
+            } else if meta.is_dir() {
+                found.insert(rel, "dir".into());
+                stack.push(path);
+            } else {
+                found.insert(rel, text(&fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found
 }

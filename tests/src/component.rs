@@ -35,6 +35,9 @@ pub enum Component {
     /// LiteLLM's proxy from PyPI (`litellm[proxy]`), exactly [`crate::litellm::LITELLM_VERSION`], for the
     /// interpreter [`crate::litellm::python`] names.
     LiteLLM,
+    /// Running as root: mounting a file system, and restores that run as root in production (owners,
+    /// set-id bits, what a crafted archive could reach).
+    Root,
 }
 
 impl fmt::Display for Component {
@@ -53,6 +56,7 @@ impl fmt::Display for Component {
             Component::Packaging => "cargo-deb, cargo-generate-rpm, lintian, rpmlint and rpm",
             Component::Debootstrap => "debootstrap (as root)",
             Component::LiteLLM => "LiteLLM",
+            Component::Root => "root",
         })
     }
 }
@@ -93,6 +97,13 @@ impl Component {
                     Err("debootstrap needs root".into())
                 }
             }),
+            Component::Root => {
+                if nix::unistd::Uid::effective().is_root() {
+                    Ok(())
+                } else {
+                    Err("the test runs as root, as the tool does in production".into())
+                }
+            }
             Component::LiteLLM => {
                 let version = crate::litellm::LITELLM_VERSION;
                 let check = format!(

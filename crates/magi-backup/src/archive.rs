@@ -527,6 +527,11 @@ impl Archive {
         }
         let manifest: Manifest = serde_json::from_slice(json)
             .map_err(|e| bad(&format!("the manifest cannot be read: {e}")))?;
+        crate::confine::check(&manifest).map_err(|r| BackupError::BadEntry {
+            archive: name.clone(),
+            entry: r.entry,
+            message: r.message,
+        })?;
         if manifest.format != crate::manifest::FORMAT {
             return Err(bad(&format!(
                 "manifest format {} is not one this build reads ({}); use a newer magi-backup",
@@ -645,6 +650,21 @@ impl Archive {
                 .to_owned();
             if path != entry.path.trim_end_matches('/') {
                 problem = Some(format!("its tar header names '{path}'"));
+                return Ok(());
+            }
+            let kind = member.header().entry_type();
+            let expected = match entry.entry_type {
+                EntryType::File => tar::EntryType::Regular,
+                EntryType::Dir => tar::EntryType::Directory,
+                EntryType::Symlink => tar::EntryType::Symlink,
+            };
+            if kind != expected {
+                // A hard link or device in the tar stream, whatever the manifest says, is refused here
+                // so that `tar -x` of the same file cannot be made to do more than a restore would.
+                problem = Some(format!(
+                    "its tar header is a {kind:?} entry, the manifest says {:?}",
+                    entry.entry_type
+                ));
                 return Ok(());
             }
             match entry.entry_type {

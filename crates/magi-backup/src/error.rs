@@ -26,7 +26,11 @@ pub enum BackupError {
         target: String,
         message: String,
     },
-    #[error("{archive}: entry {entry}: {message}")]
+    /// The entry's name comes from the archive, which may have been crafted: it is shown escaped.
+    #[error(
+        "{archive}: entry {}: {message}",
+        magi_core::printable::printable(entry)
+    )]
     BadEntry {
         archive: String,
         entry: String,

@@ -4,12 +4,13 @@
 //! crate because a restore is built from the same parts as a backup (it reads and checks an archive's
 //! entries), and neither tool is useful without the other. What is captured is the
 //! [`target`] modules' (one [`target::Capture`] implementation per kind), how it is stored the
-//! [`archive`]'s and [`manifest`]'s; [`create`], [`verify`], [`retention`], [`schedule`] and [`restore`]
+//! [`archive`]'s and [`manifest`]'s, and what an archive may name [`confine`]'s; [`create`], [`verify`], [`retention`], [`schedule`] and [`restore`]
 //! are the commands' logic, [`safety`] keeps what a restore replaced until it is confirmed, [`containers`] pauses and stops through the shared Docker client, and [`lock`]
 //! keeps runs apart.
 
 pub mod archive;
 pub mod cli;
+pub mod confine;
 pub mod containers;
 pub mod create;
 pub mod error;

@@ -398,7 +398,7 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
                 status,
                 services.join(","),
                 verified,
-                note.unwrap_or("")
+                magi_core::printable::printable(note.unwrap_or(""))
             )?;
         }
     }

@@ -154,6 +154,11 @@ impl Safety {
             .collect()
     }
 
+    /// The MAGI home this restore replaces paths of.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// Where the staged files go, mirroring the home.
     pub fn staging(&self) -> PathBuf {
         self.dir.join("new")

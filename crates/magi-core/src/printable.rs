@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn clean_text_is_borrowed_as_it_is() {
-        assert!(matches!(printable("ada@example.org C:\\x"), Cow::Borrowed(_)));
+        assert!(matches!(
+            printable("ada@example.org C:\\x"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
