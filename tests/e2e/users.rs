@@ -825,3 +825,135 @@ fn users_passwords_are_asked_for_on_a_terminal_without_echo() {
     assert_eq!(code, Some(2), "{shown}");
     assert!(shown.contains("the two passwords differ"), "{shown}");
 }
+
+/// A form fetched and ready to post: the browser holding its CSRF cookie, and its token.
+fn ready_login(base: &str) -> (Browser, String) {
+    let mut browser = Browser::default();
+    let form = browser.get(&format!("{base}/login"));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = hidden(&form.body, "csrf");
+    (browser, csrf)
+}
+
+fn login_form(csrf: &str, user: &str, password: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", csrf)
+        .append_pair("username", user)
+        .append_pair("password", password)
+        .append_pair("rd", "/")
+        .finish()
+}
+
+/// Finding 5: a hundred wrong passwords sent at once are counted before any is checked, so the lockout
+/// holds them off, is recorded, and the right password sent right after is refused too.
+#[test]
+fn users_parallel_guesses_cannot_outrun_the_lockout() {
+    let mut users = Users::new("backoff_after = 100\nlockout_after = 5\nlockout = \"60s\"\n");
+    seed(&users);
+    users.start(None);
+    let base = format!("http://127.0.0.1:{}", users.port);
+    let ready: Vec<(Browser, String)> = (0..100).map(|_| ready_login(&base)).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(ready.len()));
+    let statuses: Vec<u16> = ready
+        .into_iter()
+        .map(|(mut browser, csrf)| {
+            let barrier = barrier.clone();
+            let url = format!("{base}/login");
+            std::thread::spawn(move || {
+                let body = login_form(&csrf, "ada", "wrong-guess");
+                barrier.wait();
+                browser.send("POST", &url, &[], Some(&body)).status
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 5,
+        "at most lockout_after guesses are checked: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        100 - checked,
+        "the rest are refused unchecked: {statuses:?}"
+    );
+    let (mut browser, csrf) = ready_login(&base);
+    let right = browser.send(
+        "POST",
+        &format!("{base}/login"),
+        &[],
+        Some(&login_form(&csrf, "ada", "ada-password")),
+    );
+    assert_eq!(
+        right.status, 429,
+        "the right password during the lockout is refused"
+    );
+    let actions: Vec<Value> = users.json_lines(&["activity", "--json"]);
+    assert!(
+        actions.iter().any(|a| a["action"] == "login.lockout"),
+        "the lockout is recorded: {actions:?}"
+    );
+}
+
+/// Findings 6 and 7: failed logins with huge or hostile names neither grow the database with the name nor
+/// put escape codes on the admin's terminal.
+#[test]
+fn users_hostile_login_names_are_bounded_and_shown_escaped() {
+    // No lockout: the attacker is taken to rotate addresses.
+    let mut users = Users::new("backoff_after = 100000\nlockout_after = 100000\n");
+    seed(&users);
+    users.start(None);
+    let base = format!("http://127.0.0.1:{}", users.port);
+    let (mut browser, csrf) = ready_login(&base);
+    let url = format!("{base}/login");
+    let mut huge = std::net::TcpStream::connect(("127.0.0.1", users.port)).unwrap();
+    huge.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    huge.write_all(
+        b"POST /login HTTP/1.1\r\nhost: magi\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+          content-length: 2097152\r\n\r\nusername=",
+    )
+    .unwrap();
+    let mut body = huge.try_clone().unwrap();
+    // The server answers once the limit is passed and closes: the rest of the body may not be taken.
+    let writer = std::thread::spawn(move || {
+        let _ = body.write_all(&vec![b'x'; 2 << 20]);
+    });
+    let mut answer = [0u8; 12];
+    huge.read_exact(&mut answer).unwrap();
+    drop(huge);
+    writer.join().unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413", "a 2 MiB form is refused unread");
+    for i in 0..300 {
+        let name = format!("{i:04}{}", "n".repeat(8 * 1024));
+        let reply = browser.send("POST", &url, &[], Some(&login_form(&csrf, &name, "p")));
+        assert_eq!(reply.status, 401);
+    }
+    let hostile = "mallory\x1b[2J\x1b]0;pwned\x07\nroot  login  ok";
+    let reply = browser.send("POST", &url, &[], Some(&login_form(&csrf, hostile, "p")));
+    assert_eq!(reply.status, 401);
+    let db = rusqlite::Connection::open(users.db()).unwrap();
+    let longest: i64 = db
+        .query_row("SELECT max(length(key)) FROM throttle", [], |r| r.get(0))
+        .unwrap();
+    assert!(longest < 80, "throttle keys are bounded: {longest} bytes");
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let db_bytes = std::fs::metadata(users.db()).unwrap().len();
+    assert!(
+        db_bytes < 1 << 20,
+        "300 failed logins with 8 KiB names keep the database small: {db_bytes} bytes"
+    );
+    let shown = users.ok(&["activity"], "");
+    assert!(
+        !shown.contains('\x1b') && !shown.contains('\x07'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("mallory\\x1b[2J"), "{shown}");
+    assert!(
+        !shown.lines().any(|l| l.starts_with("root")),
+        "no forged line: {shown}"
+    );
+}

@@ -313,15 +313,18 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
                 if json {
                     writeln!(out, "{}", serde_json::to_string(e)?)?;
                 } else {
+                    // A failed login's user name is whatever the client sent: shown escaped, never run by
+                    // the terminal.
+                    use magi_core::printable::printable;
                     writeln!(
                         out,
                         "{}  {:<16}  {:<14}  {:<16}  {:<15}  {}",
                         when(e.at),
-                        e.actor,
+                        printable(&e.actor),
                         e.action,
-                        e.subject,
+                        printable(&e.subject),
                         e.source,
-                        e.detail
+                        printable(&e.detail)
                     )?;
                 }
             }

@@ -173,6 +173,9 @@ fn now() -> i64 {
     Timestamp::now().as_second()
 }
 
+/// The largest request body read: a login form with the longest name and password is far below it.
+const MAX_BODY: usize = 16 * 1024;
+
 /// The routes, over shared state.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -183,6 +186,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/users", get(admin_users))
         .route("/admin/activity", get(admin_activity))
         .route("/healthz", get(healthz))
+        // Every request this server takes is a small form or none: a bigger body is refused (413) unread.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 
@@ -497,35 +502,55 @@ async fn login(
     }
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let address = client_address(forwarded, peer);
-    let account_key = format!("user:{}", user.to_lowercase());
+    let account_key = throttle::account_key(&user);
     let address_key = format!("addr:{address}");
     let started = now();
-    let records = app.with_store(|s| Ok((s.failures(&account_key)?, s.failures(&address_key)?)));
-    let (account, from_address) = match records {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
-    let locked = throttle::locked_until(&account, started)
-        .into_iter()
-        .chain(throttle::locked_until(&from_address, started))
-        .max();
+    let policy = app.settings.policy;
+    // The attempt is counted before its password is checked, in one write transaction: a hundred guesses
+    // sent at once see each other's failures, and those past the lockout are refused unchecked.
+    let reserved = app.with_store(|s| {
+        s.reserve_failures(
+            [&account_key, &address_key],
+            started,
+            started - policy.lockout.as_secs() as i64,
+            |[account, from_address]| {
+                let locked = throttle::locked_until(&account, started)
+                    .into_iter()
+                    .chain(throttle::locked_until(&from_address, started))
+                    .max();
+                if let Some(until) = locked {
+                    return (Err(until), None);
+                }
+                let on_account = throttle::fail(&policy, &account, started);
+                let on_address = throttle::fail(&policy, &from_address, started);
+                (
+                    Ok((on_account, on_address)),
+                    Some([on_account.record, on_address.record]),
+                )
+            },
+        )
+    });
     let shown_user: String = user.chars().take(64).collect();
-    if let Some(until) = locked {
-        if app.first_refusal(&format!("{account_key} {address_key}"), until, started) {
-            app.audit(
-                "login.locked",
-                &shown_user,
-                &shown_user,
-                address,
-                "attempt while locked out (further ones until the lockout ends are not recorded)",
+    let (on_account, on_address) = match reserved {
+        Err(e) => return internal(e),
+        Ok(Ok(verdicts)) => verdicts,
+        Ok(Err(until)) => {
+            if app.first_refusal(&format!("{account_key} {address_key}"), until, started) {
+                app.audit(
+                    "login.locked",
+                    &shown_user,
+                    &shown_user,
+                    address,
+                    "attempt while locked out (further ones until the lockout ends are not recorded)",
+                );
+            }
+            let at = crate::command::when(until);
+            return page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many failed sign-ins. Try again after {at}."),
             );
         }
-        let at = crate::command::when(until);
-        return page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed sign-ins. Try again after {at}."),
-        );
-    }
+    };
     let credentials = match app.with_store(|s| s.credentials(&user)) {
         Ok(c) => c,
         Err(e) => return internal(e),
@@ -576,16 +601,6 @@ async fn login(
             response
         }
         Err(reason) => {
-            let policy = &app.settings.policy;
-            let on_account = throttle::fail(policy, &account, started);
-            let on_address = throttle::fail(policy, &from_address, started);
-            let saved = app.with_store(|s| {
-                s.set_failures(&account_key, &on_account.record)?;
-                s.set_failures(&address_key, &on_address.record)
-            });
-            if let Err(e) = saved {
-                return internal(e);
-            }
             app.audit("login.failed", &shown_user, &shown_user, address, reason);
             for (verdict, key) in [(&on_account, &account_key), (&on_address, &address_key)] {
                 if verdict.locked {

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::token;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE roles (
     name TEXT PRIMARY KEY,
     permissions TEXT NOT NULL,
@@ -73,7 +74,13 @@ CREATE TABLE throttle (
     last INTEGER NOT NULL,
     locked_until INTEGER
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- Throttle keys are bounded (a long name is stored as its hash) and expired rows are pruned by age.
+DELETE FROM throttle WHERE length(key) > 80;
+CREATE INDEX throttle_last ON throttle(last);
+"#,
+];
 
 /// The built-in roles: `admin` may do everything, `user` may chat.
 pub const BUILT_IN_ROLES: &[&str] = &["admin", "user"];
@@ -847,31 +854,52 @@ impl Store {
 
     /// The failed-login record of `key` (`user:NAME` or `addr:ADDRESS`).
     pub fn failures(&self, key: &str) -> Result<Failures, Error> {
-        self.conn
-            .prepare_cached("SELECT failures, last, locked_until FROM throttle WHERE key = ?1")
-            .and_then(|mut s| {
-                s.query_row([key], |r| {
-                    Ok(Failures {
-                        count: r.get(0)?,
-                        last: r.get(1)?,
-                        locked_until: r.get(2)?,
-                    })
-                })
-                .optional()
-            })
-            .map(Option::unwrap_or_default)
-            .map_err(self.query())
+        read_failures(&self.conn, key).map_err(self.query())
     }
 
-    pub fn set_failures(&mut self, key: &str, failures: &Failures) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO throttle (key, failures, last, locked_until) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (key) DO UPDATE SET failures = ?2, last = ?3, locked_until = ?4",
-                params![key, failures.count, failures.last, failures.locked_until],
-            )
-            .map_err(self.query())?;
-        Ok(())
+    /// Reads the failed-login records of `keys` and stores what `decide` makes of them, in one write
+    /// transaction, so that parallel logins each see the failures of those before them: the attempt is
+    /// counted before its password is checked. Rows whose last failure is older than `forget_before` and
+    /// that hold no lockout in force are pruned in the same transaction.
+    pub fn reserve_failures<T>(
+        &mut self,
+        keys: [&str; 2],
+        now: i64,
+        forget_before: i64,
+        decide: impl FnOnce([Failures; 2]) -> (T, Option<[Failures; 2]>),
+    ) -> Result<T, Error> {
+        let path = self.path.clone();
+        let failed = |source| Error::Query {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let records = [
+            read_failures(&tx, keys[0]).map_err(failed)?,
+            read_failures(&tx, keys[1]).map_err(failed)?,
+        ];
+        let (outcome, store) = decide(records);
+        let written = (|| {
+            tx.execute(
+                "DELETE FROM throttle WHERE last < ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
+                params![forget_before, now],
+            )?;
+            if let Some(records) = store {
+                for (key, failures) in keys.iter().zip(records) {
+                    tx.execute(
+                        "INSERT INTO throttle (key, failures, last, locked_until) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (key) DO UPDATE SET failures = ?2, last = ?3, locked_until = ?4",
+                        params![key, failures.count, failures.last, failures.locked_until],
+                    )?;
+                }
+            }
+            tx.commit()
+        })();
+        written.map_err(failed)?;
+        Ok(outcome)
     }
 
     pub fn clear_failures(&mut self, key: &str) -> Result<(), Error> {
@@ -880,6 +908,22 @@ impl Store {
             .map_err(self.query())?;
         Ok(())
     }
+}
+
+/// The failed-login record of `key`, zero when there is none.
+fn read_failures(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Failures> {
+    conn.prepare_cached("SELECT failures, last, locked_until FROM throttle WHERE key = ?1")
+        .and_then(|mut s| {
+            s.query_row([key], |r| {
+                Ok(Failures {
+                    count: r.get(0)?,
+                    last: r.get(1)?,
+                    locked_until: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .map(Option::unwrap_or_default)
 }
 
 /// Names of users, roles and teams: letters, digits, `.`, `_`, `-` and `@`, 1 to 64 of them.

@@ -38,6 +38,21 @@ pub struct Verdict {
     pub locked: bool,
 }
 
+/// The longest account name there can be (`store::check_name`); a longer one is no account's.
+const LONGEST_NAME: usize = 64;
+
+/// The throttle key of the account name a login gave: `user:` and the name folded to lower case, or, for a
+/// name longer than any account can have, its SHA-256: the attacker picks the name, not the row's size.
+pub fn account_key(name: &str) -> String {
+    let folded = name.to_lowercase();
+    if folded.len() <= LONGEST_NAME {
+        return format!("user:{folded}");
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(folded.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("user:#{hex}")
+}
+
 /// The end of the lockout in force at `now`, if any.
 pub fn locked_until(record: &Failures, now: i64) -> Option<i64> {
     record.locked_until.filter(|&until| until > now)
@@ -107,6 +122,15 @@ mod tests {
         };
         assert_eq!(fail(&POLICY, &record, 30).record.count, 5);
         assert_eq!(fail(&POLICY, &record, 60).record.count, 1);
+    }
+
+    #[test]
+    fn account_keys_are_folded_and_bounded() {
+        assert_eq!(account_key("Ada"), "user:ada");
+        let long = account_key(&"A".repeat(1 << 20));
+        assert!(long.len() < 80, "{long}");
+        assert_eq!(long, account_key(&"a".repeat(1 << 20)));
+        assert_ne!(long, account_key(&"b".repeat(1 << 20)));
     }
 
     #[test]
