@@ -1426,3 +1426,78 @@ fn limits_a_magi_api_key_counts_against_its_holder_whose_quota_magi_users_sets()
     let forged = call(&format!("Bearer magi_00000000_{}", "0".repeat(64)));
     assert_eq!(forged.status, 401);
 }
+
+/// The resident memory of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// Finding 10: model names are the client's to choose. Six thousand made-up names that upstream refuses
+/// add no series to /metrics (they count under one), and no breaker or memory; a real model that upstream
+/// answers gets its own series.
+#[test]
+fn limits_made_up_model_names_add_no_metrics_series() {
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(&standin.url(""), &config, &[], &[]);
+    let ok = gateway.chat("standin-ok~real", None, json!({"max_tokens": 1}));
+    assert_eq!(ok.status, 200);
+    let before = rss(gateway.pid());
+    for i in 0..6000 {
+        let refused = gateway.chat(&format!("standin-400~made-up-{i}"), None, json!({}));
+        assert_eq!(refused.status, 400);
+    }
+    let exposition = gateway.get("/metrics").body;
+    let labels: std::collections::BTreeSet<&str> = exposition
+        .lines()
+        .filter_map(|l| l.split("model=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(labels.contains("standin-ok~real"), "{labels:?}");
+    assert!(labels.contains("(other)"), "{labels:?}");
+    assert!(
+        labels.len() <= 3,
+        "{} model series: {labels:?}",
+        labels.len()
+    );
+    let after = rss(gateway.pid());
+    assert!(
+        after < before + (32 << 20),
+        "RSS grew from {before} to {after} bytes"
+    );
+}
+
+/// `MAGI_LIMITS_NOW` moves the clock quotas and budgets follow: a test hook, warned about whenever set.
+#[test]
+fn limits_a_shifted_clock_is_warned_about() {
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(
+        &standin.url(""),
+        &config,
+        &[],
+        &[("MAGI_LIMITS_NOW", "2031-01-31T23:59:00Z")],
+    );
+    assert_eq!(gateway.chat("standin-ok", None, json!({})).status, 200);
+    gateway.wait_rows(1);
+    let log = gateway.log();
+    assert!(
+        log.contains("MAGI_LIMITS_NOW=2031-01-31T23:59:00Z") && log.contains("test hook"),
+        "{log}"
+    );
+    let costs = bin("magi-costs")
+        .env("MAGI_LIMITS_NOW", "2031-01-31T23:59:00Z")
+        .env("MAGI_LIMITS_DB", gateway.db())
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&costs.stderr);
+    assert!(said.contains("test hook"), "magi-costs warns too: {said}");
+}

@@ -184,6 +184,52 @@ fn a_malformed_config_is_one_line_naming_file_line_and_key_and_exit_2() {
     assert!(text(&out.stderr).contains(":2: services.redis.probe: unsupported probe scheme 'ftp'"));
 }
 
+/// Values that parse but would break a tool later are refused by `config check` with file, line and key;
+/// a file that is no config (a device, or one too big to be one) is one line, read no further.
+#[test]
+fn config_check_refuses_values_that_would_break_a_tool_and_files_that_are_no_config() {
+    let setup = Setup::new();
+    let file = setup.path("bad.toml");
+    for (toml, line_key) in [
+        (
+            "[users]\nsession_lifetime = \"9223372036854775807s\"\n",
+            ":2: users.session_lifetime: ",
+        ),
+        ("[stack]\nhome = \"/srv/ma\\u0000gi\"\n", ":2: stack.home: "),
+        (
+            "[alert]\n\n[stack]\nbackup_dir = \"/var/\\u0000x\"\n",
+            ":4: stack.backup_dir: ",
+        ),
+    ] {
+        write(&file, toml);
+        let out = setup.run(&["config", "check", file.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{toml}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{line_key}", file.display())),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let big = setup.path("big.toml");
+    write(&big, &"# padding\n".repeat(200_000));
+    for path in ["/dev/zero", big.to_str().unwrap()] {
+        let started = std::time::Instant::now();
+        let out = setup.run(&["config", "check", path]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("not a regular file") || stderr.contains("larger than 1 MiB"),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{path}"
+        );
+    }
+}
+
 #[test]
 fn a_good_config_checks_ok_and_shows_merged_with_the_defaults() {
     let setup = Setup::new();

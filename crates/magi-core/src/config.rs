@@ -398,7 +398,7 @@ impl Config {
 
     /// Reads one file over the defaults.
     pub fn from_file(path: &Path, paths: &Paths) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_bounded(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
         })?;
@@ -772,11 +772,70 @@ impl FileProbe {
     }
 }
 
+/// The largest config file read: a MAGI config is a few KiB; a bigger file is a mistake (or `/dev/zero`).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a config file of at most [`MAX_CONFIG_BYTES`], refusing what is not a regular file before reading.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a config is a TOML file)",
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(
+            "larger than 1 MiB; a MAGI config is a few KiB",
+        ));
+    }
+    Ok(text)
+}
+
+/// The dotted key of the first string in `table` that holds a NUL: no setting can use one (a path with a
+/// NUL cannot be opened, and a name with one would be cut short by the C library).
+fn nul_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    fn walk(value: &toml::Value, key: String) -> Option<String> {
+        match value {
+            toml::Value::String(s) if s.contains('\0') => Some(key),
+            toml::Value::Table(t) => nul_key(t, &key),
+            toml::Value::Array(items) => items.iter().find_map(|v| walk(v, key.clone())),
+            _ => None,
+        }
+    }
+    table.iter().find_map(|(k, v)| {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if k.contains('\0') {
+            return Some(key);
+        }
+        walk(v, key)
+    })
+}
+
 fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     let deserializer = match toml::Deserializer::parse(text) {
         Ok(d) => d,
         Err(e) => return Err(syntax_error(&e, text, path)),
     };
+    if let Some(key) = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| nul_key(&t, ""))
+    {
+        let segments: Vec<&str> = key.split('.').collect();
+        return Err(ConfigError::Invalid {
+            path: path.into(),
+            line: locate(text, &segments).unwrap_or(1),
+            key,
+            message: "holds a NUL character, which no setting can use".into(),
+        });
+    }
     serde_path_to_error::deserialize::<_, FileConfig>(deserializer).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();

@@ -33,6 +33,7 @@ pub const SENT_FILE: &str = "costs.db";
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = cli.common.start("magi-costs")?;
+    magi_limits::clock::start();
     let db = cli
         .db
         .clone()

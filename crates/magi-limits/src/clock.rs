@@ -14,13 +14,24 @@ use jiff::{Timestamp, ToSpan as _};
 /// The variable that sets the clock's starting instant, for tests.
 pub const NOW_VAR: &str = "MAGI_LIMITS_NOW";
 
+/// Reads the clock once at start-up, so a `MAGI_LIMITS_NOW` in force is warned about before any work.
+pub fn start() {
+    now();
+}
+
 /// The current instant: real time, or `MAGI_LIMITS_NOW` plus the time since the process first asked.
 pub fn now() -> Timestamp {
     static START: OnceLock<Option<(Timestamp, Instant)>> = OnceLock::new();
     let start = START.get_or_init(|| {
         let value = std::env::var(NOW_VAR).ok()?;
         match value.parse::<Timestamp>() {
-            Ok(at) => Some((at, Instant::now())),
+            Ok(at) => {
+                log::warn!(
+                    "{NOW_VAR}={value}: the clock starts at that instant, not at the real time; this is a \
+                     test hook and quotas, budgets and usage records follow it: unset it in production"
+                );
+                Some((at, Instant::now()))
+            }
             Err(e) => {
                 log::warn!(
                     "{NOW_VAR}={value}: not an RFC 3339 instant ({e}); using the real clock"

@@ -187,9 +187,11 @@ impl Gateway {
     fn breaker_admit(&self, model: &str) -> Result<Admit, (String, Duration)> {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
-        let breaker = breakers
-            .entry_ref(model)
-            .or_insert_with(|| Breaker::new(self.settings.breaker, now));
+        // A model with no breaker yet has had no failure: its breaker is closed, and is made only when it
+        // fails, so made-up names that upstream refuses with a 4xx add nothing here.
+        let Some(breaker) = breakers.get_mut(model) else {
+            return Ok(Admit::Normal);
+        };
         let before = breaker.state();
         let admitted = breaker.admit(now);
         if breaker.state() != before {
@@ -210,6 +212,14 @@ impl Gateway {
     fn breaker_outcome(&self, model: &str, error: Option<&str>) -> State {
         let now = Instant::now();
         let mut breakers = lock(&self.breakers);
+        if error.is_none() && !breakers.contains_key(model) {
+            return State::Closed;
+        }
+        if !breakers.contains_key(model) && breakers.len() >= MAX_BREAKERS {
+            // Past this many failing names the newest are not tracked: a breaker per made-up name would be
+            // a table the client fills.
+            return State::Closed;
+        }
         let breaker = breakers
             .entry_ref(model)
             .or_insert_with(|| Breaker::new(self.settings.breaker, now));
@@ -872,6 +882,9 @@ fn joined(events: &[sse::Event]) -> Vec<u8> {
 
 /// The largest JSON answer copied to read its `usage`.
 const JSON_COPY_LIMIT: usize = 8 << 20;
+
+/// The most models with a breaker: each is a model upstream failed for.
+const MAX_BREAKERS: usize = 1000;
 
 /// An upstream answer on its way to the client, read for usage as it passes.
 pub struct Metered {

@@ -51,6 +51,7 @@ use crate::usage::{GroupBy, UsageStore};
 /// binary passes magi-users' lookup).
 pub fn run(cli: Cli, keys: impl FnOnce(PathBuf) -> Arc<dyn KeyHolders>) -> anyhow::Result<u8> {
     let context = cli.common.start("magi-limits")?;
+    clock::start();
     let db = cli
         .db
         .clone()

@@ -45,6 +45,24 @@ impl Counters {
     }
 }
 
+/// The most models with series of their own; past it, new names count under [`OTHER`].
+const MAX_MODELS: usize = 1000;
+
+/// The series of the requests for models that have none of their own.
+pub const OTHER: &str = "(other)";
+
+/// The series a request is counted in. The model name is the client's to choose: a name gets a series of
+/// its own once upstream has answered it successfully (a real model), up to [`MAX_MODELS`]; until then,
+/// failed requests for it count under [`OTHER`], so a flood of made-up names adds nothing.
+fn series<'a>(models: &HashMap<String, ModelCounters>, model: &'a str, status: u16) -> &'a str {
+    let known = model.is_empty() || models.contains_key(model);
+    if known || ((200..300).contains(&status) && models.len() < MAX_MODELS) {
+        model
+    } else {
+        OTHER
+    }
+}
+
 /// What the gateway counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -80,7 +98,8 @@ impl Metrics {
 
     pub fn finished(&self, f: Finished<'_>) {
         let mut counters = self.lock();
-        let c = counters.models.entry_ref(f.model).or_default();
+        let name = series(&counters.models, f.model, f.status);
+        let c = counters.models.entry_ref(name).or_default();
         *c.requests.entry(f.status).or_default() += 1;
         if f.model.is_empty() {
             return;

@@ -424,8 +424,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             })
             .ok_or_else(bad)?,
     };
-    Duration::try_from(signed).map_err(|_| format!("'{text}' is negative"))
+    let duration = Duration::try_from(signed).map_err(|_| format!("'{text}' is negative"))?;
+    if duration > LONGEST_DURATION {
+        return Err(format!(
+            "'{text}' is longer than 10 years (3650d), which no setting of MAGI ops needs"
+        ));
+    }
+    Ok(duration)
 }
+
+/// The longest duration accepted anywhere: past it, adding the duration to a time overflows or means never.
+const LONGEST_DURATION: Duration = Duration::from_secs(3650 * 86400);
 
 /// A duration printed the way [`parse_duration`] reads it back (`4h`, `1m 30s`).
 pub fn format_duration(d: Duration) -> String {
