@@ -25,7 +25,7 @@ function __fish_magi_alert_using_subcommand
 end
 
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi-alert -n "__fish_magi_alert_needs_command" -l to -d 'Also send to this channel (repeatable): a URL such as ntfy://host/topic, or the name of a channel of the config' -r
+complete -c magi-alert -n "__fish_magi_alert_needs_command" -l to -d 'Also send to this channel (repeatable): a URL such as ntfy://host/topic, or the name of a channel of the config. A URL that is a credential (Slack, Discord, a password or a token in its query) is refused here, where every user can read it: name it in [alert.channels] and give the name' -r
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -l db -d 'The alert database (default: alert.db in the state directory, /var/lib/magi as root)' -r -F
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -l drain -d 'At the end of the input, wait this long for queued deliveries; what is left is sent by the next run' -r
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'

@@ -34,6 +34,15 @@ impl Setup {
         self.dir.path().join(name)
     }
 
+    /// Adds `[alert.channels.NAME] url = URL` for each pair to the config.
+    fn configure_channels(&self, channels: &[(&str, &str)]) {
+        let mut config = std::fs::read_to_string(self.path("magi.toml")).unwrap();
+        for (name, url) in channels {
+            config.push_str(&format!("[alert.channels.{name}]\nurl = {url:?}\n"));
+        }
+        std::fs::write(self.path("magi.toml"), config).unwrap();
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut c = bin("magi-alert");
         c.env("MAGI_CONFIG", self.path("magi.toml"))
@@ -140,10 +149,12 @@ fn each_webhook_format_reaches_the_receiver() {
     let slack = hook.url("/slack").replace("http://", "slack+http://");
     let discord = hook.url("/discord").replace("http://", "discord+http://");
     let generic = hook.url("/generic");
+    // Slack and Discord URLs are their token: named in the config, never on the command line.
+    setup.configure_channels(&[("slack", &slack), ("discord", &discord)]);
     let input = status("redis", "critical", 0);
     let out = setup.feed(
         &[
-            "--to", &generic, "--to", &ntfy, "--to", &slack, "--to", &discord,
+            "--to", &generic, "--to", &ntfy, "--to", "slack", "--to", "discord",
         ],
         input.as_bytes(),
     );
@@ -446,9 +457,9 @@ fn ack_silence_list_and_history_look_after_alerts() {
 fn a_password_in_a_url_is_refused_and_not_echoed() {
     let setup = Setup::new();
     let out = setup.feed(&["--to", "smtp://u:hunter2@mail.example.org?to=a@b.c"], b"");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("a password does not belong in a URL"), "{err}");
+    assert!(err.contains("holds a password"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
 
@@ -889,4 +900,43 @@ fn magi_health_watch_piped_into_magi_alert_alerts_once_and_resolves_once() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["subject"], "litellm");
     assert!(alerts[0]["resolved_at"].is_string(), "{alerts:?}");
+}
+
+/// Finding 11: a webhook's token is neither taken on the command line nor shown in a log line, an error
+/// or `history`; and attacker-chosen text of an event is shown escaped by `history`.
+#[test]
+fn webhook_tokens_stay_off_the_command_line_and_out_of_logs() {
+    let hook = WebhookReceiver::start();
+    let setup = Setup::new();
+    let slack = hook
+        .url("/services/T0/B0/slack-token-1")
+        .replace("http://", "slack+http://");
+    for args in [vec!["--to", slack.as_str()], vec!["test", slack.as_str()]] {
+        let out = setup.feed(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("[alert.channels"), "{err}");
+        assert!(!err.contains("slack-token-1"), "{err}");
+    }
+    setup.configure_channels(&[("ops", &slack)]);
+    let generic = hook.url("/hook/generic-token-2");
+    let hostile = status("redis\\u001b[2J\\u001b]0;pwned\\u0007", "critical", 0);
+    let out = setup.feed(&["--to", "ops", "--to", &generic], hostile.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    hook.wait_for(2, WAIT);
+    let refused = hook.url("/missing/generic-token-3");
+    let failed = setup.feed(&["test", &refused], b"");
+    let shown = [
+        stderr(&out),
+        stderr(&failed),
+        String::from_utf8_lossy(&setup.feed(&["history"], b"").stdout).into_owned(),
+    ]
+    .join("\n");
+    for token in ["slack-token-1", "generic-token-2", "generic-token-3"] {
+        assert!(!shown.contains(token), "{token} shown:\n{shown}");
+    }
+    assert!(shown.contains("sent to"), "{shown}");
+    let log = [stderr(&out), stderr(&failed)].join("\n");
+    assert!(!log.contains('\x1b') && !log.contains('\x07'), "{log:?}");
+    assert!(shown.contains("redis\\x1b[2J"), "{shown}");
 }

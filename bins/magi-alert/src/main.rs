@@ -18,6 +18,7 @@ use magi_alert::delivery::Wake;
 use magi_alert::store::Store;
 use magi_core::config::format_duration;
 use magi_core::exit::{self, Codes, UsageError};
+use magi_core::printable::printable;
 
 fn main() -> ExitCode {
     let cli: Cli = match magi_core::cli::parse(Codes::TOOL) {
@@ -34,6 +35,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| context.paths.state_dir.join("alert.db"));
     let now = Timestamp::now();
+    let targets = cli.to.iter().chain(match &cli.command {
+        Some(Command::Test { target }) => Some(target),
+        _ => None,
+    });
+    for target in targets {
+        if context.config.alert.channels.contains_key(target) {
+            continue;
+        }
+        if let Some(why) = magi_alert::channel::secret_on_command_line(target) {
+            return Err(UsageError(format!(
+                "{}: {why}, and the command line is readable by every user (ps): put the URL in \
+                 [alert.channels.NAME] of the config (mode 0600) and give --to or test the NAME",
+                magi_alert::channel::redact(target)
+            ))
+            .into());
+        }
+    }
     let mut out = std::io::stdout().lock();
     match cli.command {
         None => {
@@ -187,7 +205,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     writeln!(
                         out,
                         "{at}  {alert:>5}  {:<10}  {:<16}  {}",
-                        h.what, h.subject, h.detail
+                        h.what,
+                        printable(&h.subject),
+                        printable(&h.detail)
                     )?;
                 }
             }

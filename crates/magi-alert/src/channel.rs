@@ -686,15 +686,53 @@ fn percent_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A URL fit for logs: the scheme and host, without a path that may hold a token.
+/// A URL fit for logs, listings and errors: the scheme and host, without a password, and without a path or
+/// query that may hold a token (Slack's and Discord's webhook URLs are their token; a generic webhook's
+/// path often is). `exec://` and mail URLs keep their path and address, which are no secrets.
 pub fn redact(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.path().len() > 1 => {
-            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{}://{}{port}/…", u.scheme(), u.host_str().unwrap_or(""))
+    let Ok(u) = Url::parse(url) else {
+        return url.to_owned();
+    };
+    match u.scheme() {
+        "exec" => url.to_owned(),
+        "smtp" | "smtps" => {
+            let mut shown = u.clone();
+            let _ = shown.set_password(None);
+            shown.to_string()
         }
-        _ => url.to_owned(),
+        scheme => {
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let host = u.host_str().unwrap_or("");
+            let hidden = (u.path().len() > 1 || u.query().is_some()) as usize;
+            format!("{scheme}://{host}{port}{}", ["", "/…"][hidden])
+        }
     }
+}
+
+/// Why `url` may not be given on the command line, where any user can read it (`ps`, `/proc`): the URL is
+/// a credential (Slack's and Discord's webhook URLs are their token), or it carries a password or a token in
+/// its query. Such a channel belongs in `[alert.channels]` of the config, and `--to` takes its name.
+pub fn secret_on_command_line(url: &str) -> Option<&'static str> {
+    let parsed = Url::parse(url).ok()?;
+    let scheme = parsed.scheme();
+    if scheme.starts_with("slack") || scheme.starts_with("discord") {
+        return Some("a Slack or Discord webhook URL is its token");
+    }
+    if parsed.password().is_some() {
+        return Some("it holds a password");
+    }
+    // `password_file=` names a file, which is the way to keep a password out of the URL.
+    let secret_key = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        !k.ends_with("_file")
+            && ["token", "key", "secret", "sig", "password", "auth"]
+                .iter()
+                .any(|s| k.contains(s))
+    };
+    if parsed.query_pairs().any(|(k, _)| secret_key(&k)) {
+        return Some("its query holds a token");
+    }
+    None
 }
 
 #[cfg(test)]
@@ -914,5 +952,36 @@ AE8=
             "https://hooks.slack.com/…"
         );
         assert!(!redact("http://127.0.0.1:9/hook/secret").contains("secret"));
+        for url in [
+            "slack://T000/B000/secret",
+            "discord://1234/secret",
+            "discord+https://example.org/api/webhooks/1/secret",
+            "ntfys://ntfy.example.org/secret-topic",
+            "https://hooks.example.org/x?token=secret",
+            "smtp://alerts:secret@mail.example.org?to=ops@example.org",
+        ] {
+            assert!(!redact(url).contains("secret"), "{url}: {}", redact(url));
+        }
+        assert_eq!(redact("exec:///usr/bin/logger"), "exec:///usr/bin/logger");
+    }
+
+    #[test]
+    fn urls_that_are_credentials_are_kept_off_the_command_line() {
+        for url in [
+            "slack://T000/B000/secret",
+            "discord+https://example.org/api/webhooks/1/secret",
+            "https://user:secret@hooks.example.org/x",
+            "https://hooks.example.org/x?api_key=secret",
+        ] {
+            assert!(secret_on_command_line(url).is_some(), "{url}");
+        }
+        for url in [
+            "ntfy://ntfy.example.org/magi",
+            "smtp://alerts@mail.example.org:587?to=ops@example.org",
+            "exec:///usr/bin/logger",
+            "https://hooks.example.org/magi",
+        ] {
+            assert_eq!(secret_on_command_line(url), None, "{url}");
+        }
     }
 }

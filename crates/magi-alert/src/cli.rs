@@ -43,7 +43,8 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Also send to this channel (repeatable): a URL such as ntfy://host/topic, or the name of a channel
-    /// of the config
+    /// of the config. A URL that is a credential (Slack, Discord, a password or a token in its query) is
+    /// refused here, where every user can read it: name it in [alert.channels] and give the name
     #[arg(long = "to", value_name = "URL|NAME")]
     pub to: Vec<String>,
 

@@ -21,7 +21,7 @@ use magi_core::logging::log_event;
 use magi_core::paths::Paths;
 use magi_core::{Config, Event};
 
-use crate::channel::{Channel, ChannelError, ChannelSpec};
+use crate::channel::{Channel, ChannelError, ChannelSpec, redact};
 use crate::delivery::{self, Policy, Wake};
 use crate::engine::{Decision, Engine};
 use crate::rule::{NoticeKind, Step};
@@ -86,7 +86,22 @@ pub fn channels(
 fn open(config: &Config, target: &str, paths: &Paths) -> Result<Channel, ChannelError> {
     match config.alert.channels.get(target) {
         Some(c) => Channel::open(target, ChannelSpec::configured(c), paths),
-        None => Channel::open(target, ChannelSpec::url(target), paths),
+        None => Channel::open(&url_channel_name(target), ChannelSpec::url(target), paths),
+    }
+}
+
+/// The name of a channel given by URL: the URL without its secret parts (the name is what logs, errors and
+/// `history` show, and what its queued deliveries are stored under), and a checksum of the whole URL so two
+/// URLs that differ only in their hidden parts stay two channels. FNV-1a: stable across builds and runs.
+fn url_channel_name(url: &str) -> String {
+    let sum = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let shown = redact(url);
+    if shown == url {
+        shown
+    } else {
+        format!("{shown}#{:06x}", sum & 0xff_ffff)
     }
 }
 
@@ -145,8 +160,8 @@ pub fn run(
     let mut workers = Vec::new();
     let mut waiting: BTreeMap<String, ChannelSpec> =
         store.waiting_channels()?.into_iter().collect();
-    for (name, channel) in channels {
-        waiting.remove(&name);
+    for channel in channels.into_values() {
+        waiting.remove(&channel.name);
         workers.push(spawn_worker(
             channel,
             options.db.clone(),

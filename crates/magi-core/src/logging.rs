@@ -132,7 +132,14 @@ impl Log for StderrLog {
         } else {
             String::new()
         };
-        let line = format!("{}: {label}{subject}{}\n", self.program, record.args());
+        // A log line often quotes text from outside (an event's subject, a user name, a server's answer):
+        // control characters are spelled out so one line stays one line and the terminal runs nothing.
+        let text = format!("{subject}{}", record.args());
+        let line = format!(
+            "{}: {label}{}\n",
+            self.program,
+            crate::printable::printable(&text)
+        );
         // One write per line so concurrent threads do not interleave; a closed stderr is not our problem.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
