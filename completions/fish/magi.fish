@@ -376,6 +376,9 @@ complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l idle-timeout -d 'The longest silence in the middle of an answer' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l flush-interval -d 'How often queued usage records are written' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l max-body -d 'The largest request body, in bytes' -r
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l header-timeout -d 'The longest a client may take to send a request\'s head, and to start the next one on a kept-alive connection; then the connection is closed' -r
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l body-timeout -d 'The longest a client may take to send a request\'s body (408 after it)' -r
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l max-connections -d 'Connections served at once; more wait in the listen queue until one ends [default: the open-file limit less 64, at most 16384]' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l threads -d 'Threads serving requests (the work is waiting on sockets; 2 keep up with a busy LiteLLM)' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l grace -d 'How long a stop waits for answers in flight' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F

@@ -1501,3 +1501,115 @@ fn limits_a_shifted_clock_is_warned_about() {
     let said = String::from_utf8_lossy(&costs.stderr);
     assert!(said.contains("test hook"), "magi-costs warns too: {said}");
 }
+
+/// Finding 9: connections that send nothing, or half a request, are closed after the header timeout, so a
+/// flood of them past the open-file limit does not stop the gateway from answering for long.
+#[test]
+fn limits_a_flood_of_idle_connections_is_shed_by_the_header_timeout() {
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(&standin.url(""), &config, &[], &[]);
+    let limited = Command::new("prlimit")
+        .args(["--pid", &gateway.pid().to_string(), "--nofile=256:256"])
+        .status()
+        .unwrap();
+    assert!(limited.success());
+    let idle: Vec<TcpStream> = (0..300)
+        .filter_map(|i| {
+            let mut s = TcpStream::connect(("127.0.0.1", gateway.port)).ok()?;
+            if i % 2 == 1 {
+                // Half a request head, never finished.
+                let _ = s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n");
+            }
+            Some(s)
+        })
+        .collect();
+    assert!(idle.len() > 256, "the flood got past the open-file limit");
+    let started = Instant::now();
+    let answered = loop {
+        let mut probe = match TcpStream::connect(("127.0.0.1", gateway.port)) {
+            Ok(s) => s,
+            Err(_) => continue,
+        };
+        probe
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let _ = probe.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut head = [0u8; 12];
+        if probe.read_exact(&mut head).is_ok() {
+            break head;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "/metrics never answered while idle connections held the descriptors"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(&answered, b"HTTP/1.1 200");
+    for mut s in idle.into_iter().take(20) {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 512];
+        let ended = loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break s.read(&mut buf),
+                Ok(_) => continue,
+            }
+        };
+        assert!(
+            matches!(ended, Ok(0))
+                || matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "an idle connection is closed by the gateway: {ended:?}"
+        );
+    }
+}
+
+/// Finding 9: bodies that stall mid-way get a 408 after the body timeout (or a 503 while the body memory
+/// is taken), their connections end, and the memory they held does not grow past the bound.
+#[test]
+fn limits_stalled_bodies_time_out_and_memory_stays_bounded() {
+    let standin = magi_testkit::OpenAiStandin::start();
+    let mut gateway = Gateway::new();
+    let config = gateway.dir.path().join("none.yaml");
+    gateway.serve(&standin.url(""), &config, &["--body-timeout", "2s"], &[]);
+    let before = rss(gateway.pid());
+    let chunk = vec![b'x'; 1 << 20];
+    let stalled: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
+            s.write_all(
+                format!(
+                    "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n",
+                    16 << 20
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            for _ in 0..4 {
+                if s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            s
+        })
+        .collect();
+    for mut s in stalled {
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head)
+            .expect("a stalled body gets an answer, not an endless wait");
+        assert!(
+            &head == b"HTTP/1.1 408" || &head == b"HTTP/1.1 503",
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+    let peak = rss(gateway.pid());
+    assert!(
+        peak < before + (160 << 20),
+        "40 stalled 16 MiB bodies held {} MiB",
+        (peak - before) >> 20
+    );
+    assert_eq!(gateway.chat("standin-ok", None, json!({})).status, 200);
+}

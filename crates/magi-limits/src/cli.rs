@@ -166,6 +166,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_body: usize,
 
+    /// The longest a client may take to send a request's head, and to start the next one on a kept-alive
+    /// connection; then the connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub header_timeout: Duration,
+
+    /// The longest a client may take to send a request's body (408 after it)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; more wait in the listen queue until one ends [default: the open-file
+    /// limit less 64, at most 16384]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
     /// Threads serving requests (the work is waiting on sockets; 2 keep up with a busy LiteLLM)
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,

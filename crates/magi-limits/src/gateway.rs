@@ -69,9 +69,28 @@ pub struct Settings {
     pub idle_timeout: Duration,
     pub flush_every: Duration,
     pub max_body: usize,
+    /// How long a client may take to send a request's head (or to start the next one).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
     /// How long a stop waits for answers in flight.
     pub grace: Duration,
 }
+
+/// The default connection cap: the open-file limit less room for the upstream connections, the database
+/// and the listener, so that a flood of connections meets the cap and waits, and `accept` never fails for
+/// want of a descriptor.
+pub fn connection_limit() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft);
+    (soft.saturating_sub(64) as usize).clamp(16, 16384)
+}
+
+/// Request bodies held in memory at once, in all: a body waits for room (up to the body timeout, then 503)
+/// so that many slow uploads of the largest size cannot take the memory of the box.
+const BODY_MEMORY: usize = 64 << 20;
 
 /// The shared state of the running gateway.
 pub struct Gateway {
@@ -86,6 +105,8 @@ pub struct Gateway {
     metrics: Metrics,
     recorder: Recorder,
     in_flight: AtomicI64,
+    /// Room for request bodies, in KiB permits (see [`BODY_MEMORY`]).
+    body_room: tokio::sync::Semaphore,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -128,6 +149,7 @@ impl Gateway {
             metrics: Metrics::default(),
             recorder,
             in_flight: AtomicI64::new(0),
+            body_room: tokio::sync::Semaphore::new(BODY_MEMORY >> 10),
         });
         Ok((gateway, policy))
     }
@@ -282,34 +304,44 @@ pub async fn serve(
     let watcher = tokio::spawn(Arc::clone(&gateway).watch_policy(policy));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true);
+    http.keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(gateway.settings.header_timeout);
+    // One permit per connection served: at the cap the next client waits in the listen queue.
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        gateway.settings.max_connections,
+    ));
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let gateway = Arc::clone(&gateway);
-                let service = hyper::service::service_fn(move |req| {
-                    let gateway = Arc::clone(&gateway);
-                    async move { Ok::<_, Infallible>(handle(gateway, req).await) }
-                });
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        log::debug!("connection ended: {e}");
-                    }
-                });
-            }
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
-        }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let served = Arc::clone(&gateway);
+        let service = hyper::service::service_fn(move |req| {
+            let gateway = Arc::clone(&served);
+            async move { Ok::<_, Infallible>(handle(gateway, req).await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                log::debug!("connection ended: {e}");
+            }
+            drop(slot);
+        });
     }
     drop(listener);
     log::info!("stopping: finishing the answers in flight");
@@ -555,7 +587,40 @@ async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<B
         }
     }
     let max = gateway.settings.max_body;
-    let mut body = match Limited::new(body, max).collect().await {
+    let deadline = tokio::time::Instant::now() + gateway.settings.body_timeout;
+    let declared = hyper::body::Body::size_hint(&body)
+        .exact()
+        .map_or(max, |n| (n as usize).min(max));
+    let room = (declared >> 10) as u32 + 1;
+    let Ok(Ok(_room)) =
+        tokio::time::timeout_at(deadline, gateway.body_room.acquire_many(room)).await
+    else {
+        gateway.metrics.refused("busy");
+        return call.refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "busy",
+            "too many large request bodies are being received at once; retry shortly",
+            None,
+            &[],
+        );
+    };
+    let collected = tokio::time::timeout_at(deadline, Limited::new(body, max).collect()).await;
+    let Ok(collected) = collected else {
+        gateway.metrics.refused("bad_request");
+        return call.refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            "body_timeout",
+            &format!(
+                "the request body did not arrive within {}s",
+                gateway.settings.body_timeout.as_secs()
+            ),
+            None,
+            &[],
+        );
+    };
+    let mut body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             gateway.metrics.refused("bad_request");

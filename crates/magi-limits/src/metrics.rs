@@ -117,7 +117,7 @@ impl Metrics {
         h.count += 1;
     }
 
-    /// A request the gateway refused itself: `rate_limit`, `queue`, `quota`, `budget`, `breaker`, `bad_request`.
+    /// A request the gateway refused itself: `rate_limit`, `queue`, `quota`, `budget`, `breaker`, `bad_request`, `busy`.
     pub fn refused(&self, reason: &'static str) {
         *self.lock().refused.entry(reason).or_default() += 1;
     }
