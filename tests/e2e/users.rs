@@ -957,3 +957,63 @@ fn users_hostile_login_names_are_bounded_and_shown_escaped() {
         "no forged line: {shown}"
     );
 }
+
+/// Finding 9: a flood of idle and half-sent connections past the open-file limit is shed by the header
+/// timeout, so /healthz (what forward-auth's health checks ask) answers again within seconds; a body that
+/// stalls is answered 408.
+#[test]
+fn users_a_flood_of_idle_connections_is_shed_and_a_stalled_body_times_out() {
+    let mut users = Users::new("");
+    users.start(None);
+    let limited = Command::new("prlimit")
+        .args([
+            "--pid",
+            &users.server.as_ref().unwrap().id().to_string(),
+            "--nofile=256:256",
+        ])
+        .status()
+        .unwrap();
+    assert!(limited.success());
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|i| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", users.port)).ok()?;
+            if i % 2 == 1 {
+                let _ = s.write_all(
+                    b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nuser",
+                );
+            }
+            Some(s)
+        })
+        .collect();
+    assert!(idle.len() > 256, "the flood got past the open-file limit");
+    let started = Instant::now();
+    loop {
+        let mut probe = match std::net::TcpStream::connect(("127.0.0.1", users.port)) {
+            Ok(s) => s,
+            Err(_) => continue,
+        };
+        probe
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let _ = probe.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut head = [0u8; 12];
+        if probe.read_exact(&mut head).is_ok() {
+            assert_eq!(&head, b"HTTP/1.1 200");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "/healthz never answered while idle connections held the descriptors"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut stalled = idle.into_iter().nth(1).unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    stalled
+        .read_exact(&mut head)
+        .expect("the half-sent body is answered");
+    assert_eq!(&head, b"HTTP/1.1 408");
+}

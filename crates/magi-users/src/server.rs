@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
-use axum::http::{StatusCode, Uri};
+use axum::http::{Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use jiff::Timestamp;
@@ -173,7 +173,8 @@ fn now() -> i64 {
     Timestamp::now().as_second()
 }
 
-/// The largest request body read: a login form with the longest name and password is far below it.
+/// The largest request body read ([`answer`] refuses a bigger one with 413): every request this server
+/// takes is a small form or none.
 const MAX_BODY: usize = 16 * 1024;
 
 /// The routes, over shared state.
@@ -186,8 +187,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/users", get(admin_users))
         .route("/admin/activity", get(admin_activity))
         .route("/healthz", get(healthz))
-        // Every request this server takes is a small form or none: a bigger body is refused (413) unread.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 
@@ -197,12 +196,105 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let routes = router(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    // One permit per connection served: at the cap the next client waits in the listen queue, and accept
+    // never fails for want of a descriptor.
+    let slots = Arc::new(tokio::sync::Semaphore::new(connection_limit()));
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let routes = routes.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let routes = routes.clone();
+            async move { Ok::<_, std::convert::Infallible>(answer(routes, peer, request).await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                log::debug!("connection ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn!("requests still in flight after 10s; stopping anyway");
+    }
+    Ok(())
+}
+
+/// The longest a client may take to send a request's head, or to start the next on a kept-alive connection.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest a client may take to send a request's body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection cap: the open-file limit less room for the database and the listener.
+fn connection_limit() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft);
+    (soft.saturating_sub(64) as usize).clamp(16, 16384)
+}
+
+/// Reads the request's body (at most [`MAX_BODY`], within [`BODY_TIMEOUT`]) before the routes see it, so
+/// a body that stalls or runs long is answered (408, 413) and its connection freed.
+async fn answer(
+    mut routes: Router,
+    peer: SocketAddr,
+    request: Request<hyper::body::Incoming>,
+) -> Response {
+    use http_body_util::BodyExt as _;
+    use tower_service::Service as _;
+    let (mut parts, body) = request.into_parts();
+    let read = tokio::time::timeout(
+        BODY_TIMEOUT,
+        http_body_util::Limited::new(body, MAX_BODY).collect(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    let body = match read {
+        Err(_) => {
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time\n",
+            )
+                .into_response();
+        }
+        Ok(Err(_)) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large\n",
+            )
+                .into_response();
+        }
+        Ok(Ok(collected)) => axum::body::Body::from(collected.to_bytes()),
+    };
+    parts.extensions.insert(ConnectInfo(peer));
+    match routes.call(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// `magi-users serve`: binds, tells systemd it is ready, keeps the watchdog fed while the database answers,
