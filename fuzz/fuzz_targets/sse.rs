@@ -8,7 +8,9 @@ use magi_limits::openai::{RequestPeek, Usage, stream_error, strip_usage};
 use magi_limits::sse::Splitter;
 
 fuzz_target!(|data: &[u8]| {
-    let cut = data.first().map_or(0, |b| usize::from(*b) % (data.len() + 1));
+    let cut = data
+        .first()
+        .map_or(0, |b| usize::from(*b) % (data.len() + 1));
     let mut splitter = Splitter::default();
     let mut events = Vec::new();
     splitter.push(&Bytes::copy_from_slice(&data[..cut]), &mut events);

@@ -38,6 +38,12 @@ pub enum Component {
     /// Running as root: mounting a file system, and restores that run as root in production (owners,
     /// set-id bits, what a crafted archive could reach).
     Root,
+    /// Headless Chromium and netpbm's `pngtopnm` (the /status page rendered and read back).
+    Chromium,
+    /// The `openssl` command (throwaway certificates).
+    Openssl,
+    /// `age-keygen` (an identity for the encrypted backups).
+    Age,
 }
 
 impl fmt::Display for Component {
@@ -57,6 +63,9 @@ impl fmt::Display for Component {
             Component::Debootstrap => "debootstrap (as root)",
             Component::LiteLLM => "LiteLLM",
             Component::Root => "root",
+            Component::Chromium => "chromium and netpbm",
+            Component::Openssl => "openssl",
+            Component::Age => "age",
         })
     }
 }
@@ -97,6 +106,10 @@ impl Component {
                     Err("debootstrap needs root".into())
                 }
             }),
+            Component::Chromium => succeeds("chromium", &["--version"])
+                .and_then(|()| succeeds("pngtopnm", &["-version"])),
+            Component::Openssl => succeeds("openssl", &["version"]),
+            Component::Age => succeeds("age-keygen", &["--version"]),
             Component::Root => {
                 if nix::unistd::Uid::effective().is_root() {
                     Ok(())

@@ -328,21 +328,7 @@ fn the_default_file_is_found_and_a_missing_explicit_one_is_an_error() {
 
 /// The journal is a real journald listening on its socket; tests/run starts one where no systemd does.
 fn journald_available() -> bool {
-    let ok = Path::new("/run/systemd/journal/stdout").exists()
-        && Command::new("journalctl")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "journald is not running; tests/run starts it"
-        );
-        eprintln!(
-            "skipping: journald not available (no /run/systemd/journal/stdout); tests/run starts it"
-        );
-    }
-    ok
+    magi_testkit::require(magi_testkit::Component::Journald)
 }
 
 fn unique(name: &str) -> String {
