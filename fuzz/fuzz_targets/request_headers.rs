@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = bearer(text);
     let _ = cookie(text.split('\n'), "magi_session");
-    let _ = client_address(Some(text), "127.0.0.1:1".parse().expect("an address"));
+    let peer: std::net::SocketAddr = "127.0.0.1:1".parse().expect("an address");
+    let _ = client_address(Some(text), peer, &[peer.ip()]);
     if let Some(target) = safe_redirect(text, Some("magi.example.org")) {
         assert!(
             !target.starts_with("//") && !target.starts_with("/\\"),

@@ -1017,3 +1017,72 @@ fn users_a_flood_of_idle_connections_is_shed_and_a_stalled_body_times_out() {
         .expect("the half-sent body is answered");
     assert_eq!(&head, b"HTTP/1.1 408");
 }
+
+/// Finding 8: a CSRF token the client made up (the same in its cookie and its field) is refused, and so is
+/// a post from another site's page; `X-Forwarded-For` from a peer that is no trusted proxy names nobody;
+/// `Ada` cannot be added beside `ada`.
+#[test]
+fn users_forged_csrf_other_origins_forged_addresses_and_case_twins_are_refused() {
+    let mut users = Users::new("trusted_proxies = []\n");
+    seed(&users);
+    users.start(None);
+    let base = format!("http://127.0.0.1:{}", users.port);
+    let url = format!("{base}/login");
+    let made_up = "a".repeat(64);
+    let forged = http(
+        "POST",
+        &url,
+        &[("cookie", &format!("magi_csrf={made_up}"))],
+        Some(&login_form(&made_up, "ada", "ada-password")),
+    );
+    assert_eq!(forged.status, 403, "a made-up token: {}", forged.body);
+
+    let origin = format!("http://127.0.0.1:{}", users.port);
+    for (header, value, expected) in [
+        ("origin", "https://evil.example", 403),
+        ("sec-fetch-site", "cross-site", 403),
+        ("origin", origin.as_str(), 401),
+    ] {
+        let (mut browser, csrf) = ready_login(&base);
+        let reply = browser.send(
+            "POST",
+            &url,
+            &[(header, value)],
+            Some(&login_form(&csrf, "ada", "wrong")),
+        );
+        assert_eq!(reply.status, expected, "{header}: {value}");
+    }
+
+    let (mut browser, csrf) = ready_login(&base);
+    let reply = browser.send(
+        "POST",
+        &url,
+        &[("x-forwarded-for", "10.9.9.9")],
+        Some(&login_form(&csrf, "ada", "wrong")),
+    );
+    assert_eq!(reply.status, 401);
+    let failed: Vec<Value> = users
+        .json_lines(&["activity", "--json"])
+        .into_iter()
+        .filter(|e| e["action"] == "login.failed")
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed.iter().all(|e| e["source"] == "127.0.0.1"),
+        "the forged address is not recorded: {failed:?}"
+    );
+
+    let twin = users.run(
+        &[
+            "add",
+            "Ada",
+            "--email",
+            "ada2@example.org",
+            "--password-file",
+            "-",
+        ],
+        "another-password\n",
+    );
+    assert!(!twin.status.success(), "Ada beside ada");
+    assert_eq!(users.json_lines(&["list", "--json"]).len(), 2);
+}

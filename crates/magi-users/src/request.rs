@@ -59,13 +59,34 @@ pub fn original_url(headers: &HeaderMap) -> Option<String> {
     Some(format!("{proto}://{}{path}", host(headers)?))
 }
 
-/// The client's address: the last entry of `X-Forwarded-For` (the one the proxy in front of us added;
-/// earlier entries are the client's to forge), else the peer's.
-pub fn client_address(forwarded_for: Option<&str>, peer: SocketAddr) -> IpAddr {
+/// The client's address: when the peer is one of the `trusted` proxies, the last entry of
+/// `X-Forwarded-For` (the one that proxy added; earlier entries are the client's to forge); else the peer's,
+/// whatever the header says.
+pub fn client_address(forwarded_for: Option<&str>, peer: SocketAddr, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer.ip()) {
+        return peer.ip();
+    }
     forwarded_for
         .and_then(|v| v.rsplit(',').map(str::trim).find(|s| !s.is_empty()))
         .and_then(|s| s.parse().ok())
         .unwrap_or(peer.ip())
+}
+
+/// Whether a form post comes from a page of this site, as the browser says: `Sec-Fetch-Site` (when sent)
+/// is `same-origin` or `none`, and `Origin` (when sent) names the host the request was sent to. A client
+/// that sends neither is not a browser, and a CSRF attack needs a browser.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let site = headers
+        .get("sec-fetch-site")
+        .map(|v| matches!(v.as_bytes(), b"same-origin" | b"none"));
+    let origin = headers.get(axum::http::header::ORIGIN).map(|v| {
+        let origin = v.to_str().unwrap_or("");
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        authority.is_some_and(|a| host(headers).is_some_and(|h| h.eq_ignore_ascii_case(a)))
+    });
+    site.unwrap_or(true) && origin.unwrap_or(true)
 }
 
 /// Where a login may send the browser back to: a path on this site, or an http(s) URL of `host`, the host
@@ -158,15 +179,25 @@ mod tests {
     #[test]
     fn the_proxy_added_address_wins_over_forged_ones() {
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let trusted = [peer.ip()];
         assert_eq!(
-            client_address(Some("6.6.6.6, 10.0.0.7"), peer).to_string(),
+            client_address(Some("6.6.6.6, 10.0.0.7"), peer, &trusted).to_string(),
             "10.0.0.7"
         );
         assert_eq!(
-            client_address(Some("garbage"), peer).to_string(),
+            client_address(Some("garbage"), peer, &trusted).to_string(),
             "127.0.0.1"
         );
-        assert_eq!(client_address(None, peer).to_string(), "127.0.0.1");
+        assert_eq!(
+            client_address(None, peer, &trusted).to_string(),
+            "127.0.0.1"
+        );
+        let stranger: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+        assert_eq!(
+            client_address(Some("10.0.0.7"), stranger, &trusted).to_string(),
+            "192.0.2.9",
+            "a peer that is no trusted proxy cannot name another address"
+        );
     }
 
     #[test]
@@ -209,7 +240,8 @@ mod tests {
         fn header_parsers_never_panic(text in "\\PC{0,200}") {
             let _ = cookie([text.as_str()], "magi_session");
             let _ = bearer(&text);
-            let _ = client_address(Some(&text), "127.0.0.1:1".parse().unwrap());
+            let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+            let _ = client_address(Some(&text), peer, &[peer.ip()]);
             if let Ok(value) = HeaderValue::from_str(&text) {
                 let mut map = HeaderMap::new();
                 map.insert("x-forwarded-uri", value.clone());

@@ -60,6 +60,7 @@ pub struct Settings {
     pub session_idle: i64,
     pub session_lifetime: i64,
     pub policy: Policy,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl From<&UsersConfig> for Settings {
@@ -71,6 +72,7 @@ impl From<&UsersConfig> for Settings {
             session_idle: c.session_idle.as_secs() as i64,
             session_lifetime: c.session_lifetime.as_secs() as i64,
             policy: Policy::from(c),
+            trusted_proxies: c.trusted_proxies.clone(),
         }
     }
 }
@@ -84,6 +86,8 @@ pub struct App {
     /// Lockouts whose refused attempts have been audited once, with their end: an attacker hammering a
     /// locked account must not fill the audit log.
     refused: Mutex<HashMap<String, i64>>,
+    /// The key CSRF tokens are bound to: random per process, so a restart only expires open forms.
+    csrf_key: [u8; 32],
 }
 
 impl App {
@@ -96,6 +100,7 @@ impl App {
             settings,
             hashing: tokio::sync::Semaphore::new(HASHES_AT_ONCE),
             refused: Mutex::new(HashMap::new()),
+            csrf_key: token::random_bytes::<32>()?,
         })
     }
 
@@ -475,14 +480,21 @@ fn login_location(login_url: &str, original: Option<&str>) -> HeaderValue {
     HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/"))
 }
 
-fn csrf_of(headers: &HeaderMap) -> Option<String> {
+/// The CSRF cookie, when it holds a token this server issued.
+fn csrf_of(app: &App, headers: &HeaderMap) -> Option<String> {
     let cookies = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok());
     cookie(cookies, CSRF_COOKIE)
-        .filter(|t| token::is_session_id(t))
+        .filter(|t| token::is_our_csrf(&app.csrf_key, t))
         .map(str::to_owned)
+}
+
+/// Whether a form post carries this server's CSRF token in both its cookie and its field, and comes from a
+/// page of this site (`Origin`, `Sec-Fetch-Site`).
+fn csrf_ok(app: &App, headers: &HeaderMap, posted: &str) -> bool {
+    request::same_origin(headers) && csrf_of(app, headers).is_some_and(|c| token::same(&c, posted))
 }
 
 /// A page with the login or logout form, and a CSRF cookie that matches its hidden field.
@@ -492,9 +504,9 @@ fn form_page(
     status: StatusCode,
     body: impl Fn(&str) -> String,
 ) -> Response {
-    let csrf = match csrf_of(headers) {
+    let csrf = match csrf_of(app, headers) {
         Some(t) => t,
-        None => match token::new_secret() {
+        None => match token::new_csrf(&app.csrf_key) {
             Ok(t) => t,
             Err(e) => return internal(e),
         },
@@ -585,15 +597,14 @@ async fn login(
             login_html(csrf, &rd, &user, Some(message))
         })
     };
-    let posted = field("csrf");
-    if csrf_of(&headers).is_none_or(|c| !token::same(&c, &posted)) {
+    if !csrf_ok(&app, &headers, &field("csrf")) {
         return page(
             StatusCode::FORBIDDEN,
             "This form has expired. Please sign in again.",
         );
     }
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let address = client_address(forwarded, peer);
+    let address = client_address(forwarded, peer, &app.settings.trusted_proxies);
     let account_key = throttle::account_key(&user);
     let address_key = format!("addr:{address}");
     let started = now();
@@ -731,8 +742,7 @@ async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let posted = form(&body)("csrf");
-    if csrf_of(&headers).is_none_or(|c| !token::same(&c, &posted)) {
+    if !csrf_ok(&app, &headers, &form(&body)("csrf")) {
         return json_error(
             StatusCode::FORBIDDEN,
             "the sign-out form has expired: open it again",
@@ -746,7 +756,13 @@ async fn logout(
         match app.with_store(|s| s.end_session(id)) {
             Ok(Some(user)) => {
                 let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-                app.audit("logout", &user, &user, client_address(forwarded, peer), "");
+                app.audit(
+                    "logout",
+                    &user,
+                    &user,
+                    client_address(forwarded, peer, &app.settings.trusted_proxies),
+                    "",
+                );
             }
             Ok(None) => {}
             Err(e) => return internal(e),

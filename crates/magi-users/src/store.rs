@@ -352,9 +352,11 @@ impl Store {
             path: self.path.clone(),
             source,
         })?;
+        // Names that differ only in case are one account: `Ada` cannot be added beside `ada`, who would be
+        // told apart from her only by a capital letter in the audit log and in every listing.
         let exists: bool = tx
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?1)",
+                "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?1 COLLATE NOCASE)",
                 [new.name],
                 |r| r.get(0),
             )

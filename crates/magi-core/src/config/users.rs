@@ -35,6 +35,9 @@ pub struct UsersConfig {
     pub lockout_after: u32,
     #[serde(serialize_with = "duration")]
     pub lockout: Duration,
+    /// The reverse proxies whose `X-Forwarded-For` names the client; from any other peer the header is the
+    /// client's to forge and is ignored. Loopback by default: Caddy or nginx on the same host.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl UsersConfig {
@@ -51,6 +54,10 @@ impl UsersConfig {
             backoff_after: 3,
             lockout_after: 10,
             lockout: Duration::from_secs(15 * 60),
+            trusted_proxies: vec![
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ],
         }
     }
 
@@ -110,6 +117,19 @@ impl UsersConfig {
         if let Some(n) = file.backoff_after {
             self.backoff_after = n;
         }
+        if let Some(proxies) = file.trusted_proxies {
+            self.trusted_proxies = proxies
+                .iter()
+                .map(|p| {
+                    p.parse().map_err(|_| {
+                        invalid(
+                            key("trusted_proxies"),
+                            format!("'{p}' is not an IP address"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
         if let Some(n) = file.lockout_after {
             if n == 0 {
                 return Err(invalid(key("lockout_after"), "must be 1 or more".into()));
@@ -137,6 +157,7 @@ pub(super) struct FileUsers {
     backoff_after: Option<u32>,
     lockout_after: Option<u32>,
     lockout: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[cfg(test)]
