@@ -1544,3 +1544,114 @@ fn sorted_tree(dir: &Path) -> BTreeMap<String, String> {
     }
     found
 }
+
+/// Documented and untested until now: `magi-restore --at TIME` picks the newest backup taken at or before
+/// TIME and restores it; an encrypted archive is restored for real, byte for byte; the dry run names the
+/// archive and what it replaces and changes nothing; a time before every backup, and the wrong identity,
+/// are one clear line each and change nothing.
+#[test]
+fn backup_restores_at_a_time_from_an_encrypted_archive_as_the_dry_run_said() {
+    if !require(Component::Age) {
+        return;
+    }
+    let keygen = |dir: &Path, name: &str| {
+        let out = Command::new("age-keygen").output().unwrap();
+        assert!(out.status.success());
+        let key = text(&out.stdout);
+        let path = dir.join(name);
+        fs::write(&path, &key).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let recipient = key
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_owned();
+        (path, recipient)
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let (identity, recipient) = keygen(keys.path(), "identity.txt");
+    let (other, _) = keygen(keys.path(), "other.txt");
+    let section = |identity: &Path| {
+        format!(
+            "[services.open-webui]\ntier = \"optional\"\n[services.litellm]\ntier = \"optional\"\n\
+             [services.qdrant]\ntier = \"optional\"\n[services.redis]\ntier = \"optional\"\n\
+             [backup]\nrecipient = {recipient:?}\nidentity = {:?}\n",
+            identity.display().to_string()
+        )
+    };
+    let bare = BareHome::new(&section(&identity));
+    let env = bare.home().join(".env");
+    let original = fs::read(&env).unwrap();
+    let first =
+        created_name(&bare.run("magi-backup", &["create", "--service", "config", "--json"]));
+    let taken: jiff::Timestamp = fs::read_dir(bare.backups())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().modified().unwrap())
+        .max()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    fs::write(&env, "SECOND=2\n").unwrap();
+    let second =
+        created_name(&bare.run("magi-backup", &["create", "--service", "config", "--json"]));
+    assert_ne!(first, second);
+    fs::write(&env, "NOW=3\n").unwrap();
+    let between = (taken + jiff::SignedDuration::from_millis(500)).to_string();
+
+    let dry = bare.run("magi-restore", &["--at", &between, "--dry-run"]);
+    assert_eq!(code(&dry), 0);
+    let said = text(&dry.stdout);
+    assert!(said.starts_with(&format!("{first} (taken ")), "{said}");
+    let config_line = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("config"))
+        .unwrap_or_else(|| panic!("the config line: {said}"));
+    assert!(config_line.contains(" files, "), "{config_line}");
+    assert_eq!(
+        fs::read(&env).unwrap(),
+        b"NOW=3\n",
+        "a dry run changes nothing"
+    );
+
+    let restored = bare.run("magi-restore", &["--at", &between, "--yes"]);
+    assert_eq!(code(&restored), 0, "{}", text(&restored.stderr));
+    assert_eq!(
+        fs::read(&env).unwrap(),
+        original,
+        "the first backup's .env, byte for byte, not the second's"
+    );
+
+    let before_all = bare.run("magi-restore", &["--at", "2001-01-01 00:00", "--yes"]);
+    assert_eq!(code(&before_all), 2);
+    assert!(text(&before_all.stderr).contains("no readable backup was taken at or before"));
+    assert_eq!(fs::read(&env).unwrap(), original);
+
+    fs::write(bare.root.path().join("magi.toml"), section(&other)).unwrap();
+    let home = bare.home();
+    let toml = fs::read_to_string(bare.root.path().join("magi.toml")).unwrap();
+    fs::write(
+        bare.root.path().join("magi.toml"),
+        format!(
+            "[stack]\nhome = {:?}\nbackup_dir = {:?}\n{toml}",
+            home.display().to_string(),
+            bare.backups().display().to_string()
+        ),
+    )
+    .unwrap();
+    fs::write(&env, "NOW=4\n").unwrap();
+    let wrong = bare.run("magi-restore", &[&second, "--yes"]);
+    assert_ne!(code(&wrong), 0);
+    assert_eq!(
+        text(&wrong.stderr).lines().count(),
+        1,
+        "{}",
+        text(&wrong.stderr)
+    );
+    assert_eq!(
+        fs::read(&env).unwrap(),
+        b"NOW=4\n",
+        "the wrong identity changes nothing"
+    );
+}

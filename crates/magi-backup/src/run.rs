@@ -593,7 +593,7 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
             .manifest
             .note
             .as_deref()
-            .map(|n| format!(", \"{n}\""))
+            .map(|n| format!(", \"{}\"", magi_core::printable::printable(n)))
             .unwrap_or_default()
     )?;
     for line in restore::describe(&archive, &plan) {
