@@ -1146,3 +1146,64 @@ fn health_without_any_magi_container_says_how_to_point_at_the_stack() {
     );
     assert!(text(&output.stdout).contains("stack: DOWN"));
 }
+
+/// `magi-health watch --listen`, exactly as its shipped unit runs it (the port aside, which may be taken
+/// here), serves /healthz and /status from its own samples.
+#[test]
+fn health_watch_listen_serves_healthz_and_status_as_its_unit_runs_it() {
+    let Some(stack) = up() else { return };
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../units/magi-health.service"),
+    )
+    .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("the unit has an ExecStart");
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/bin/magi-health"));
+    let port = free_port();
+    let args: Vec<String> = words
+        .map(|w| {
+            if w.starts_with("127.0.0.1:") {
+                format!("127.0.0.1:{port}")
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(args, ["watch", "--listen", &format!("127.0.0.1:{port}")]);
+    let state = tempfile::tempdir().unwrap();
+    let child = stack
+        .command("magi-health")
+        .args(&args)
+        .env("STATE_DIRECTORY", state.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let (status, content_type, body) = get(&format!("{base}/healthz"));
+            if status == 200 {
+                assert_eq!(content_type, "application/health+json");
+                break serde_json::from_str::<Value>(&body).unwrap();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watch --listen did not serve /healthz"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(health["status"], "pass", "{health}");
+    let (status, content_type, page) = get(&format!("{base}/status"));
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    for service in ["open-webui", "qdrant", "redis"] {
+        assert!(page.contains(service), "{service} on the status page");
+    }
+    end(child);
+}

@@ -6,6 +6,7 @@ mod costs;
 mod health;
 mod limits;
 mod litellm;
+mod logs;
 mod package;
 mod rig;
 mod units;
