@@ -1655,3 +1655,59 @@ fn backup_restores_at_a_time_from_an_encrypted_archive_as_the_dry_run_said() {
         "the wrong identity changes nothing"
     );
 }
+
+/// Documented and untested until now: `magi-restore NAME --service S` out of an archive of the whole stack
+/// puts back S's data only; every other service keeps what it has now.
+#[test]
+fn backup_restore_of_one_service_leaves_the_others_as_they_are() {
+    let Some(stack) = up() else { return };
+    let home = stack.home().to_owned();
+    let n8n = home.join("data/n8n/database.sqlite");
+    let n8n_before = sqlite_rows(&n8n);
+    let output = run(&stack, "magi-backup", &["create", "--json"]);
+    assert_eq!(code(&output), 0);
+    let name = created_name(&output);
+
+    Connection::open(&n8n)
+        .unwrap()
+        .execute_batch("DELETE FROM workflow_entity;")
+        .unwrap();
+    redis_cli(&["SET", "magi:after", "the backup"]);
+    fs::write(
+        home.join(".env"),
+        "WEBUI_SECRET_KEY=changed after the backup\n",
+    )
+    .unwrap();
+    let redis_now = redis_state();
+    let n8n_changed = sqlite_rows(&n8n);
+    assert_ne!(n8n_changed, n8n_before);
+
+    let dry = run(
+        &stack,
+        "magi-restore",
+        &[&name, "--service", "n8n", "--dry-run"],
+    );
+    assert_eq!(code(&dry), 0);
+    let said = text(&dry.stdout);
+    let services: Vec<&str> = said
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim_start().starts_with("stops"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(services, ["n8n"], "the dry run names n8n alone: {said}");
+
+    let restored = run(
+        &stack,
+        "magi-restore",
+        &[&name, "--service", "n8n", "--yes"],
+    );
+    assert_eq!(code(&restored), 0, "{}", text(&restored.stderr));
+    assert_eq!(sqlite_rows(&n8n), n8n_before, "n8n is as it was backed up");
+    assert_eq!(redis_state(), redis_now, "redis keeps what it has now");
+    assert_eq!(
+        fs::read(home.join(".env")).unwrap(),
+        b"WEBUI_SECRET_KEY=changed after the backup\n",
+        "the configuration keeps what it has now"
+    );
+}
