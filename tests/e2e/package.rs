@@ -668,3 +668,90 @@ fn package_installs_in_a_chroot_without_a_running_systemd() {
         "magi\n700 root\n/lib/systemd/system/magi-health.service\n/lib/systemd/system/magi-backup.timer\n"
     );
 }
+
+/// The units other than health and backup, installed from the .deb and run by a real systemd: the limits
+/// socket starts the gateway on its first request; the users service answers /healthz; a failed backup's
+/// event reaches magi-alert through its FIFO socket and fires the backup-failed rule; the budget and prune
+/// timers are scheduled and their services run to success.
+#[test]
+fn package_sockets_services_and_timers_work_under_systemd() {
+    if !require(Component::Packaging) || !require(Component::Docker) {
+        return;
+    }
+    if !require(Component::Debootstrap) {
+        return;
+    }
+    let image = systemd_image();
+    let machine = Machine::boot(&image, packages());
+    let gid = std::fs::metadata("/var/run/docker.sock").unwrap().gid();
+    machine.ok(&format!("groupadd --system --gid {gid} docker"));
+    machine.ok("mkdir -p /opt/magi && printf 'services: {}\\n' > /opt/magi/docker-compose.yml");
+    machine.ok("dpkg -i /root/magi.deb >/dev/null 2>&1");
+    machine.ok(&format!(
+        "cat > /etc/magi/magi.toml <<'EOF'\n{CONTAINER_CONFIG}EOF"
+    ));
+    // systemd cannot set up a user namespace inside this container ("Failed to set up user namespacing:
+    // No such file or directory", exit 217/USER), so PrivateUsers= alone is turned off here; every other
+    // setting of the shipped units stays as it is.
+    machine.ok(
+        "for unit in magi-alert magi-limits magi-users magi-costs-check magi-backup-failed magi-backup-prune; do \
+           mkdir -p /etc/systemd/system/$unit.service.d && \
+           printf '[Service]\\nPrivateUsers=no\\n' > /etc/systemd/system/$unit.service.d/no-userns.conf; \
+         done && systemctl daemon-reload",
+    );
+    // The first line of an HTTP answer from a loopback port inside the machine (bash's /dev/tcp: the
+    // minimal Debian has no HTTP client).
+    let get = |port: u16, path: &str| {
+        machine.ok(&format!(
+            "timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; \
+             printf \"GET {path} HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n\" >&3; \
+             head -n 1 <&3'"
+        ))
+    };
+
+    machine.ok("systemctl start magi-limits.socket");
+    assert_eq!(
+        stdout(&machine.sh("systemctl is-active magi-limits.service")).trim(),
+        "inactive",
+        "the gateway waits for its first request"
+    );
+    assert!(get(4400, "/metrics").starts_with("HTTP/1.1 200"));
+    machine.ok("systemctl is-active magi-limits.service");
+
+    machine.ok("systemctl start magi-users.service");
+    machine.wait_for("magi-users to answer", Duration::from_secs(30), |m| {
+        m.sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/9091'")
+            .status
+            .success()
+    });
+    assert!(get(9091, "/healthz").starts_with("HTTP/1.1 200"));
+
+    machine.ok("systemctl start magi-alert.socket magi-alert.service");
+    machine.ok("test -p /run/magi/alert.fifo");
+    machine.ok("systemctl start magi-backup-failed.service");
+    machine.wait_for(
+        "the failed backup's event to fire an alert",
+        Duration::from_secs(30),
+        |m| stdout(&m.sh("magi-alert history")).contains("backup-failed"),
+    );
+
+    machine.ok("systemctl enable --now magi-costs-check.timer magi-backup-prune.timer");
+    let timers = machine.ok("systemctl list-timers --all --no-pager");
+    for timer in ["magi-costs-check.timer", "magi-backup-prune.timer"] {
+        let line = timers
+            .lines()
+            .find(|l| l.contains(timer))
+            .unwrap_or_else(|| panic!("{timer} is not listed:\n{timers}"));
+        assert!(
+            !line.trim_start().starts_with("n/a"),
+            "{timer} has a next run: {line}"
+        );
+    }
+    for service in ["magi-costs-check.service", "magi-backup-prune.service"] {
+        machine.ok(&format!("systemctl start {service}"));
+        assert!(
+            machine.show(service, "Result").contains("Result=success"),
+            "{service}"
+        );
+    }
+}
