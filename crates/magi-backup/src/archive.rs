@@ -863,6 +863,28 @@ mod tests {
         }
     }
 
+    /// A hard link in the tar stream (which `tar -x` would make to any file of the host) under a manifest
+    /// entry that says "file" is refused by the header check, naming the entry.
+    #[test]
+    fn a_hard_link_in_the_tar_stream_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = ArchiveWriter::create(dir.path(), "a.tar.zst", None).unwrap();
+        let entry = meta("data/n8n/passwd");
+        let mut header = ArchiveWriter::header(&entry, tar::EntryType::Link, 0);
+        writer
+            .builder()
+            .append_link(&mut header, &entry.path, "etc/passwd")
+            .unwrap();
+        writer.push(entry, EntryType::File, 0).unwrap();
+        writer.entries.last_mut().unwrap().sha256 = Some(hex(&Sha256::digest(b"")));
+        let (path, _, _) = writer.finish(empty_manifest()).unwrap();
+        let err = verify(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("entry data/n8n/passwd") && err.contains("Link"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn an_abandoned_archive_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
