@@ -350,7 +350,13 @@ struct Machine {
 
 impl Machine {
     fn boot(image: &str, packages: &Packages) -> Machine {
-        let name = format!("magi-test-systemd-{}", std::process::id());
+        // One name per machine: tests of this binary boot theirs side by side.
+        static BOOTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "magi-test-systemd-{}-{}",
+            std::process::id(),
+            BOOTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let _ = Command::new("docker").args(["rm", "-f", &name]).output();
         // Docker 20.10 on cgroup v1: systemd needs the cgroup tree (read-only is enough, with the host's
         // cgroup namespace), tmpfs on /run, and CAP_SYS_ADMIN with no seccomp filter for the namespaces of
