@@ -119,6 +119,33 @@ fn health_check_of_a_healthy_stack_is_ok_in_every_format() {
 }
 
 #[test]
+fn health_a_disk_under_the_configured_free_space_degrades_the_stack() {
+    let Some(stack) = up() else { return };
+    let config = stack.home().join("disk.toml");
+    let original = std::fs::read_to_string(stack.config_path()).unwrap();
+    let strict = original.replace("disk_free_percent = 0", "disk_free_percent = 100");
+    assert_ne!(strict, original);
+    std::fs::write(&config, strict).unwrap();
+    let output = stack
+        .command("magi-health")
+        .arg("--json")
+        .env("MAGI_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    let stack_event = events(&output)
+        .into_iter()
+        .find(|e| e["kind"] == "stack.status")
+        .expect("a stack.status event");
+    assert_eq!(stack_event["data"]["status"], "degraded", "{stack_event}");
+    let message = stack_event["message"].as_str().unwrap();
+    for role in ["MAGI home (", "backups ("] {
+        assert!(message.contains(role), "{message}");
+    }
+    assert!(message.contains("free ("), "{message}");
+}
+
+#[test]
 fn health_reports_every_container_state_and_a_degraded_stack() {
     let Some(stack) = up() else { return };
     stack.stop("searxng");
@@ -741,6 +768,70 @@ fn end(mut child: Child) {
     )
     .ok();
     assert!(child.wait().unwrap().success());
+}
+
+/// A flood of idle connections, past the open-file limit, is held at the connection cap and shed by the
+/// header timeout: `/healthz` is answered again within seconds and the idle connections are closed.
+#[test]
+fn health_serve_sheds_a_flood_of_idle_connections() {
+    use std::io::{Read, Write};
+    let Some(stack) = up() else { return };
+    let port = free_port();
+    // Started under a 128-descriptor limit: the cap is what that limit leaves.
+    let mut command = Command::new("prlimit");
+    command
+        .args(["--nofile=128:128", "--"])
+        .arg(magi_testkit::bin_path("magi-health"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(stack.env())
+        .stderr(Stdio::null());
+    let child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|i| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            if i % 2 == 1 {
+                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n");
+            }
+            Some(s)
+        })
+        .collect();
+    assert!(idle.len() > 128, "the flood got past the open-file limit");
+    let started = Instant::now();
+    let answered = loop {
+        if let Ok(mut probe) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            probe
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let _ =
+                probe.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+            let mut head = [0u8; 12];
+            if probe.read_exact(&mut head).is_ok() {
+                break head;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "/healthz never answered while idle connections held the descriptors"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(&answered, b"HTTP/1.1 200");
+    for mut s in idle.into_iter().take(20) {
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut buf = [0u8; 512];
+        let ended = s.read(&mut buf);
+        assert!(
+            matches!(ended, Ok(0))
+                || matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "an idle connection is closed by the server: {ended:?}"
+        );
+    }
+    end(child);
 }
 
 #[test]

@@ -661,7 +661,9 @@ impl MiniStack {
         let mut text = format!(
             "# Written by magi-testkit for the mini MAGI stack: the built-in catalog, with every probe\n\
              # pointed at the port Docker published on 127.0.0.1.\n\n\
-             [stack]\nhome = {:?}\nbackup_dir = {:?}\n",
+             [stack]\nhome = {:?}\nbackup_dir = {:?}\n\n\
+             # The host's own free space must not decide the stack's verdict in a test.\n\
+             [health]\ndisk_free_percent = 0\n\n",
             self.home.display().to_string(),
             self.root.path().join("backups").display().to_string()
         );

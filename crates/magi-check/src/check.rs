@@ -137,7 +137,6 @@ impl Checker {
             &self.config,
             services.iter().map(|s| (&s.service, &s.verdict)),
             &disks,
-            &self.options.thresholds,
         );
         Report {
             at,

@@ -24,8 +24,6 @@ pub struct Thresholds {
     pub slow: Duration,
     /// Memory used over the container's limit, 0 to 1.
     pub memory: f64,
-    /// Free space on a disk the stack writes to, 0 to 1, below which the stack is degraded.
-    pub disk_free: f64,
 }
 
 impl Default for Thresholds {
@@ -33,7 +31,6 @@ impl Default for Thresholds {
         Thresholds {
             slow: Duration::from_secs(1),
             memory: 0.9,
-            disk_free: 0.1,
         }
     }
 }
@@ -329,7 +326,6 @@ pub fn judge_stack<'a>(
     config: &Config,
     verdicts: impl IntoIterator<Item = (&'a Service, &'a Verdict)> + Clone,
     disks: &[Disk],
-    thresholds: &Thresholds,
 ) -> StackVerdict {
     let mut status = StackStatus::Ok;
     let mut problems = Vec::new();
@@ -353,7 +349,7 @@ pub fn judge_stack<'a>(
     }
     for disk in disks {
         if let Some(fraction) = disk.free_fraction()
-            && fraction < thresholds.disk_free
+            && fraction < config.health.disk_free_fraction()
         {
             status = status.max_with(StackStatus::Degraded);
             problems.push(format!(
@@ -636,12 +632,7 @@ mod tests {
                 )
             })
             .collect();
-        judge_stack(
-            &config,
-            pairs.iter().map(|(s, v)| (s, v)),
-            disks,
-            &Thresholds::default(),
-        )
+        judge_stack(&config, pairs.iter().map(|(s, v)| (s, v)), disks)
     }
 
     #[test]
@@ -676,12 +667,24 @@ mod tests {
             free: 5,
             total: 100,
         };
-        let v = stack(&[], &[disk]);
+        let v = stack(&[], std::slice::from_ref(&disk));
         assert_eq!(v.status, StackStatus::Degraded);
         assert_eq!(
             v.problems,
             ["backups (/var/backups/magi) has only 5 B free (5 %)"]
         );
+        let mut config = config();
+        config.health.disk_free_percent = 4;
+        let v = judge_stack(&config, std::iter::empty(), std::slice::from_ref(&disk));
+        assert_eq!(
+            v.status,
+            StackStatus::Ok,
+            "5 % free is above a 4 % threshold"
+        );
+        config.health.disk_free_percent = 0;
+        let empty = Disk { free: 0, ..disk };
+        let v = judge_stack(&config, std::iter::empty(), &[empty]);
+        assert_eq!(v.status, StackStatus::Ok, "0 turns the disk check off");
     }
 
     #[test]

@@ -16,12 +16,14 @@ use crate::paths::Paths;
 
 mod alert;
 mod backup;
+mod health;
 mod users;
 pub use alert::{
     AlertChannel, AlertConfig, AlertDefaults, AlertRule, CHANNEL_SCHEMES, format_duration,
     parse_duration,
 };
 pub use backup::BackupConfig;
+pub use health::HealthConfig;
 pub use users::UsersConfig;
 
 /// Whether the stack works without a service. A core service down takes the stack down; an optional one
@@ -317,6 +319,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// The `[users]` section: the forward-auth server of `magi-users`.
     pub users: UsersConfig,
+    /// The `[health]` section: the thresholds of `magi-health`.
+    pub health: HealthConfig,
 }
 
 fn services_as_table<S: serde::Serializer>(
@@ -369,6 +373,7 @@ impl Config {
             alert: AlertConfig::defaults(),
             backup: BackupConfig::defaults(),
             users: UsersConfig::defaults(),
+            health: HealthConfig::defaults(),
         }
     }
 
@@ -568,6 +573,9 @@ impl Config {
         if let Some(users) = file.users {
             self.users.apply(users, &invalid)?;
         }
+        if let Some(health) = file.health {
+            self.health.apply(health, &invalid)?;
+        }
         let written = |key: &str| {
             locate_key(text, &key.split('.').collect::<Vec<_>>()).is_some_and(|(_, all)| all)
         };
@@ -710,6 +718,7 @@ struct FileConfig {
     alert: Option<alert::FileAlert>,
     backup: Option<backup::FileBackup>,
     users: Option<users::FileUsers>,
+    health: Option<health::FileHealth>,
 }
 
 #[derive(Debug, Deserialize)]

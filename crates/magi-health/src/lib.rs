@@ -256,8 +256,7 @@ async fn serve(context: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
         args.max_age.max(std::time::Duration::from_secs(5)),
         shutdown_signal(),
     )
-    .await
-    .context("serving HTTP")?;
+    .await;
     Ok(PluginStatus::Ok.code())
 }
 

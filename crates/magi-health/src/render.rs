@@ -440,7 +440,6 @@ pub(crate) mod tests {
             &config,
             services.iter().map(|s| (&s.service, &s.verdict)),
             &disks,
-            &Thresholds::default(),
         );
         Report {
             at: "2026-11-24T12:00:00Z".parse().unwrap(),

@@ -102,13 +102,14 @@ impl Source {
     }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, within the bounds every MAGI daemon has (a 10 s header timeout, a
+/// connection cap from the open-file limit, 10 s to finish on a stop): the routes read no request body.
 pub async fn serve(
     listener: TcpListener,
     source: Arc<Source>,
     refresh: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let app = Router::new()
         .route(
             "/",
@@ -118,9 +119,19 @@ pub async fn serve(
         .route("/status", get(status))
         .route("/metrics", get(metrics_text))
         .with_state(Shared { source, refresh });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    magi_serve::serve(
+        listener,
+        magi_serve::Bounds::defaults(),
+        move |_peer| {
+            let app = app.clone();
+            hyper::service::service_fn(move |request| {
+                use tower_service::Service as _;
+                app.clone().call(request)
+            })
+        },
+        shutdown,
+    )
+    .await;
 }
 
 #[derive(Clone)]

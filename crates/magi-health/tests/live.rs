@@ -333,7 +333,6 @@ fn the_server_speaks_health_json_and_prometheus_text() {
         tokio::time::timeout(Duration::from_secs(5), server)
             .await
             .expect("the server stops on its shutdown future")
-            .unwrap()
             .unwrap();
     });
 }

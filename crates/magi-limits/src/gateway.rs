@@ -29,7 +29,6 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
 use magi_core::{Event, Severity};
 use tokio::net::TcpListener;
@@ -77,15 +76,6 @@ pub struct Settings {
     pub max_connections: usize,
     /// How long a stop waits for answers in flight.
     pub grace: Duration,
-}
-
-/// The default connection cap: the open-file limit less room for the upstream connections, the database
-/// and the listener, so that a flood of connections meets the cap and waits, and `accept` never fails for
-/// want of a descriptor.
-pub fn connection_limit() -> usize {
-    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_or(1024, |(soft, _)| soft);
-    (soft.saturating_sub(64) as usize).clamp(16, 16384)
 }
 
 /// Request bodies held in memory at once, in all: a body waits for room (up to the body timeout, then 503)
@@ -302,58 +292,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let watcher = tokio::spawn(Arc::clone(&gateway).watch_policy(policy));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true)
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(gateway.settings.header_timeout);
-    // One permit per connection served: at the cap the next client waits in the listen queue.
-    let slots = Arc::new(tokio::sync::Semaphore::new(
-        gateway.settings.max_connections,
-    ));
-    tokio::pin!(shutdown);
-    loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        let (stream, _) = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let served = Arc::clone(&gateway);
-        let service = hyper::service::service_fn(move |req| {
+    let bounds = magi_serve::Bounds {
+        header_timeout: gateway.settings.header_timeout,
+        max_connections: gateway.settings.max_connections,
+        grace: gateway.settings.grace,
+    };
+    let served = Arc::clone(&gateway);
+    magi_serve::serve(
+        listener,
+        bounds,
+        move |_peer| {
             let gateway = Arc::clone(&served);
-            async move { Ok::<_, Infallible>(handle(gateway, req).await) }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                log::debug!("connection ended: {e}");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    log::info!("stopping: finishing the answers in flight");
-    if tokio::time::timeout(gateway.settings.grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        log::warn!(
-            "answers still in flight after {}s; stopping anyway",
-            gateway.settings.grace.as_secs()
-        );
-    }
+            hyper::service::service_fn(move |req| {
+                let gateway = Arc::clone(&gateway);
+                async move { Ok::<_, Infallible>(handle(gateway, req).await) }
+            })
+        },
+        shutdown,
+    )
+    .await;
     watcher.abort();
     gateway.recorder.flush();
     Ok(())

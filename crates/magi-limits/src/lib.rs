@@ -141,7 +141,7 @@ fn serve(
         body_timeout: args.body_timeout,
         max_connections: args
             .max_connections
-            .map_or_else(gateway::connection_limit, |n| n as usize),
+            .map_or_else(magi_serve::connection_limit, |n| n as usize),
         grace: args.grace,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -195,73 +195,31 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, within the bounds every MAGI daemon has (a 10 s header timeout, a
+/// connection cap from the open-file limit, 10 s to finish on a stop).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
+) {
     let routes = router(app);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
-    // One permit per connection served: at the cap the next client waits in the listen queue, and accept
-    // never fails for want of a descriptor.
-    let slots = Arc::new(tokio::sync::Semaphore::new(connection_limit()));
-    tokio::pin!(shutdown);
-    loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let routes = routes.clone();
-        let service = hyper::service::service_fn(move |request| {
+    magi_serve::serve(
+        listener,
+        magi_serve::Bounds::defaults(),
+        move |peer| {
             let routes = routes.clone();
-            async move { Ok::<_, std::convert::Infallible>(answer(routes, peer, request).await) }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                log::debug!("connection ended: {e}");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
-        .await
-        .is_err()
-    {
-        log::warn!("requests still in flight after 10s; stopping anyway");
-    }
-    Ok(())
+            hyper::service::service_fn(move |request| {
+                let routes = routes.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(routes, peer, request).await) }
+            })
+        },
+        shutdown,
+    )
+    .await;
 }
-
-/// The longest a client may take to send a request's head, or to start the next on a kept-alive connection.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest a client may take to send a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The connection cap: the open-file limit less room for the database and the listener.
-fn connection_limit() -> usize {
-    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_or(1024, |(soft, _)| soft);
-    (soft.saturating_sub(64) as usize).clamp(16, 16384)
-}
 
 /// Reads the request's body (at most [`MAX_BODY`], within [`BODY_TIMEOUT`]) before the routes see it, so
 /// a body that stalls or runs long is answered (408, 413) and its connection freed.
@@ -329,9 +287,7 @@ pub fn run(context: &Context, db: &Path, args: &ServeArgs) -> anyhow::Result<u8>
         );
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         tokio::spawn(upkeep(app.clone(), sd_notify::watchdog_enabled()));
-        serve(listener, app, shutdown_signal())
-            .await
-            .context("serving")?;
+        serve(listener, app, shutdown_signal()).await;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         Ok::<_, anyhow::Error>(exit::SUCCESS)
     })
