@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use magi_users::request::{bearer, client_address, cookie, safe_redirect};
+use magi_usage::keys::bearer;
+use magi_users::request::{client_address, cookie, safe_redirect};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -1,5 +1,5 @@
 //! magi-costs end to end: the built binary over a usage database filled through magi-limits' own writer
-//! (`magi_limits::usage::Recorder`) and budgets set through its policy store; exact sums per day, week and
+//! (`magi_usage::usage::Recorder`) and budgets set through its policy store; exact sums per day, week and
 //! month, by model and user, as JSON, CSV and a table; `check` at 80 % and 100 % once per period, across a
 //! day and a month boundary (`MAGI_LIMITS_NOW`), and its events through the real magi-alert.
 
@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use magi_limits::policy::Policy;
-use magi_limits::usage::{Record, Recorder};
 use magi_testkit::{WebhookReceiver, bin};
+use magi_usage::policy::Policy;
+use magi_usage::usage::{Record, Recorder};
 use serde_json::Value;
 
 /// A usage record with binary-exact costs, so sums compare exactly.

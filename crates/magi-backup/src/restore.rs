@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use magi_check::validate::{Outcome, pause_after, validate};
-use magi_check::verdict::human_bytes;
 use magi_check::{Checker, Options};
 use magi_core::Config;
 use magi_core::exit::UsageError;
+use magi_core::format::human_bytes;
 use magi_docker::State;
 
 use crate::archive::{Archive, Source};

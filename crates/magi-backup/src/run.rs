@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use magi_check::verdict::human_bytes;
 use magi_core::cli::Context as Start;
 use magi_core::config::Config;
 use magi_core::event::{Event, EventWriter, Severity};
 use magi_core::exit::UsageError;
+use magi_core::format::human_bytes;
 use magi_core::logging::log_event;
 use magi_docker::Engine;
 use serde_json::json;

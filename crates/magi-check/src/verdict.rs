@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use magi_core::format::human_bytes;
 use magi_core::{Config, Service, Severity, Tier};
 use magi_docker::{HealthStatus, State};
 use serde::Serialize;
@@ -160,22 +161,6 @@ impl StackVerdict {
         } else {
             format!("stack is {}: {}", self.status, self.problems.join("; "))
         }
-    }
-}
-
-/// Bytes as a person reads them: `512 B`, `1.5 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

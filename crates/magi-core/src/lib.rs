@@ -3,13 +3,14 @@
 //! Every tool depends on this crate and none re-implements what it owns: the configuration and the service
 //! catalog it describes ([`config`]), the event schema spoken over pipes ([`event`]), logging to journald or
 //! stderr ([`logging`]), exit codes and error reporting ([`exit`]), where files live ([`paths`]), secrets read
-//! from files ([`secret`]), the SQLite store helper ([`store`]) and attacker-controlled text made safe to
-//! print ([`printable`]).
+//! from files ([`secret`]), the SQLite store helper ([`store`]), figures formatted for people ([`format`]) and
+//! attacker-controlled text made safe to print ([`printable`]).
 
 pub mod cli;
 pub mod config;
 pub mod event;
 pub mod exit;
+pub mod format;
 pub mod logging;
 pub mod paths;
 pub mod printable;

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use magi_core::event::{Event, Severity};
-use magi_limits::clock;
+use magi_usage::clock;
 
 /// The kind of the events this module makes (the default `budget` rule of magi-alert matches it).
 pub const KIND: &str = "budget.threshold";

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use magi_core::cli::CommonArgs;
-use magi_limits::usage::{GroupBy, Period};
+use magi_usage::usage::{GroupBy, Period};
 
 const EXAMPLES: &str = "\
 Examples:

@@ -1,8 +1,8 @@
 //! magi-costs: tokens and cost from the magi-limits usage store, and budget threshold events.
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. The figures come from the gateway's own stores,
-//! [`magi_limits::usage`] (totals per period, spend over an interval) and [`magi_limits::policy`] (the
-//! budgets), on the same clock ([`magi_limits::clock`], whose `MAGI_LIMITS_NOW` lets tests cross a period
+//! [`magi_usage::usage`] (totals per period, spend over an interval) and [`magi_usage::policy`] (the
+//! budgets), on the same clock ([`magi_usage::clock`], whose `MAGI_LIMITS_NOW` lets tests cross a period
 //! boundary). [`report`] renders the totals; [`check`] decides which budget is news and makes its event;
 //! [`sent`] remembers what was sent.
 
@@ -19,9 +19,9 @@ use jiff::civil::Date;
 use magi_core::event::EventWriter;
 use magi_core::exit::{self, UsageError};
 use magi_core::logging::log_event;
-use magi_limits::clock;
-use magi_limits::policy::Policy;
-use magi_limits::usage::UsageStore;
+use magi_usage::clock;
+use magi_usage::policy::Policy;
+use magi_usage::usage::UsageStore;
 
 use crate::check::{Standing, Step, Window};
 use crate::cli::{CheckArgs, Cli, Command, ReportArgs, Since};
@@ -33,11 +33,11 @@ pub const SENT_FILE: &str = "costs.db";
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = cli.common.start("magi-costs")?;
-    magi_limits::clock::start();
+    magi_usage::clock::start();
     let db = cli
         .db
         .clone()
-        .unwrap_or_else(|| magi_limits::db::default_path(&context.paths));
+        .unwrap_or_else(|| magi_usage::db::default_path(&context.paths));
     match cli.command {
         None => report(&db, &cli.report),
         Some(Command::Check(_)) if cli.report.any() => Err(UsageError(

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use jiff::ToSpan as _;
 use jiff::civil::Date;
-use magi_limits::ledger::thousands;
-use magi_limits::usage::{GroupBy, Period, Total};
+use magi_core::format::thousands;
+use magi_usage::usage::{GroupBy, Period, Total};
 use serde::Serialize;
 
 /// One line of the report.

@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use magi_check::verdict::human_bytes;
 use magi_check::{Condition, ProbeOutcome, StackStatus};
 use magi_core::Severity;
+use magi_core::format::human_bytes;
 
 use crate::history::Entry;
 use crate::render::short_duration;

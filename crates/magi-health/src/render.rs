@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use magi_check::verdict::human_bytes;
 use magi_check::{ProbeOutcome, Report, ServiceReport, StackStatus};
 use magi_core::exit::PluginStatus;
+use magi_core::format::human_bytes;
 use magi_core::{Event, Severity};
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use magi_core::cli::CommonArgs;
 use magi_core::config::parse_duration;
 
-use crate::policy::Priority;
+use magi_usage::policy::Priority;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -35,18 +35,19 @@ use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
 use crate::breaker::{Admit, Breaker, BreakerSettings, State};
-use crate::clock;
 use crate::h1::{self, Head};
-use crate::identity::{Identity, KeyHolders, KeyRefusal, identify};
+use crate::identity::{Identity, KeyRefusal, identify};
 use crate::ledger::Ledger;
 use crate::limiter::{Limiter, QueueSettings, Refusal};
 use crate::metrics::{Finished, Live, Metrics};
 use crate::openai::{self, RequestPeek, Usage};
-use crate::policy::{Policy, Snapshot};
 use crate::prices::Prices;
 use crate::sse::{self, Splitter};
 use crate::upstream::{Lease, Upstream};
-use crate::usage::{BreakerRow, Record, Recorder, UsageStore};
+use magi_usage::clock;
+use magi_usage::keys::KeyHolders;
+use magi_usage::policy::{Policy, Snapshot};
+use magi_usage::usage::{BreakerRow, Record, Recorder, UsageStore};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -11,21 +11,8 @@
 
 use hyper::HeaderMap;
 
-use crate::policy::{Priority, PriorityRule};
-
-/// Who holds an API key. magi-users answers (its `users.db`); the binary wires it in, because magi-users
-/// depends on this library to set quotas.
-pub trait KeyHolders: Send + Sync {
-    /// The holder of `token`, `None` when it is not a valid key; `Err` when the answer cannot be had.
-    fn holder(&self, token: &str) -> Result<Option<KeyHolder>, String>;
-}
-
-/// The account behind an API key and the key's visible prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyHolder {
-    pub user: String,
-    pub prefix: String,
-}
+use magi_usage::keys::{self, KeyHolders};
+use magi_usage::policy::{Priority, PriorityRule};
 
 /// Why a request's API key was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +67,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The identity of a request, from its headers, asking `keys` about a magi API key.
 pub fn identify(headers: &HeaderMap, keys: &dyn KeyHolders) -> Result<Identity, KeyRefusal> {
     let holder = match header(headers, "authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(keys::bearer)
         .filter(|token| token.starts_with("magi_"))
     {
         Some(token) => match keys.holder(token) {
@@ -123,6 +109,7 @@ pub fn identify(headers: &HeaderMap, keys: &dyn KeyHolders) -> Result<Identity, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use magi_usage::keys::KeyHolder;
 
     /// One key, `magi_0123abcd_...`, held by ann; `magi_broken...` cannot be checked.
     struct OneKey;
@@ -169,6 +156,11 @@ mod tests {
             (keyed.user.as_str(), keyed.key_prefix.as_deref()),
             ("ann", Some("magi_0123abcd"))
         );
+        // The scheme is case-insensitive, as forward-auth reads it: the same key passes both.
+        for scheme in ["bearer", "BEARER", "Bearer  "] {
+            let keyed = who(&[("authorization", &format!("{scheme} magi_0123abcd_secret"))]);
+            assert_eq!(keyed.user, "ann", "{scheme:?}");
+        }
         let proxied = who(&[("remote-user", "bob")]);
         assert_eq!((proxied.user.as_str(), proxied.interactive), ("bob", false));
         assert_eq!(who(&[]).user, "anonymous");

@@ -2,7 +2,7 @@
 //! budgets of the policy.
 //!
 //! It starts from the usage store (so a restart forgets nothing) and then adds each finished request, so a
-//! check costs no query. Days and months are UTC and come from [`crate::clock`]; the counters of a period
+//! check costs no query. Days and months are UTC and come from [`magi_usage::clock`]; the counters of a period
 //! reset when the clock enters the next one. A request is counted in the period it arrived in, as the usage
 //! store counts it. Quotas and budgets are checked before a request goes: one that starts under the limit
 //! finishes, and the next is refused with a message a person understands.
@@ -10,9 +10,10 @@
 use hashbrown::HashMap;
 use jiff::Timestamp;
 
-use crate::clock;
-use crate::policy::Snapshot;
-use crate::usage::{Spent, UsageError, UsageStore};
+use magi_core::format::thousands;
+use magi_usage::clock;
+use magi_usage::policy::Snapshot;
+use magi_usage::usage::{Spent, UsageError, UsageStore};
 
 #[derive(Debug, Default, Clone)]
 struct Period {
@@ -159,23 +160,10 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
-/// 100000 → "100,000".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Budget, Quota};
+    use magi_usage::policy::{Budget, Quota};
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -255,8 +243,6 @@ mod tests {
             0.0,
         );
         assert_eq!(ledger.tokens_today(at("2026-11-25T00:00:02Z"), "ann"), 0);
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
         assert_eq!(usd(5.0), "$5.00");
         assert_eq!(usd(0.000018), "$0.000018");
     }

@@ -13,8 +13,6 @@
 
 pub mod breaker;
 pub mod cli;
-pub mod clock;
-pub mod db;
 pub mod gateway;
 pub mod h1;
 pub mod identity;
@@ -22,11 +20,9 @@ pub mod ledger;
 pub mod limiter;
 pub mod metrics;
 pub mod openai;
-pub mod policy;
 pub mod prices;
 pub mod sse;
 pub mod upstream;
-pub mod usage;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -35,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use magi_core::cli::Context;
+use magi_core::format::thousands;
 use serde::Serialize;
 
 use crate::breaker::BreakerSettings;
@@ -42,10 +39,11 @@ use crate::cli::{
     BudgetCommand, Cli, Command, ErrorsCommand, PriorityCommand, QuotaCommand, ServeArgs, SetArgs,
 };
 use crate::gateway::{Gateway, Settings};
-use crate::identity::KeyHolders;
 use crate::limiter::QueueSettings;
-use crate::policy::{Policy, Scope};
-use crate::usage::{GroupBy, UsageStore};
+use magi_usage::keys::KeyHolders;
+use magi_usage::policy::{Policy, Scope};
+use magi_usage::usage::{GroupBy, UsageStore};
+use magi_usage::{clock, db};
 
 /// Runs the command line; returns the exit code. `keys` opens the API key holders of a `users.db` (the
 /// binary passes magi-users' lookup).
@@ -73,7 +71,7 @@ pub fn run(cli: Cli, keys: impl FnOnce(PathBuf) -> Arc<dyn KeyHolders>) -> anyho
             Policy::open(&db)?.set_quota(&user, tokens_per_day)?;
             log::info!(
                 "quota of {user}: {} tokens per day",
-                ledger::thousands(tokens_per_day)
+                thousands(tokens_per_day)
             );
             Ok(0)
         }
@@ -364,8 +362,8 @@ fn show(db: &std::path::Path, json: bool) -> anyhow::Result<u8> {
             } => vec![
                 "quota".into(),
                 user.clone(),
-                format!("{} tokens/day", ledger::thousands(*tokens_per_day)),
-                format!("{} tokens today", ledger::thousands(*tokens_today)),
+                format!("{} tokens/day", thousands(*tokens_per_day)),
+                format!("{} tokens today", thousands(*tokens_today)),
             ],
             ShowRecord::Budget {
                 user,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::policy::{Priority, RateLimit, Scope};
+use magi_usage::policy::{Priority, RateLimit, Scope};
 
 /// A token bucket of `capacity` that refills `capacity` per minute.
 #[derive(Debug, Clone)]

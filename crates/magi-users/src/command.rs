@@ -145,9 +145,9 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
                 return Err(usage(Error::NoUser(name)));
             }
             let limits_db =
-                limits_db.unwrap_or_else(|| magi_limits::db::default_path(&context.paths));
-            magi_limits::policy::Policy::open(&limits_db)?.set_quota(&name, tokens_per_day)?;
-            let amount = magi_limits::ledger::thousands(tokens_per_day);
+                limits_db.unwrap_or_else(|| magi_usage::db::default_path(&context.paths));
+            magi_usage::policy::Policy::open(&limits_db)?.set_quota(&name, tokens_per_day)?;
+            let amount = magi_core::format::thousands(tokens_per_day);
             audit(
                 &store,
                 "quota.set",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use magi_core::store::rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use magi_limits::identity::{KeyHolder, KeyHolders};
+use magi_usage::keys::{KeyHolder, KeyHolders};
 
 use crate::error::Error;
 use crate::store::{Principal, key_holder};

@@ -17,14 +17,6 @@ pub fn cookie<'a>(values: impl IntoIterator<Item = &'a str>, name: &str) -> Opti
         .filter(|v| !v.is_empty())
 }
 
-/// The token of an `Authorization: Bearer TOKEN` header (the scheme is case-insensitive).
-pub fn bearer(authorization: &str) -> Option<&str> {
-    let (scheme, token) = authorization.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
-        .then_some(token)
-}
-
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -121,6 +113,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use magi_usage::keys::bearer;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -142,14 +135,6 @@ mod tests {
         );
         assert_eq!(cookie(["xmagi_session=1"], "magi_session"), None);
         assert_eq!(cookie(["magi_session="], "magi_session"), None);
-    }
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer   abc "), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer"), None);
     }
 
     #[test]

@@ -30,10 +30,11 @@ use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::error::Error;
-use crate::request::{self, bearer, client_address, cookie, safe_redirect, wants_html};
+use crate::request::{self, client_address, cookie, safe_redirect, wants_html};
 use crate::store::{AuditEntry, Principal, Store};
 use crate::throttle::{self, Policy};
 use crate::{password, token};
+use magi_usage::keys::bearer;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "magi_session";
