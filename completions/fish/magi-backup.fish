@@ -39,6 +39,7 @@ complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -l servi
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -l note -d 'A note kept in the manifest and shown by `list`' -r
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -l json -d 'Print events as NDJSON on stdout'
+complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -l now -d 'Take it now, whatever the timer\'s schedule (what `create` always does; the roadmap spells it `magi backup create --now`)'
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-backup -n "__fish_magi_backup_using_subcommand create" -s h -l help -d 'Print help'

@@ -26,8 +26,9 @@ end
 
 complete -c magi-costs -n "__fish_magi_costs_needs_command" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-costs -n "__fish_magi_costs_needs_command" -l db -d 'The magi-limits usage database [default: usage.db in the state directory]' -r -F
-complete -c magi-costs -n "__fish_magi_costs_needs_command" -l by -d 'Also split each period by model or by user' -r -f -a "model\t''
-user\t''"
+complete -c magi-costs -n "__fish_magi_costs_needs_command" -l by -d 'Split each period by model (the default), by user, or not at all (`none`: one row a period)' -r -f -a "model\t''
+user\t''
+none\t'One row a period, all models and users together'"
 complete -c magi-costs -n "__fish_magi_costs_needs_command" -l since -d 'From this UTC date (YYYY-MM-DD), or this long ago (30d, 12w); default: all history' -r
 complete -c magi-costs -n "__fish_magi_costs_needs_command" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-costs -n "__fish_magi_costs_needs_command" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'

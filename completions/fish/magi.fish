@@ -152,6 +152,7 @@ complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l note -d 'A note kept in the manifest and shown by `list`' -r
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l json -d 'Print events as NDJSON on stdout'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l now -d 'Take it now, whatever the timer\'s schedule (what `create` always does; the roadmap spells it `magi backup create --now`)'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
@@ -435,8 +436,9 @@ complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from errors" -f -a "recent" -d 'The last upstream failures, grouped by model, status and error'
 complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -l db -d 'The magi-limits usage database [default: usage.db in the state directory]' -r -F
-complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -l by -d 'Also split each period by model or by user' -r -f -a "model\t''
-user\t''"
+complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -l by -d 'Split each period by model (the default), by user, or not at all (`none`: one row a period)' -r -f -a "model\t''
+user\t''
+none\t'One row a period, all models and users together'"
 complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -l since -d 'From this UTC date (YYYY-MM-DD), or this long ago (30d, 12w); default: all history' -r
 complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand costs; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'

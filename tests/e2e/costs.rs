@@ -111,7 +111,7 @@ fn fill(costs: &Costs) {
 fn costs_daily_sums_are_exact() {
     let costs = Costs::new();
     fill(&costs);
-    let rows = costs.json(None, &["--daily", "--json"]);
+    let rows = costs.json(None, &["--daily", "--by", "none", "--json"]);
     let days: Vec<(&str, u64, u64, u64, f64)> = rows
         .iter()
         .map(|r| {
@@ -135,8 +135,19 @@ fn costs_daily_sums_are_exact() {
     assert_eq!(rows[1]["total_tokens"], 3_025);
     assert_eq!(rows[1]["period"], "day");
     assert_eq!(rows[1]["end"], "2026-11-23");
-    // The default is daily too.
-    assert_eq!(costs.json(None, &["--json"]), rows);
+    // The default is daily, split by model: token use per model in the CLI, the roadmap's first cost
+    // feature.
+    let by_model = costs.json(None, &["--daily", "--by", "model", "--json"]);
+    assert_eq!(costs.json(None, &["--json"]), by_model);
+    assert_eq!(by_model.len(), 4, "{by_model:?}");
+    assert_eq!(
+        (
+            by_model[1]["model"].as_str(),
+            by_model[1]["requests"].as_u64()
+        ),
+        (Some("claude"), Some(1)),
+        "{by_model:?}"
+    );
 }
 
 #[test]

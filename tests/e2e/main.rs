@@ -9,5 +9,6 @@ mod litellm;
 mod logs;
 mod package;
 mod rig;
+mod roadmap;
 mod units;
 mod users;

@@ -2,7 +2,8 @@
 //!
 //! A tool is an executable named `magi-NAME` in the directory of this binary or on PATH, the first found
 //! winning, as git finds its subcommands. The listing shows the family's tools with their one-line summary
-//! from magi-core, and any other `magi-*` executable as an external tool.
+//! from magi-core, and any other `magi-*` executable as an external tool. A shortcut of magi-core
+//! (`errors`) stands for a tool's subcommand when no tool has its name.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -91,6 +92,14 @@ pub fn listing(tools: &[Tool]) -> String {
     if !missing.is_empty() {
         text.push_str(&format!("  (not installed: {})\n", missing.join(", ")));
     }
+    text.push_str("Shortcuts:\n");
+    for shortcut in magi_core::tools::SHORTCUTS {
+        text.push_str(&format!(
+            "  {:width$}  magi {}\n",
+            shortcut.name,
+            shortcut.runs.join(" ")
+        ));
+    }
     text
 }
 
@@ -102,7 +111,14 @@ pub fn exec(
     args: Vec<OsString>,
     common: &CommonArgs,
 ) -> anyhow::Result<u8> {
-    let name = name.to_string_lossy().into_owned();
+    let mut name = name.to_string_lossy().into_owned();
+    let mut args = args;
+    if !tools.iter().any(|t| t.name == name)
+        && let Some(shortcut) = magi_core::tools::shortcut(&name)
+    {
+        name = shortcut.runs[0].to_owned();
+        args.splice(0..0, shortcut.runs[1..].iter().map(OsString::from));
+    }
     let Some(tool) = tools.iter().find(|t| t.name == name) else {
         return Err(not_a_tool(&name, tools).into());
     };

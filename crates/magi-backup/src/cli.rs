@@ -110,6 +110,10 @@ pub struct CreateArgs {
     /// Print events as NDJSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Take it now, whatever the timer's schedule (what `create` always does; the roadmap spells it
+    /// `magi backup create --now`)
+    #[arg(long)]
+    pub now: bool,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,25 @@ pub const TOOLS: &[Tool] = &[
     },
 ];
 
+/// A word `magi` takes for a tool's subcommand: `magi errors recent` runs `magi-limits errors recent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortcut {
+    pub name: &'static str,
+    /// The tool and the words put before the rest of the command line.
+    pub runs: &'static [&'static str],
+}
+
+/// The shortcuts, for command lines the roadmap prints that name no tool.
+pub const SHORTCUTS: &[Shortcut] = &[Shortcut {
+    name: "errors",
+    runs: &["limits", "errors"],
+}];
+
+/// The shortcut named `name`, if there is one.
+pub fn shortcut(name: &str) -> Option<&'static Shortcut> {
+    SHORTCUTS.iter().find(|s| s.name == name)
+}
+
 /// The summary line of a tool of the family, by its short name.
 pub fn about(name: &str) -> Option<&'static str> {
     TOOLS.iter().find(|t| t.name == name).map(|t| t.about)

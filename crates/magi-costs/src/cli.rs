@@ -10,8 +10,9 @@ use magi_usage::usage::{GroupBy, Period};
 
 const EXAMPLES: &str = "\
 Examples:
-  magi-costs                            tokens and cost per day, all history
-  magi-costs --weekly --by model        per ISO week (from Monday) and model
+  magi-costs                            tokens and cost per day and model, all history
+  magi-costs --by none                  one row a day, all models together
+  magi-costs --weekly                   per ISO week (from Monday) and model
   magi-costs --monthly --by user --since 2026-01-01
   magi-costs --since 30d --csv > costs.csv
   magi-costs --daily --json | jq -s 'map(.cost_usd) | add'
@@ -30,7 +31,7 @@ beside usage.db), so each threshold is reported once per budget period; magi-cos
     version,
     about = magi_core::tools::about("costs"),
     long_about = "Report the tokens and cost of every request that passed the magi-limits gateway, by day, \
-ISO week or month, and by model or user, as a table, NDJSON or CSV. `check` compares this day's and this \
+ISO week or month, and by model (the default), by user or in all, as a table, NDJSON or CSV. `check` compares this day's and this \
 month's spend with each budget and emits a budget.threshold event (warning at 80 %, critical at 100 %) once \
 per period, and an ok event when a new period starts below the threshold again.",
     after_help = EXAMPLES
@@ -64,9 +65,9 @@ pub struct ReportArgs {
     #[arg(long, group = "period")]
     pub monthly: bool,
 
-    /// Also split each period by model or by user
-    #[arg(long, value_name = "model|user")]
-    pub by: Option<GroupBy>,
+    /// Split each period by model (the default), by user, or not at all (`none`: one row a period)
+    #[arg(long, value_name = "model|user|none")]
+    pub by: Option<Split>,
 
     /// From this UTC date (YYYY-MM-DD), or this long ago (30d, 12w); default: all history
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
@@ -93,6 +94,15 @@ impl ReportArgs {
             || self.csv
     }
 
+    /// What each period is split by: the model unless `--by` says otherwise.
+    pub fn group(&self) -> Option<GroupBy> {
+        match self.by.unwrap_or(Split::Model) {
+            Split::Model => Some(GroupBy::Model),
+            Split::User => Some(GroupBy::User),
+            Split::None => None,
+        }
+    }
+
     /// The period the flags ask for.
     pub fn period(&self) -> Period {
         if self.weekly {
@@ -103,6 +113,15 @@ impl ReportArgs {
             Period::Day
         }
     }
+}
+
+/// What `--by` splits a period by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    Model,
+    User,
+    /// One row a period, all models and users together.
+    None,
 }
 
 /// Where a report starts.
@@ -162,7 +181,11 @@ mod tests {
         assert!(Cli::try_parse_from(["magi-costs", "--by", "team"]).is_err());
         let cli = Cli::try_parse_from(["magi-costs", "--monthly", "--by", "user"]).unwrap();
         assert_eq!(cli.report.period(), Period::Month);
-        assert_eq!(cli.report.by, Some(GroupBy::User));
+        assert_eq!(cli.report.group(), Some(GroupBy::User));
+        let default = Cli::try_parse_from(["magi-costs"]).unwrap();
+        assert_eq!(default.report.group(), Some(GroupBy::Model));
+        let whole = Cli::try_parse_from(["magi-costs", "--by", "none"]).unwrap();
+        assert_eq!(whole.report.group(), None);
         let cli = Cli::try_parse_from(["magi-costs", "--db", "u.db", "check", "--json"]).unwrap();
         assert!(matches!(
             cli.command,

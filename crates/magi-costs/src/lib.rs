@@ -71,19 +71,20 @@ fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<u8> {
     }
     let period = args.period();
     let since = args.since.map(since_date);
-    let totals = UsageStore::open(db)?.totals(period, args.by, since)?;
-    let rows = report::rows(totals, period, args.by);
+    let group = args.group();
+    let totals = UsageStore::open(db)?.totals(period, group, since)?;
+    let rows = report::rows(totals, period, group);
     if args.json {
         report::json(&mut out, &rows)?;
     } else if args.csv {
-        report::csv(&mut out, &rows, args.by)?;
+        report::csv(&mut out, &rows, group)?;
     } else if rows.is_empty() {
         match since {
             Some(date) => writeln!(out, "no usage recorded since {date}")?,
             None => writeln!(out, "no usage recorded yet")?,
         }
     } else {
-        report::table(&mut out, &rows, args.by)?;
+        report::table(&mut out, &rows, group)?;
     }
     Ok(exit::SUCCESS)
 }

@@ -66,6 +66,7 @@ SIGTERM stops accepting, lets answers in flight finish (--grace) and writes the 
     /// Set requests and tokens per minute for a model (or a user with --user)
     #[command(after_help = "Examples:
   magi-limits set gpt-4o --rpm 60 --tpm 100000
+  magi-limits set gpt-4 60                       60 requests per minute
   magi-limits set gpt-4o --tpm 50000             keeps --rpm as it was
   magi-limits set --user ann@example.org --rpm 10
   magi-limits set gpt-4o --clear                 no limits for gpt-4o
@@ -190,7 +191,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["rpm", "tpm", "clear"]))]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["rpm", "rpm_given", "tpm", "clear"]))]
 pub struct SetArgs {
     /// The model name clients ask for (LiteLLM's model_name)
     #[arg(
@@ -199,6 +200,10 @@ pub struct SetArgs {
         conflicts_with = "user"
     )]
     pub model: Option<String>,
+
+    /// Requests per minute, as `--rpm` (`set gpt-4 60`)
+    #[arg(value_name = "RPM", requires = "model", conflicts_with_all = ["rpm", "clear"])]
+    pub rpm_given: Option<u64>,
 
     /// Set a user's limits instead of a model's
     #[arg(long, value_name = "USER")]

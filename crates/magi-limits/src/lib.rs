@@ -217,7 +217,7 @@ fn set(db: &std::path::Path, args: &SetArgs) -> anyhow::Result<u8> {
         policy.clear_rate_limit(scope, name)?;
         log::info!("limits of {name} removed");
     } else {
-        policy.set_rate_limit(scope, name, args.rpm, args.tpm)?;
+        policy.set_rate_limit(scope, name, args.rpm.or(args.rpm_given), args.tpm)?;
         log::info!("limits of {name} set");
     }
     Ok(0)
