@@ -1,0 +1,276 @@
+//! The commands of magi-alert, run from a parsed command line: the daemon (without a subcommand) with its
+//! signal handling and its input (stdin, a file, a FIFO, or the FIFO systemd passes), and `list`, `ack`,
+//! `silence`, `test` and `history`, which print what the store holds.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use magi_core::config::format_duration;
+use magi_core::exit::{self, UsageError};
+use magi_core::printable::printable;
+
+use crate::cli::{Cli, Command, SilenceCommand};
+use crate::daemon::{self, Options};
+use crate::delivery::Wake;
+use crate::store::Store;
+
+/// Runs the command line: the daemon without a subcommand, else one of the commands that look after the
+/// alerts. The exit code on success; errors carry their context for [`magi_core::exit::finish`].
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let context = cli.common.start("magi-alert")?;
+    let db = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| context.paths.state_dir.join("alert.db"));
+    let now = Timestamp::now();
+    let targets = cli.to.iter().chain(match &cli.command {
+        Some(Command::Test { target }) => Some(target),
+        _ => None,
+    });
+    for target in targets {
+        if context.config.alert.channels.contains_key(target) {
+            continue;
+        }
+        if let Some(why) = crate::channel::secret_on_command_line(target) {
+            return Err(UsageError(format!(
+                "{}: {why}, and the command line is readable by every user (ps): put the URL in \
+                 [alert.channels.NAME] of the config (mode 0600) and give --to or test the NAME",
+                crate::channel::redact(target)
+            ))
+            .into());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        None => {
+            let stop = Arc::new(Wake::default());
+            watch_signals(stop.clone())?;
+            let input = open_input(cli.input.as_deref())?;
+            let options = Options {
+                db,
+                extra: cli.to,
+                drain: cli.drain,
+            };
+            let summary = daemon::run(&context.config, &context.paths, &options, input, stop)?;
+            log::info!(
+                "{} events read, {} lines skipped, {} alerts fired",
+                summary.events,
+                summary.skipped,
+                summary.alerts
+            );
+            if summary.left > 0 {
+                log::warn!(
+                    "{} deliveries still queued in {}; the next run sends them",
+                    summary.left,
+                    options.db.display()
+                );
+            }
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::List { active, json }) => {
+            let store = open_store(&db)?;
+            let alerts = store.alerts(active)?;
+            if json {
+                for a in &alerts {
+                    writeln!(out, "{}", serde_json::to_string(a)?)?;
+                }
+            } else if alerts.is_empty() {
+                writeln!(out, "no {}alerts", if active { "active " } else { "" })?;
+            } else {
+                writeln!(
+                    out,
+                    "{:>5}  {:<8}  {:<14}  {:<16}  {:<8}  {:<20}  MESSAGE",
+                    "ID", "STATE", "RULE", "SUBJECT", "SEVERITY", "SINCE"
+                )?;
+                for a in &alerts {
+                    let state = match (a.resolved_at, a.acked_at) {
+                        (Some(_), _) => "resolved",
+                        (None, Some(_)) => "acked",
+                        (None, None) => "firing",
+                    };
+                    let since = a.started_at.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
+                    writeln!(
+                        out,
+                        "{:>5}  {state:<8}  {:<14}  {:<16}  {:<8}  {since:<20}  {}",
+                        a.id,
+                        a.rule,
+                        a.subject,
+                        a.severity.as_str(),
+                        a.message
+                    )?;
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Ack { id, note }) => {
+            let mut store = open_store(&db)?;
+            let alert = store.ack(id, note.as_deref(), now)?;
+            writeln!(
+                out,
+                "acknowledged #{}: {} {} ({}); no reminders until it resolves",
+                alert.id, alert.rule, alert.subject, alert.message
+            )?;
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Silence(SilenceCommand::Add {
+            subject,
+            duration,
+            note,
+        })) => {
+            let until = now
+                .checked_add(
+                    jiff::SignedDuration::try_from(duration)
+                        .map_err(|_| UsageError("--for is too long".into()))?,
+                )
+                .map_err(|_| UsageError("--for is too long".into()))?;
+            let id = open_store(&db)?.silence_add(&subject, until, note.as_deref(), now)?;
+            writeln!(
+                out,
+                "silence #{id}: no notices about '{subject}' for {} (until {until})",
+                format_duration(duration)
+            )?;
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Silence(SilenceCommand::List { json })) => {
+            let silences = open_store(&db)?.silences(now)?;
+            if json {
+                for s in &silences {
+                    writeln!(out, "{}", serde_json::to_string(s)?)?;
+                }
+            } else if silences.is_empty() {
+                writeln!(out, "no silences in force")?;
+            } else {
+                writeln!(out, "{:>5}  {:<24}  {:<22}  NOTE", "ID", "SUBJECT", "UNTIL")?;
+                for s in &silences {
+                    let until = s.until.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
+                    writeln!(
+                        out,
+                        "{:>5}  {:<24}  {until:<22}  {}",
+                        s.id,
+                        s.subject,
+                        s.note.as_deref().unwrap_or("")
+                    )?;
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Silence(SilenceCommand::Remove { target })) => {
+            let n = open_store(&db)?.silence_remove(&target, now)?;
+            writeln!(out, "{n} silence(s) ended")?;
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Test { target }) => {
+            let (name, answer) = daemon::test(&context.config, &context.paths, &target)?;
+            match answer {
+                Ok(answer) => {
+                    writeln!(
+                        out,
+                        "{}: sent; the server answered: {answer}",
+                        crate::channel::redact(&name)
+                    )?;
+                    Ok(exit::SUCCESS)
+                }
+                Err(e) => Err(anyhow::Error::new(e).context(format!(
+                    "{}: the test notice was not delivered",
+                    crate::channel::redact(&name)
+                ))),
+            }
+        }
+        Some(Command::History { since, json }) => {
+            let from = now
+                .checked_sub(
+                    jiff::SignedDuration::try_from(since)
+                        .map_err(|_| UsageError("--since is too long".into()))?,
+                )
+                .unwrap_or(Timestamp::UNIX_EPOCH);
+            let rows = open_store(&db)?.history(from)?;
+            for h in &rows {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(h)?)?;
+                } else {
+                    let at = h.at.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
+                    let alert = h.alert.map(|a| format!("#{a}")).unwrap_or_default();
+                    writeln!(
+                        out,
+                        "{at}  {alert:>5}  {:<10}  {:<16}  {}",
+                        h.what,
+                        printable(&h.subject),
+                        printable(&h.detail)
+                    )?;
+                }
+            }
+            if rows.is_empty() && !json {
+                writeln!(
+                    out,
+                    "nothing happened in the last {}",
+                    format_duration(since)
+                )?;
+            }
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn open_store(db: &Path) -> anyhow::Result<Store> {
+    Store::open(db).with_context(|| format!("opening {}", db.display()))
+}
+
+/// SIGTERM and SIGINT end the run after the delivery in flight: they are blocked in every thread and
+/// awaited by one.
+fn watch_signals(stop: Arc<Wake>) -> anyhow::Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.thread_block().context("blocking SIGTERM")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Ok(signal) = set.wait() {
+                log::info!("{signal}: finishing the delivery in flight, then stopping");
+                stop.stop();
+            }
+        })?;
+    Ok(())
+}
+
+/// The event stream: stdin, a file, or a FIFO opened read-write so writers may come and go without ending
+/// it. Under socket activation (`magi-alert.socket`, `ListenFIFO=`), the FIFO systemd passes as fd 3.
+fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+    let activated = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id())
+        && std::env::var("LISTEN_FDS").is_ok_and(|n| n == "1");
+    let path = match path {
+        Some(p) if p != Path::new("-") => Some(p.to_owned()),
+        _ if activated => Some(PathBuf::from("/proc/self/fd/3")),
+        _ => None,
+    };
+    let file = match path {
+        None => File::from(
+            std::io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .context("reading stdin")?,
+        ),
+        Some(path) => {
+            let fifo = std::fs::metadata(&path)
+                .with_context(|| format!("{}: cannot read the events", path.display()))?
+                .file_type()
+                .is_fifo();
+            OpenOptions::new()
+                .read(true)
+                .write(fifo)
+                .open(&path)
+                .with_context(|| format!("{}: cannot open the events", path.display()))?
+        }
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+}
