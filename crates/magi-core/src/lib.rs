@@ -1,13 +1,15 @@
 //! The shared core of the MAGI ops tools.
 //!
 //! Every tool depends on this crate and none re-implements what it owns: the configuration and the service
-//! catalog it describes ([`config`]), the event schema spoken over pipes ([`event`]), logging to journald or
-//! stderr ([`logging`]), exit codes and error reporting ([`exit`]), where files live ([`paths`]), secrets read
-//! from files ([`secret`]), the SQLite store helper ([`store`]), figures formatted for people ([`format`]) and
-//! attacker-controlled text made safe to print ([`printable`]).
+//! catalog it describes ([`config`]), what a daemon does with systemd ([`daemon`]), the event schema spoken
+//! over pipes ([`event`]), logging to journald or stderr ([`logging`]), exit codes and error reporting
+//! ([`exit`]), where files live ([`paths`]), secrets read from files ([`secret`]), the SQLite store helper
+//! ([`store`]), figures formatted for people ([`format`]) and attacker-controlled text made safe to print
+//! ([`printable`]).
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod event;
 pub mod exit;
 pub mod format;

@@ -107,25 +107,11 @@ async fn check(context: &Context, args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(status.code())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-}
-
+/// The socket systemd passed, else `addr` bound; an address that cannot be had is a usage error.
 async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr)
+    magi_core::daemon::listener(addr)
         .await
-        .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")).into())
+        .map_err(|e| UsageError(e.to_string()).into())
 }
 
 async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
@@ -147,7 +133,7 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         watch::WatchOptions {
             interval: args.interval,
             heal: policy,
-            watchdog: sd_notify::watchdog_enabled(),
+            watchdog: magi_core::daemon::watchdog_interval(),
         },
         Some(history),
         events,
@@ -169,7 +155,7 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let result = watcher.run(shutdown_signal()).await;
+    let result = watcher.run(magi_core::daemon::stop_signal()).await;
     stop_server.send(()).ok();
     if let Some(server) = server {
         server.await.ok();
@@ -254,7 +240,7 @@ async fn serve(context: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
         listener,
         Arc::new(source),
         args.max_age.max(std::time::Duration::from_secs(5)),
-        shutdown_signal(),
+        magi_core::daemon::stop_signal(),
     )
     .await;
     Ok(PluginStatus::Ok.code())

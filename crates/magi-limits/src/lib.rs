@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use magi_core::cli::Context;
+use magi_core::daemon;
 use magi_core::format::thousands;
 use serde::Serialize;
 
@@ -148,62 +149,28 @@ fn serve(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = listener(args.listen).await?;
+        let listener = daemon::listener(args.listen).await?;
         let (gateway, policy) = Gateway::start(settings, keys)?;
         log::info!(
             "gateway on http://{} before LiteLLM at {}",
             listener.local_addr()?,
             args.upstream
         );
-        let _ = sd_notify::notify(&[
-            sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::Status("serving"),
-        ]);
-        if let Some(interval) = sd_notify::watchdog_enabled() {
+        daemon::ready("serving");
+        if let Some(interval) = daemon::watchdog_interval() {
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(interval / 2);
                 loop {
                     tick.tick().await;
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                    daemon::watchdog_ping();
                 }
             });
         }
-        gateway::serve(listener, gateway, policy, stop_signal()).await?;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        gateway::serve(listener, gateway, policy, daemon::stop_signal()).await?;
+        daemon::stopping();
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(0)
-}
-
-/// The socket systemd passed (`magi-limits.socket`, `LISTEN_FDS`), else a new one on `address`.
-async fn listener(address: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    let passed = listenfd::ListenFd::from_env()
-        .take_tcp_listener(0)
-        .context("the socket passed by systemd (LISTEN_FDS) is not a TCP listener")?;
-    if let Some(socket) = passed {
-        socket.set_nonblocking(true)?;
-        log::info!("listening on the socket systemd passed");
-        return Ok(tokio::net::TcpListener::from_std(socket)?);
-    }
-    tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))
-}
-
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => log::info!("SIGTERM"),
-                _ = int.recv() => log::info!("SIGINT"),
-            }
-        }
-        _ => std::future::pending().await,
-    }
 }
 
 fn set(db: &std::path::Path, args: &SetArgs) -> anyhow::Result<u8> {

@@ -24,6 +24,7 @@ use axum::routing::{any, get};
 use jiff::Timestamp;
 use magi_core::cli::Context;
 use magi_core::config::UsersConfig;
+use magi_core::daemon;
 use magi_core::exit::{self, UsageError};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -279,17 +280,17 @@ pub fn run(context: &Context, db: &Path, args: &ServeArgs) -> anyhow::Result<u8>
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(listen)
+        let listener = daemon::listener(listen)
             .await
-            .map_err(|e| UsageError(format!("cannot listen on {listen}: {e}")))?;
+            .map_err(|e| UsageError(e.to_string()))?;
         log::info!(
             "forward-auth on http://{listen}/auth (nginx: /auth-request), login at {}",
             app.settings.login_url
         );
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        tokio::spawn(upkeep(app.clone(), sd_notify::watchdog_enabled()));
-        serve(listener, app, shutdown_signal()).await;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        daemon::ready("serving");
+        tokio::spawn(upkeep(app.clone(), daemon::watchdog_interval()));
+        serve(listener, app, daemon::stop_signal()).await;
+        daemon::stopping();
         Ok::<_, anyhow::Error>(exit::SUCCESS)
     })
 }
@@ -301,7 +302,7 @@ async fn upkeep(app: Arc<App>, watchdog: Option<Duration>) {
     loop {
         let healthy = app.with_store(|s| s.failures("healthz")).is_ok();
         if healthy && watchdog.is_some() {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            daemon::watchdog_ping();
         }
         if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
             let idle = app.settings.session_idle;
@@ -313,21 +314,6 @@ async fn upkeep(app: Arc<App>, watchdog: Option<Duration>) {
             last_prune = Some(std::time::Instant::now());
         }
         tokio::time::sleep(tick).await;
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
     }
 }
 
