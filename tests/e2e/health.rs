@@ -774,7 +774,8 @@ fn end(mut child: Child) {
 /// header timeout: `/healthz` is answered again within seconds and the idle connections are closed.
 #[test]
 fn health_serve_sheds_a_flood_of_idle_connections() {
-    use std::io::{Read, Write};
+    use magi_testkit::flood;
+    use std::io::Read;
     let Some(stack) = up() else { return };
     let port = free_port();
     // Started under a 128-descriptor limit: the cap is what that limit leaves.
@@ -791,35 +792,13 @@ fn health_serve_sheds_a_flood_of_idle_connections() {
         assert!(Instant::now() < deadline, "serve did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let idle: Vec<std::net::TcpStream> = (0..300)
-        .filter_map(|i| {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            if i % 2 == 1 {
-                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n");
-            }
-            Some(s)
-        })
-        .collect();
+    let idle = flood::idle_connections(port, 300, b"GET /healthz HTTP/1.1\r\nhost: x\r\n");
     assert!(idle.len() > 128, "the flood got past the open-file limit");
-    let started = Instant::now();
-    let answered = loop {
-        if let Ok(mut probe) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            probe
-                .set_read_timeout(Some(Duration::from_secs(2)))
-                .unwrap();
-            let _ =
-                probe.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-            let mut head = [0u8; 12];
-            if probe.read_exact(&mut head).is_ok() {
-                break head;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "/healthz never answered while idle connections held the descriptors"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let answered = flood::status_line_despite_flood(
+        port,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        Duration::from_secs(30),
+    );
     assert_eq!(&answered, b"HTTP/1.1 200");
     for mut s in idle.into_iter().take(20) {
         s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();

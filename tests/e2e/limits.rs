@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use magi_testkit::{Component, LiteLlm, bin, free_port, require};
+use magi_testkit::{Component, LiteLlm, bin, flood, free_port, require};
 
 use crate::users::Users;
 use serde_json::{Value, json};
@@ -1515,37 +1515,17 @@ fn limits_a_flood_of_idle_connections_is_shed_by_the_header_timeout() {
         .status()
         .unwrap();
     assert!(limited.success());
-    let idle: Vec<TcpStream> = (0..300)
-        .filter_map(|i| {
-            let mut s = TcpStream::connect(("127.0.0.1", gateway.port)).ok()?;
-            if i % 2 == 1 {
-                // Half a request head, never finished.
-                let _ = s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n");
-            }
-            Some(s)
-        })
-        .collect();
+    let idle = flood::idle_connections(
+        gateway.port,
+        300,
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n",
+    );
     assert!(idle.len() > 256, "the flood got past the open-file limit");
-    let started = Instant::now();
-    let answered = loop {
-        let mut probe = match TcpStream::connect(("127.0.0.1", gateway.port)) {
-            Ok(s) => s,
-            Err(_) => continue,
-        };
-        probe
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let _ = probe.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-        let mut head = [0u8; 12];
-        if probe.read_exact(&mut head).is_ok() {
-            break head;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "/metrics never answered while idle connections held the descriptors"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let answered = flood::status_line_despite_flood(
+        gateway.port,
+        b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        Duration::from_secs(20),
+    );
     assert_eq!(&answered, b"HTTP/1.1 200");
     for mut s in idle.into_iter().take(20) {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

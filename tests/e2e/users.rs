@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use magi_testkit::{Caddy, Component, Nginx, WebhookReceiver, bin, free_port, require};
+use magi_testkit::{Caddy, Component, Nginx, WebhookReceiver, bin, flood, free_port, require};
 use serde_json::Value;
 
 /// A users.db, a config and, once started, `magi-users serve` on a fixed loopback port.
@@ -974,39 +974,18 @@ fn users_a_flood_of_idle_connections_is_shed_and_a_stalled_body_times_out() {
         .status()
         .unwrap();
     assert!(limited.success());
-    let idle: Vec<std::net::TcpStream> = (0..300)
-        .filter_map(|i| {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", users.port)).ok()?;
-            if i % 2 == 1 {
-                let _ = s.write_all(
-                    b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nuser",
-                );
-            }
-            Some(s)
-        })
-        .collect();
+    let idle = flood::idle_connections(
+        users.port,
+        300,
+        b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nuser",
+    );
     assert!(idle.len() > 256, "the flood got past the open-file limit");
-    let started = Instant::now();
-    loop {
-        let mut probe = match std::net::TcpStream::connect(("127.0.0.1", users.port)) {
-            Ok(s) => s,
-            Err(_) => continue,
-        };
-        probe
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let _ = probe.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-        let mut head = [0u8; 12];
-        if probe.read_exact(&mut head).is_ok() {
-            assert_eq!(&head, b"HTTP/1.1 200");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "/healthz never answered while idle connections held the descriptors"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let answered = flood::status_line_despite_flood(
+        users.port,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        Duration::from_secs(30),
+    );
+    assert_eq!(&answered, b"HTTP/1.1 200");
     let mut stalled = idle.into_iter().nth(1).unwrap();
     stalled
         .set_read_timeout(Some(Duration::from_secs(15)))

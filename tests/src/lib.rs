@@ -2,14 +2,16 @@
 //!
 //! The end-to-end tests run our built binaries against real things: a mini MAGI stack in Docker with the
 //! real container names ([`MiniStack`]), loopback servers for mail, S3, webhooks, reverse proxying and
-//! LLM routing ([`SmtpServer`], [`S3Server`], [`WebhookReceiver`], [`Nginx`], [`Caddy`], [`LiteLlm`]), and
-//! fixture images built locally ([`image`]). [`bin`] finds our binaries; [`require`] decides whether a test
-//! can run here. The only imitations are the stand-ins for what cannot be had here: Qdrant
-//! (`tests/standins/qdrant`) and the upstream LLM provider ([`OpenAiStandin`], `tests/standins/openai`).
+//! LLM routing ([`SmtpServer`], [`S3Server`], [`WebhookReceiver`], [`Nginx`], [`Caddy`], [`LiteLlm`]),
+//! fixture images built locally ([`image`]) and a flood of idle connections ([`flood`]). [`bin`] finds our
+//! binaries; [`require`] decides whether a test can run here. The only imitations are the stand-ins for
+//! what cannot be had here: Qdrant (`tests/standins/qdrant`) and the upstream LLM provider
+//! ([`OpenAiStandin`], `tests/standins/openai`).
 
 pub mod caddy;
 pub mod component;
 pub mod docker;
+pub mod flood;
 pub mod image;
 pub mod litellm;
 pub mod nginx;

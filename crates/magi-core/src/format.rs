@@ -1,5 +1,6 @@
-//! Figures as a person reads them in a table, a log line or a page: bytes in binary units and counts with
-//! thousands separators. Every tool formats through here so the same figure reads the same everywhere.
+//! Figures and text as a reader takes them: bytes in binary units and counts with thousands separators for
+//! a person, text escaped for an HTML page and for a Prometheus label value. Every tool formats through here
+//! so the same figure reads the same everywhere and no page or scrape is broken by a name.
 
 /// Bytes as a person reads them: `512 B`, `1.5 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
@@ -30,6 +31,31 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Text made safe inside HTML elements and quoted attributes: `&`, `<`, `>`, `"` and `'` as entities.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Prometheus label value as the text exposition format quotes it: backslash, double quote and newline
+/// escaped.
+pub fn label_value(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +67,15 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(5 << 30), "5.0 GiB");
         assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
+    }
+
+    #[test]
+    fn markup_and_label_quotes_are_escaped() {
+        assert_eq!(
+            html_escape(r#"<a href="x">Tom & 'Jerry'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+        assert_eq!(label_value("a\\b\"c\nd"), r#"a\\b\"c\nd"#);
     }
 
     #[test]

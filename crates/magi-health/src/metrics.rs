@@ -7,13 +7,7 @@ use std::fmt::Write as _;
 use magi_docker::State;
 
 use crate::server::Snapshot;
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+use magi_core::format::label_value;
 
 struct Family<'a> {
     out: &'a mut String,
@@ -28,7 +22,7 @@ impl Family<'_> {
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         let labels: Vec<String> = labels
             .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .map(|(k, v)| format!("{k}=\"{}\"", label_value(v)))
             .collect();
         if labels.is_empty() {
             let _ = writeln!(self.out, "{name} {value}");

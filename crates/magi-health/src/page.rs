@@ -13,26 +13,12 @@ use magi_core::format::human_bytes;
 use crate::history::Entry;
 use crate::render::short_duration;
 use crate::server::Snapshot;
+use magi_core::format::html_escape;
 
 pub const GREEN: &str = "#2e7d32";
 pub const YELLOW: &str = "#f9a825";
 pub const RED: &str = "#c62828";
 pub const GREY: &str = "#9e9e9e";
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn colour(severity: Severity, condition: Condition) -> &'static str {
     if condition == Condition::Absent {
@@ -83,7 +69,7 @@ ul {{ margin: 0; padding-left: 18px; }}
 "#,
         refresh = refresh.as_secs().max(1),
         status = report.stack.status,
-        summary = escape(&report.stack.summary()),
+        summary = html_escape(&report.stack.summary()),
         at = report.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         ms = report.duration.as_millis(),
     );
@@ -135,14 +121,14 @@ ul {{ margin: 0; padding-left: 18px; }}
         let _ = writeln!(
             html,
             r#"<tr class="service" data-service="{name}" data-severity="{severity}"><td class="strip" style="background:{c}"></td><td><b>{name}</b><div class="why">{role}</div></td><td><span class="badge" style="background:{c}">{condition}</span><div class="why">{why}</div></td><td>{container}<div class="why">{state}</div></td><td>{probe}</td><td>{cpu}</td><td>{memory}</td><td>{data}</td><td>{restarts}</td><td>{uptime}</td></tr>"#,
-            name = escape(&s.service.name),
+            name = html_escape(&s.service.name),
             severity = s.verdict.severity,
-            role = escape(&s.service.role),
+            role = html_escape(&s.service.role),
             condition = s.verdict.condition,
-            why = escape(&s.verdict.because()),
-            container = escape(&s.service.container),
-            state = escape(&state),
-            probe = escape(&probe),
+            why = html_escape(&s.verdict.because()),
+            container = html_escape(&s.service.container),
+            state = html_escape(&state),
+            probe = html_escape(&probe),
             cpu = o
                 .cpu_percent
                 .map(|c| format!("{c:.1} %"))
@@ -154,7 +140,7 @@ ul {{ margin: 0; padding-left: 18px; }}
     if !report.stack.impacts.is_empty() {
         html.push_str("<section><h2>Impact</h2><ul>");
         for impact in &report.stack.impacts {
-            let _ = write!(html, "<li>{}</li>", escape(impact));
+            let _ = write!(html, "<li>{}</li>", html_escape(impact));
         }
         html.push_str("</ul></section>\n");
     }
@@ -163,8 +149,8 @@ ul {{ margin: 0; padding-left: 18px; }}
         let _ = write!(
             html,
             "<li>{} ({}): {} free of {}</li>",
-            escape(&d.role),
-            escape(&d.path.display().to_string()),
+            html_escape(&d.role),
+            html_escape(&d.path.display().to_string()),
             human_bytes(d.free),
             human_bytes(d.total)
         );
@@ -188,7 +174,7 @@ ul {{ margin: 0; padding-left: 18px; }}
                 html,
                 "<li>{} {}</li>",
                 entry.ts().strftime("%Y-%m-%d %H:%M:%S"),
-                escape(&line)
+                html_escape(&line)
             );
         }
         html.push_str("</ul>");
@@ -207,7 +193,7 @@ mod tests {
     #[test]
     fn text_from_the_stack_is_escaped() {
         assert_eq!(
-            escape("<script>\"x\" & 'y'</script>"),
+            html_escape("<script>\"x\" & 'y'</script>"),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
         );
     }

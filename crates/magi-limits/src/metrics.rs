@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use hashbrown::HashMap;
+use magi_core::format::label_value;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -149,7 +150,7 @@ impl Metrics {
                 let _ = writeln!(
                     body,
                     "{name}{{model=\"{}\",status=\"{status}\"}} {n}",
-                    escape(model)
+                    label_value(model)
                 );
             }
         }
@@ -168,7 +169,7 @@ impl Metrics {
                 let _ = writeln!(
                     body,
                     "{name}{{model=\"{}\",kind=\"{kind}\"}} {n}",
-                    escape(model)
+                    label_value(model)
                 );
             }
         }
@@ -178,7 +179,12 @@ impl Metrics {
             "# HELP {name} Cost in USD, by model.\n# TYPE {name} counter"
         );
         for (model, m) in named() {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {}", escape(model), m.cost);
+            let _ = writeln!(
+                body,
+                "{name}{{model=\"{}\"}} {}",
+                label_value(model),
+                m.cost
+            );
         }
         let name = "magi_limits_request_duration_seconds";
         let _ = writeln!(
@@ -186,7 +192,7 @@ impl Metrics {
             "# HELP {name} Time from arrival to the last byte, by model.\n# TYPE {name} histogram"
         );
         for (model, h) in named().map(|(model, m)| (model, &m.latency)) {
-            let model = escape(model);
+            let model = label_value(model);
             for (bound, n) in BUCKETS.iter().zip(&h.counts) {
                 let _ = writeln!(
                     body,
@@ -215,7 +221,7 @@ impl Metrics {
             "# HELP {name} Requests waiting for their model, by model.\n# TYPE {name} gauge"
         );
         for (model, n) in &live.queue_depths {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {n}", escape(model));
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {n}", label_value(model));
         }
         let name = "magi_limits_breaker_state";
         let _ = writeln!(
@@ -223,7 +229,7 @@ impl Metrics {
             "# HELP {name} Circuit breaker per model: 0 closed, 1 half-open, 2 open.\n# TYPE {name} gauge"
         );
         for (model, state) in &live.breakers {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {state}", escape(model));
+            let _ = writeln!(body, "{name}{{model=\"{}\"}} {state}", label_value(model));
         }
         let name = "magi_limits_usage_dropped_total";
         let _ = writeln!(
@@ -242,13 +248,6 @@ impl Metrics {
         out.push_str(&body);
         out
     }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::request::{self, client_address, cookie, safe_redirect, wants_html};
 use crate::store::{AuditEntry, Principal, Store};
 use crate::throttle::{self, Policy};
 use crate::{password, token};
+use magi_core::format::html_escape;
 use magi_usage::keys::bearer;
 
 /// The session cookie.
@@ -474,28 +475,13 @@ fn form_page(
     response
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem;line-height:1.5}\
 label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}[role=alert]{color:#a00;font-weight:600}";
 
 fn login_html(csrf: &str, rd: &str, user: &str, message: Option<&str>) -> String {
     let alert = message.map_or(String::new(), |m| {
-        format!("<p role=\"alert\">{}</p>\n", escape(m))
+        format!("<p role=\"alert\">{}</p>\n", html_escape(m))
     });
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -505,8 +491,8 @@ fn login_html(csrf: &str, rd: &str, user: &str, message: Option<&str>) -> String
 <label for=\"username\">User name</label>\n<input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{}\">\n\
 <label for=\"password\">Password</label>\n<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
 <button type=\"submit\">Sign in</button>\n</form>\n</main></body>\n</html>\n",
-        escape(rd),
-        escape(user)
+        html_escape(rd),
+        html_escape(user)
     )
 }
 
