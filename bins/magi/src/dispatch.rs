@@ -108,11 +108,10 @@ pub fn listing(tools: &[Tool]) -> String {
 pub fn exec(
     tools: &[Tool],
     name: OsString,
-    args: Vec<OsString>,
+    mut args: Vec<OsString>,
     common: &CommonArgs,
 ) -> anyhow::Result<u8> {
     let mut name = name.to_string_lossy().into_owned();
-    let mut args = args;
     if !tools.iter().any(|t| t.name == name)
         && let Some(shortcut) = magi_core::tools::shortcut(&name)
     {

@@ -69,14 +69,10 @@ pub struct Settings {
     pub idle_timeout: Duration,
     pub flush_every: Duration,
     pub max_body: usize,
-    /// How long a client may take to send a request's head (or to start the next one).
-    pub header_timeout: Duration,
     /// How long a client may take to send a request's body.
     pub body_timeout: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-    /// How long a stop waits for answers in flight.
-    pub grace: Duration,
+    /// The header timeout, the connection cap and the grace period of a stop.
+    pub serving: magi_serve::Bounds,
 }
 
 /// Request bodies held in memory at once, in all: a body waits for room (up to the body timeout, then 503)
@@ -293,15 +289,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let watcher = tokio::spawn(Arc::clone(&gateway).watch_policy(policy));
-    let bounds = magi_serve::Bounds {
-        header_timeout: gateway.settings.header_timeout,
-        max_connections: gateway.settings.max_connections,
-        grace: gateway.settings.grace,
-    };
     let served = Arc::clone(&gateway);
     magi_serve::serve(
         listener,
-        bounds,
+        gateway.settings.serving,
         move |_peer| {
             let gateway = Arc::clone(&served);
             hyper::service::service_fn(move |req| {

@@ -136,12 +136,14 @@ fn serve(
         idle_timeout: args.idle_timeout,
         flush_every: args.flush_interval,
         max_body: args.max_body,
-        header_timeout: args.header_timeout,
         body_timeout: args.body_timeout,
-        max_connections: args
-            .max_connections
-            .map_or_else(magi_serve::connection_limit, |n| n as usize),
-        grace: args.grace,
+        serving: magi_serve::Bounds {
+            header_timeout: args.header_timeout,
+            max_connections: args
+                .max_connections
+                .map_or_else(magi_serve::connection_limit, |n| n as usize),
+            grace: args.grace,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(args.threads))
