@@ -532,13 +532,19 @@ impl Store {
     }
 
     /// The next delivery of `channel` due at `now`, claimed (`sending`, one more attempt) in one step; else
-    /// when the next one is due.
+    /// when the next one is due. The notices of one alert reach a channel in the order they were queued: a
+    /// delivery waits while an earlier one of the same alert to the same channel is unfinished, so a resolve
+    /// never overtakes the retry of its firing.
     pub fn claim(&mut self, channel: &str, now: Timestamp) -> Result<Claim> {
         let tx = self.conn.transaction()?;
         let next: Option<QueuedRow> = tx
             .query_row(
-                "SELECT id, key, alert_id, notice, attempts, created_at, next_at FROM deliveries
-                 WHERE channel = ?1 AND state = 'pending' ORDER BY next_at, id LIMIT 1",
+                "SELECT id, key, alert_id, notice, attempts, created_at, next_at FROM deliveries AS d
+                 WHERE channel = ?1 AND state = 'pending' AND NOT EXISTS (
+                     SELECT 1 FROM deliveries AS earlier
+                     WHERE earlier.channel = d.channel AND earlier.alert_id = d.alert_id
+                       AND earlier.id < d.id AND earlier.state IN ('pending', 'sending'))
+                 ORDER BY next_at, id LIMIT 1",
                 [channel],
                 |r| {
                     Ok((
@@ -823,6 +829,35 @@ mod tests {
                 .iter()
                 .any(|h| h.what == "sent" && h.detail.ends_with("200 OK"))
         );
+    }
+
+    #[test]
+    fn a_resolve_waits_for_the_retry_of_its_firing() {
+        let mut store = Store::in_memory().unwrap();
+        let mut engine = engine();
+        let d = engine.observe(&status("qdrant", Severity::Critical, 0), at(0));
+        store.apply(&d, at(0), &route).unwrap();
+        let Claim::Due(firing) = store.claim("hook", at(0)).unwrap() else {
+            panic!()
+        };
+        store.retry(&firing, "503", at(10)).unwrap();
+        let d = engine.observe(&status("qdrant", Severity::Ok, 2), at(2));
+        store.apply(&d, at(2), &route).unwrap();
+        assert_eq!(
+            store.claim("hook", at(5)).unwrap(),
+            Claim::Later(at(10)),
+            "the resolve, due now, waits behind the firing's retry"
+        );
+        let Claim::Due(again) = store.claim("hook", at(10)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(again.notice.kind, NoticeKind::Firing);
+        assert_eq!(store.claim("hook", at(10)).unwrap(), Claim::Idle);
+        store.sent(&again, "200 OK", at(10)).unwrap();
+        let Claim::Due(resolve) = store.claim("hook", at(10)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(resolve.notice.kind, NoticeKind::Resolved);
     }
 
     #[test]
