@@ -6,14 +6,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
 use magi_core::config::format_duration;
 use magi_core::exit::{self, UsageError};
+use magi_core::format;
 use magi_core::printable::printable;
+use magi_core::table::Table;
 
 use crate::cli::{Cli, Command, SilenceCommand};
 use crate::daemon::{self, Options};
@@ -50,7 +52,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         None => {
             let stop = Arc::new(Wake::default());
-            watch_signals(stop.clone())?;
+            let on_stop = stop.clone();
+            magi_core::daemon::on_stop_signal(move |signal| {
+                log::info!("{signal}: finishing the delivery in flight, then stopping");
+                on_stop.stop();
+            })
+            .context("watching for SIGTERM")?;
             let input = open_input(cli.input.as_deref())?;
             let options = Options {
                 db,
@@ -83,28 +90,27 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             } else if alerts.is_empty() {
                 writeln!(out, "no {}alerts", if active { "active " } else { "" })?;
             } else {
-                writeln!(
-                    out,
-                    "{:>5}  {:<8}  {:<14}  {:<16}  {:<8}  {:<20}  MESSAGE",
-                    "ID", "STATE", "RULE", "SUBJECT", "SEVERITY", "SINCE"
-                )?;
+                let mut table = Table::new([
+                    "ID", "STATE", "RULE", "SUBJECT", "SEVERITY", "SINCE", "MESSAGE",
+                ])
+                .right([0]);
                 for a in &alerts {
                     let state = match (a.resolved_at, a.acked_at) {
                         (Some(_), _) => "resolved",
                         (None, Some(_)) => "acked",
                         (None, None) => "firing",
                     };
-                    let since = a.started_at.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
-                    writeln!(
-                        out,
-                        "{:>5}  {state:<8}  {:<14}  {:<16}  {:<8}  {since:<20}  {}",
-                        a.id,
-                        a.rule,
-                        a.subject,
-                        a.severity.as_str(),
-                        a.message
-                    )?;
+                    table.row([
+                        a.id.to_string(),
+                        state.to_owned(),
+                        a.rule.clone(),
+                        printable(&a.subject).to_string(),
+                        a.severity.as_str().to_owned(),
+                        format::time(a.started_at),
+                        printable(&a.message).to_string(),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
             Ok(exit::SUCCESS)
         }
@@ -132,8 +138,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let id = open_store(&db)?.silence_add(&subject, until, note.as_deref(), now)?;
             writeln!(
                 out,
-                "silence #{id}: no notices about '{subject}' for {} (until {until})",
-                format_duration(duration)
+                "silence #{id}: no notices about '{}' for {} (until {})",
+                printable(&subject),
+                format_duration(duration),
+                format::time(until)
             )?;
             Ok(exit::SUCCESS)
         }
@@ -146,17 +154,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             } else if silences.is_empty() {
                 writeln!(out, "no silences in force")?;
             } else {
-                writeln!(out, "{:>5}  {:<24}  {:<22}  NOTE", "ID", "SUBJECT", "UNTIL")?;
+                let mut table = Table::new(["ID", "SUBJECT", "UNTIL", "NOTE"]).right([0]);
                 for s in &silences {
-                    let until = s.until.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
-                    writeln!(
-                        out,
-                        "{:>5}  {:<24}  {until:<22}  {}",
-                        s.id,
-                        s.subject,
-                        s.note.as_deref().unwrap_or("")
-                    )?;
+                    table.row([
+                        s.id.to_string(),
+                        printable(&s.subject).to_string(),
+                        format::time(s.until),
+                        printable(s.note.as_deref().unwrap_or("")).to_string(),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
             Ok(exit::SUCCESS)
         }
@@ -190,20 +197,22 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 )
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let rows = open_store(&db)?.history(from)?;
-            for h in &rows {
-                if json {
+            if json {
+                for h in &rows {
                     writeln!(out, "{}", serde_json::to_string(h)?)?;
-                } else {
-                    let at = h.at.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
-                    let alert = h.alert.map(|a| format!("#{a}")).unwrap_or_default();
-                    writeln!(
-                        out,
-                        "{at}  {alert:>5}  {:<10}  {:<16}  {}",
-                        h.what,
-                        printable(&h.subject),
-                        printable(&h.detail)
-                    )?;
                 }
+            } else if !rows.is_empty() {
+                let mut table = Table::new(["AT", "ALERT", "WHAT", "SUBJECT", "DETAIL"]).right([1]);
+                for h in &rows {
+                    table.row([
+                        format::time(h.at),
+                        h.alert.map(|a| format!("#{a}")).unwrap_or_default(),
+                        h.what.clone(),
+                        printable(&h.subject).to_string(),
+                        printable(&h.detail).to_string(),
+                    ]);
+                }
+                table.write(&mut out)?;
             }
             if rows.is_empty() && !json {
                 writeln!(
@@ -221,37 +230,12 @@ fn open_store(db: &Path) -> anyhow::Result<Store> {
     Store::open(db).with_context(|| format!("opening {}", db.display()))
 }
 
-/// SIGTERM and SIGINT end the run after the delivery in flight: they are blocked in every thread and
-/// awaited by one.
-fn watch_signals(stop: Arc<Wake>) -> anyhow::Result<()> {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGINT);
-    set.thread_block().context("blocking SIGTERM")?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if let Ok(signal) = set.wait() {
-                log::info!("{signal}: finishing the delivery in flight, then stopping");
-                stop.stop();
-            }
-        })?;
-    Ok(())
-}
-
 /// The event stream: stdin, a file, or a FIFO opened read-write so writers may come and go without ending
 /// it. Under socket activation (`magi-alert.socket`, `ListenFIFO=`), the FIFO systemd passes as fd 3.
 fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
-    let activated = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        == Some(std::process::id())
-        && std::env::var("LISTEN_FDS").is_ok_and(|n| n == "1");
     let path = match path {
         Some(p) if p != Path::new("-") => Some(p.to_owned()),
-        _ if activated => Some(PathBuf::from("/proc/self/fd/3")),
-        _ => None,
+        _ => magi_core::daemon::passed_fifo(),
     };
     let file = match path {
         None => File::from(

@@ -19,6 +19,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use magi_core::backoff::Backoff;
 
 use crate::channel::Channel;
 use crate::store::{Claim, Delivery, Store};
@@ -29,15 +30,6 @@ pub struct Policy {
     pub retry_initial: Duration,
     pub retry_max: Duration,
     pub give_up_after: Duration,
-}
-
-/// The wait before attempt `attempt + 1`, after `attempt` failures (1-based): `initial × 2^(attempt-1)`,
-/// capped at `max`, of which a random half (`jitter` in `0..1`) is taken off so that channels failing together
-/// do not retry together.
-pub fn backoff(attempt: u32, initial: Duration, max: Duration, jitter: f64) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(31);
-    let full = initial.saturating_mul(1u32 << exponent).min(max);
-    full.mul_f64(1.0 - 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 /// Wakes idle workers when deliveries are queued, and tells them to stop.
@@ -152,13 +144,13 @@ fn attempt(
                 );
                 return store.failed(delivery, &e.message, now);
             }
-            let wait = backoff(
-                delivery.attempts,
-                policy.retry_initial,
-                policy.retry_max,
-                fastrand::f64(),
-            )
-            .max(e.retry_after.unwrap_or_default().min(policy.retry_max));
+            let backoff = Backoff {
+                initial: policy.retry_initial,
+                max: policy.retry_max,
+            };
+            let wait = backoff
+                .jittered(delivery.attempts, fastrand::f64())
+                .max(e.retry_after.unwrap_or_default().min(policy.retry_max));
             log::warn!(
                 "{}: {} notice to {} failed (attempt {}): {e}; retrying in {}",
                 notice.subject,
@@ -180,19 +172,6 @@ fn attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_jitter_takes_up_to_half() {
-        let s = Duration::from_secs;
-        let waits: Vec<Duration> = (1..=8).map(|a| backoff(a, s(5), s(60), 0.0)).collect();
-        assert_eq!(
-            waits,
-            [s(5), s(10), s(20), s(40), s(60), s(60), s(60), s(60)]
-        );
-        assert_eq!(backoff(2, s(5), s(60), 1.0), s(5));
-        assert_eq!(backoff(2, s(5), s(60), 0.5), Duration::from_millis(7500));
-        assert_eq!(backoff(u32::MAX, s(5), s(60), 0.0), s(60), "no overflow");
-    }
 
     #[test]
     fn a_stop_wakes_a_waiting_worker() {

@@ -9,13 +9,14 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use magi_core::cli::Context as Start;
 use magi_core::config::Config;
+use magi_core::daemon::StopSignals;
 use magi_core::event::{Event, EventWriter, Severity};
 use magi_core::exit::UsageError;
 use magi_core::format::human_bytes;
 use magi_core::logging::log_event;
+use magi_core::table::Table;
 use magi_docker::Engine;
 use serde_json::json;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::archive::Archive;
 use crate::cli::{
@@ -85,8 +86,7 @@ fn with_runtime(
             partial: Mutex::new(None),
             lock: Mutex::new(None),
         });
-        let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch for SIGINT")?;
+        let mut signals = StopSignals::install().context("cannot watch for SIGTERM and SIGINT")?;
         let handed = Work {
             docker,
             cleanup: Arc::clone(&cleanup),
@@ -94,12 +94,11 @@ fn with_runtime(
         let task = tokio::task::spawn_blocking(move || work(handed));
         let code = tokio::select! {
             result = task => return result.context("the worker thread failed")?,
-            _ = terminate.recv() => 143,
-            _ = interrupt.recv() => 130,
+            signal = signals.recv() => signal.exit_code(),
         };
         tokio::task::spawn_blocking(move || cleanup.interrupt()).await.ok();
         eprintln!("{program}: interrupted; paused containers were unpaused and the partial archive removed");
-        std::process::exit(code);
+        std::process::exit(code.into());
     })
 }
 
@@ -329,13 +328,8 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
         Default::default()
     });
     let mut out = std::io::stdout().lock();
-    if !args.json {
-        writeln!(
-            out,
-            "{:<42} {:>10}  {:<8} {:<40} {:<24} NOTE",
-            "NAME", "SIZE", "STATUS", "SERVICES", "VERIFIED"
-        )?;
-    }
+    let mut table =
+        Table::new(["NAME", "SIZE", "STATUS", "SERVICES", "VERIFIED", "NOTE"]).right([1]);
     for item in &listed {
         let stem = item.name.stem();
         let verification = verified.get(&stem);
@@ -381,7 +375,7 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
                 Some(v) => format!(
                     "{} {}{}",
                     if v.ok { "ok" } else { "FAILED" },
-                    v.at.strftime("%Y-%m-%d %H:%M"),
+                    magi_core::format::minute(v.at),
                     if v.deep { " deep" } else { "" }
                 ),
             };
@@ -390,16 +384,14 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
             } else {
                 status.to_owned()
             };
-            writeln!(
-                out,
-                "{:<42} {:>10}  {:<8} {:<40} {:<24} {}",
+            table.row([
                 stem,
                 human_bytes(item.size),
                 status,
                 services.join(","),
                 verified,
-                magi_core::printable::printable(note.unwrap_or(""))
-            )?;
+                magi_core::printable::printable(note.unwrap_or("")).into_owned(),
+            ]);
         }
     }
     let copies: Vec<Safety> = Safety::leftovers(&start.config.stack.home)
@@ -427,17 +419,18 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
             });
             writeln!(out, "{record}")?;
         } else {
-            writeln!(
-                out,
-                "{:<42} {:>10}  {:<8} {:<40} {:<24} {}",
-                copy.name,
+            table.row([
+                copy.name.clone(),
                 human_bytes(copy.size()),
-                "unconfirmed*",
+                "unconfirmed*".to_owned(),
                 copy.journal.services.join(","),
-                "-",
-                note
-            )?;
+                "-".to_owned(),
+                note,
+            ]);
         }
+    }
+    if !args.json {
+        table.write(&mut out)?;
     }
     if !args.json && (!copies.is_empty() || listed.iter().any(|l| l.name.kind == Kind::Safety)) {
         writeln!(
@@ -587,7 +580,7 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
         out,
         "{} (taken {} on {}{}) replaces:",
         archive.name,
-        archive.manifest.started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        magi_core::format::time(archive.manifest.started),
         archive.manifest.host,
         archive
             .manifest

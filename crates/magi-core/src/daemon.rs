@@ -1,9 +1,11 @@
-//! What every MAGI daemon does with systemd, written once: take the socket systemd passed
+//! What every MAGI daemon does with systemd, written once: take the socket or FIFO systemd passed
 //! (`LISTEN_FDS`, a `.socket` unit) or bind its own, tell systemd it is ready and stopping, feed the
-//! watchdog, and stop on SIGTERM or SIGINT. Each call is harmless outside systemd: the notifications go
-//! nowhere without `NOTIFY_SOCKET`, and without `WATCHDOG_USEC` there is no watchdog to feed.
+//! watchdog, and stop on SIGTERM or SIGINT (in an async runtime or on a plain thread). Each call is harmless
+//! outside systemd: the notifications go nowhere without `NOTIFY_SOCKET`, and without `WATCHDOG_USEC` there
+//! is no watchdog to feed.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Why a daemon could not get its listening socket.
@@ -33,21 +35,110 @@ pub async fn listener(address: SocketAddr) -> Result<tokio::net::TcpListener, Li
         .map_err(|source| ListenError::Bind { address, source })
 }
 
-/// Resolves at the first SIGTERM or SIGINT, saying which; never, if the handlers cannot be installed.
-pub async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => log::info!("SIGTERM: stopping"),
-                _ = int.recv() => log::info!("SIGINT: stopping"),
-            }
+/// The FIFO systemd passed (`ListenFIFO=`, the first of `LISTEN_FDS` for this process), as a path to open.
+/// It is reopened through `/proc/self/fd` rather than read through the passed descriptor because systemd
+/// passes it non-blocking, and a reader wants to block until a line comes.
+pub fn passed_fifo() -> Option<PathBuf> {
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok());
+    (for_us && count.is_some_and(|n| n >= 1)).then(|| PathBuf::from("/proc/self/fd/3"))
+}
+
+/// Which signal asked a process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Terminate,
+    Interrupt,
+}
+
+impl StopSignal {
+    /// The exit code of a process ended by this signal, as shells report it: 143 and 130.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            StopSignal::Terminate => 143,
+            StopSignal::Interrupt => 130,
         }
-        _ => std::future::pending().await,
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Interrupt => "SIGINT",
+        }
+    }
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// SIGTERM and SIGINT, watched from the moment of [`StopSignals::install`] (a signal that comes before the
+/// first [`StopSignals::recv`] is kept, not lost).
+#[derive(Debug)]
+pub struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers; needs a Tokio runtime.
+    pub fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next stop signal.
+    pub async fn recv(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.terminate.recv() => StopSignal::Terminate,
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+        }
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT, saying which in the log; never, if the handlers cannot be
+/// installed.
+pub async fn stop_signal() {
+    match StopSignals::install() {
+        Ok(mut signals) => {
+            let signal = signals.recv().await;
+            log::info!("{signal}: stopping");
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// For a daemon made of plain threads: blocks SIGTERM and SIGINT in the calling thread (and so in every
+/// thread it starts afterwards; call this first) and runs `on_stop` on a thread of its own at the first of
+/// them.
+pub fn on_stop_signal(on_stop: impl FnOnce(StopSignal) + Send + 'static) -> std::io::Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.thread_block().map_err(std::io::Error::from)?;
+    std::thread::Builder::new()
+        .name("stop-signal".into())
+        .spawn(move || {
+            if let Ok(signal) = set.wait() {
+                on_stop(if signal == Signal::SIGINT {
+                    StopSignal::Interrupt
+                } else {
+                    StopSignal::Terminate
+                });
+            }
+        })?;
+    Ok(())
 }
 
 /// Tells systemd the daemon is ready (`Type=notify`), with a status line for `systemctl status`.

@@ -1,6 +1,9 @@
-//! Figures and text as a reader takes them: bytes in binary units and counts with thousands separators for
-//! a person, text escaped for an HTML page and for a Prometheus label value. Every tool formats through here
-//! so the same figure reads the same everywhere and no page or scrape is broken by a name.
+//! Figures and text as a reader takes them: bytes in binary units, counts with thousands separators and
+//! times in UTC for a person, text escaped for an HTML page and for a Prometheus label value. Every tool
+//! formats through here so the same figure reads the same everywhere and no page or scrape is broken by a
+//! name.
+
+use jiff::Timestamp;
 
 /// Bytes as a person reads them: `512 B`, `1.5 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
@@ -29,6 +32,16 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// A time to the second, in UTC and saying so: `2026-12-03 09:17:25 UTC`.
+pub fn time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// A time to the minute, for times a person plans around (a quota's reset): `2026-12-03 09:17 UTC`.
+pub fn minute(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// Text made safe inside HTML elements and quoted attributes: `&`, `<`, `>`, `"` and `'` as entities.
@@ -67,6 +80,13 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(5 << 30), "5.0 GiB");
         assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
+    }
+
+    #[test]
+    fn times_are_utc_and_say_so() {
+        let at: Timestamp = "2026-12-03T09:17:25.9+01:00".parse().unwrap();
+        assert_eq!(time(at), "2026-12-03 08:17:25 UTC");
+        assert_eq!(minute(at), "2026-12-03 08:17 UTC");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn remembered(standing: &Standing, step: Step) -> Sent {
 pub fn event(standing: &Standing, step: Step, now: Timestamp) -> Event {
     let who = standing.user.as_deref().unwrap_or("all users together");
     let window = standing.window.as_str();
-    let resets = standing.resets_at.strftime("%Y-%m-%d %H:%M UTC");
+    let resets = magi_core::format::minute(standing.resets_at);
     let spent = format!("${:.2} of ${:.2}", standing.spent_usd, standing.budget_usd);
     let (severity, message) = match step {
         Step::Cross(REACHED_PERCENT) => (

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use jiff::ToSpan as _;
 use jiff::civil::Date;
 use magi_core::format::thousands;
+use magi_core::table::Table;
 use magi_usage::usage::{GroupBy, Period, Total};
 use serde::Serialize;
 
@@ -97,14 +98,16 @@ pub fn table(out: &mut impl Write, rows: &[Row], by: Option<GroupBy>) -> io::Res
         Some(GroupBy::User) => Some("USER"),
         None => None,
     };
-    let mut lines: Vec<Vec<String>> = vec![
-        ["PERIOD"]
-            .into_iter()
-            .chain(key)
-            .chain(["REQUESTS", "PROMPT", "COMPLETION", "TOKENS", "COST"])
-            .map(str::to_owned)
-            .collect(),
-    ];
+    let text_columns = if key.is_some() { 2 } else { 1 };
+    let header = ["PERIOD"].into_iter().chain(key).chain([
+        "REQUESTS",
+        "PROMPT",
+        "COMPLETION",
+        "TOKENS",
+        "COST",
+    ]);
+    let mut table = Table::new(header);
+    table = table.right(text_columns..text_columns + 5);
     for row in rows {
         let mut line = vec![label(row)];
         if key.is_some() {
@@ -117,7 +120,7 @@ pub fn table(out: &mut impl Write, rows: &[Row], by: Option<GroupBy>) -> io::Res
             thousands(row.total_tokens),
             dollars(row.cost_usd),
         ]);
-        lines.push(line);
+        table.row(line);
     }
     let (requests, prompt, completion, usd) = sum(rows);
     let mut total = vec!["total".to_owned()];
@@ -131,33 +134,8 @@ pub fn table(out: &mut impl Write, rows: &[Row], by: Option<GroupBy>) -> io::Res
         thousands(prompt + completion),
         dollars(usd),
     ]);
-    lines.push(total);
-    let columns = lines[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            lines
-                .iter()
-                .map(|l| l[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let text_columns = if key.is_some() { 2 } else { 1 };
-    for line in &lines {
-        let cells: Vec<String> = line
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| {
-                if i < text_columns {
-                    format!("{cell:<w$}", w = widths[i])
-                } else {
-                    format!("{cell:>w$}", w = widths[i])
-                }
-            })
-            .collect();
-        writeln!(out, "{}", cells.join("  ").trim_end())?;
-    }
-    Ok(())
+    table.row(total);
+    table.write(out)
 }
 
 /// The rows as NDJSON, one object a line.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use magi_check::{Condition, ServiceReport};
+use magi_core::backoff::Backoff;
 use magi_docker::State;
 
 /// How eagerly to heal.
@@ -111,8 +112,11 @@ const HOUR: Duration = Duration::from_secs(3600);
 impl Policy {
     /// The wait after the `attempt`-th restart of an episode: backoff, 2 × backoff, 4 × backoff, …
     pub fn wait_after(&self, attempt: u32) -> Duration {
-        self.backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        Backoff {
+            initial: self.backoff,
+            max: self.backoff.saturating_mul(1 << 16),
+        }
+        .wait(attempt)
     }
 
     /// Decides, and updates the patient's record as if the decision is carried out.

@@ -23,6 +23,8 @@ use magi_check::{Checker, Options, Thresholds};
 use magi_core::cli::Context;
 use magi_core::event::EventWriter;
 use magi_core::exit::{PluginStatus, UsageError};
+use magi_core::format;
+use magi_core::table::Table;
 use magi_docker::Engine;
 
 use crate::cli::{
@@ -191,11 +193,15 @@ fn history(context: &Context, args: &HistoryArgs) -> anyhow::Result<u8> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for entry in &entries {
-        let line = if args.json {
-            serde_json::to_string(entry).context("encoding a history record")?
-        } else {
-            let ts = entry.ts().strftime("%Y-%m-%d %H:%M:%S");
+    if args.json {
+        for entry in &entries {
+            let line = serde_json::to_string(entry).context("encoding a history record")?;
+            writeln!(out, "{line}").context("writing the history")?;
+        }
+    } else if !entries.is_empty() {
+        let mut table = Table::new(["AT", "SERVICE", "CHANGE", "DETAIL"]);
+        for entry in &entries {
+            let at = format::time(entry.ts());
             match entry {
                 Entry::Change {
                     subject,
@@ -204,22 +210,28 @@ fn history(context: &Context, args: &HistoryArgs) -> anyhow::Result<u8> {
                     message,
                     ..
                 } => {
-                    format!(
-                        "{ts}  {subject:<12} {:<9} -> {to:<9} {message}",
-                        from.as_deref().unwrap_or("-")
-                    )
+                    let from = from.as_deref().unwrap_or("-");
+                    table.row([
+                        at,
+                        subject.clone(),
+                        format!("{from} -> {to}"),
+                        message.clone(),
+                    ]);
                 }
                 Entry::Restart {
                     subject,
                     reason,
                     outcome,
                     ..
-                } => {
-                    format!("{ts}  {subject:<12} restart   {outcome}: {reason}")
-                }
+                } => table.row([
+                    at,
+                    subject.clone(),
+                    "restart".to_owned(),
+                    format!("{outcome}: {reason}"),
+                ]),
             }
-        };
-        writeln!(out, "{line}").context("writing the history")?;
+        }
+        table.write(&mut out).context("writing the history")?;
     }
     Ok(PluginStatus::Ok.code())
 }

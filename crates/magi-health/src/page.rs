@@ -70,7 +70,7 @@ ul {{ margin: 0; padding-left: 18px; }}
         refresh = refresh.as_secs().max(1),
         status = report.stack.status,
         summary = html_escape(&report.stack.summary()),
-        at = report.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        at = magi_core::format::time(report.at),
         ms = report.duration.as_millis(),
     );
     for s in &report.services {
@@ -173,7 +173,7 @@ ul {{ margin: 0; padding-left: 18px; }}
             let _ = write!(
                 html,
                 "<li>{} {}</li>",
-                entry.ts().strftime("%Y-%m-%d %H:%M:%S"),
+                magi_core::format::time(entry.ts()),
                 html_escape(&line)
             );
         }

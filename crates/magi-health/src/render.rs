@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use magi_check::{ProbeOutcome, Report, ServiceReport, StackStatus};
 use magi_core::exit::PluginStatus;
 use magi_core::format::human_bytes;
+use magi_core::table::Table;
 use magi_core::{Event, Severity};
 use serde_json::json;
 
@@ -304,32 +305,14 @@ pub fn table(report: &Report, palette: Palette) -> String {
             )
         })
         .collect();
-    let mut widths = headers.map(str::len);
+    let mut table = Table::new(headers);
     for (row, _) in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+        table.row(row.iter().cloned());
     }
-    let mut out = String::new();
-    let line = |cells: &[String], out: &mut String, status: Option<(Severity, usize)>| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let padded = format!("{cell:<w$}");
-            match status {
-                Some((severity, col)) if col == i => {
-                    text.push_str(&palette.paint(severity, &padded))
-                }
-                _ => text.push_str(&padded),
-            }
-            text.push_str("  ");
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&headers.map(String::from), &mut out, None);
-    for (row, severity) in &rows {
-        line(row, &mut out, Some((*severity, 2)));
-    }
+    let mut out = table.render_with(|r, c, cell| match r.checked_sub(1) {
+        Some(i) if c == 2 => palette.paint(rows[i].1, &cell),
+        _ => cell,
+    });
     out.push('\n');
     let stack = &report.stack;
     let label = match stack.status {

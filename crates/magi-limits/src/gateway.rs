@@ -30,6 +30,7 @@ use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use jiff::Timestamp;
+use magi_core::backoff::Backoff;
 use magi_core::{Event, Severity};
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
@@ -750,9 +751,11 @@ async fn forward(
     let request = upstream_request(&gateway, &parts, &body);
     for attempt in 0..=settings.retries {
         if attempt > 0 {
-            let base = settings.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
-            let delay = Duration::from_secs_f64(base * (0.5 + fastrand::f64()));
-            tokio::time::sleep(delay).await;
+            let backoff = Backoff {
+                initial: settings.backoff,
+                max: settings.backoff.saturating_mul(1 << 16),
+            };
+            tokio::time::sleep(backoff.jittered(attempt, fastrand::f64())).await;
             if !model.is_empty()
                 && let Err((message, wait)) = gateway.breaker_admit(&model)
             {

@@ -32,7 +32,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use magi_core::cli::Context;
 use magi_core::daemon;
-use magi_core::format::thousands;
+use magi_core::format::{self, thousands};
+use magi_core::table::Table;
 use serde::Serialize;
 
 use crate::breaker::BreakerSettings;
@@ -201,28 +202,6 @@ fn print_json<T: Serialize>(records: impl IntoIterator<Item = T>) -> anyhow::Res
     Ok(())
 }
 
-fn table(rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let mut widths = Vec::new();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if widths.len() <= i {
-                widths.push(0);
-            }
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
-}
-
 fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map_or("-".into(), |v| v.to_string())
 }
@@ -303,14 +282,9 @@ fn show(db: &std::path::Path, json: bool) -> anyhow::Result<u8> {
         println!("no limits, quotas or budgets set (see magi-limits set --help)");
         return Ok(0);
     }
-    let mut rows = vec![vec![
-        "LIMIT".into(),
-        "NAME".into(),
-        "SET".into(),
-        "USED".into(),
-    ]];
+    let mut table = Table::new(["LIMIT", "NAME", "SET", "USED"]);
     for record in &records {
-        rows.push(match record {
+        table.row(match record {
             ShowRecord::RateLimit {
                 scope,
                 name,
@@ -352,7 +326,7 @@ fn show(db: &std::path::Path, json: bool) -> anyhow::Result<u8> {
             ],
         });
     }
-    table(&rows)?;
+    table.write(&mut std::io::stdout().lock())?;
     Ok(0)
 }
 
@@ -366,23 +340,17 @@ fn breakers(db: &std::path::Path, json: bool) -> anyhow::Result<u8> {
         println!("no breaker has changed state yet: every model is closed (healthy)");
         return Ok(0);
     }
-    let mut table_rows = vec![vec![
-        "MODEL".into(),
-        "STATE".into(),
-        "FAILURES".into(),
-        "SINCE".into(),
-        "LAST ERROR".into(),
-    ]];
+    let mut table = Table::new(["MODEL", "STATE", "FAILURES", "SINCE", "LAST ERROR"]).right([2]);
     for b in rows {
-        table_rows.push(vec![
+        table.row([
             b.model,
             b.state,
             b.failures.to_string(),
-            b.since.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            format::time(b.since),
             b.last_error.unwrap_or_default(),
         ]);
     }
-    table(&table_rows)?;
+    table.write(&mut std::io::stdout().lock())?;
     Ok(0)
 }
 
@@ -394,28 +362,19 @@ fn errors(db: &std::path::Path, since: Duration, json: bool) -> anyhow::Result<u
         return Ok(0);
     }
     if groups.is_empty() {
-        println!(
-            "no upstream failures since {}",
-            from.strftime("%Y-%m-%d %H:%M UTC")
-        );
+        println!("no upstream failures since {}", format::minute(from));
         return Ok(0);
     }
-    let mut rows = vec![vec![
-        "MODEL".into(),
-        "STATUS".into(),
-        "COUNT".into(),
-        "LAST".into(),
-        "ERROR".into(),
-    ]];
+    let mut table = Table::new(["MODEL", "STATUS", "COUNT", "LAST", "ERROR"]).right([2]);
     for g in groups {
-        rows.push(vec![
+        table.row([
             g.model,
             g.status.to_string(),
             g.count.to_string(),
-            g.last.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            format::time(g.last),
             g.error,
         ]);
     }
-    table(&rows)?;
+    table.write(&mut std::io::stdout().lock())?;
     Ok(0)
 }

@@ -2,11 +2,10 @@
 //! and, read when scraped, queue depth and breaker state per model.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use hashbrown::HashMap;
-use magi_core::format::label_value;
+use magi_core::exposition::{Exposition, Kind};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -134,30 +133,21 @@ impl Metrics {
                 .copied()
                 .filter(|(model, _)| !model.is_empty())
         };
-        let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            name.to_owned()
-        };
-        let name = family(
+        let mut page = Exposition::new();
+        page.family(
             "magi_limits_requests_total",
-            "counter",
+            Kind::Counter,
             "Requests answered, by model and status.",
         );
-        let mut body = String::new();
         for (model, counters) in &models {
             for (status, n) in &counters.requests {
-                let _ = writeln!(
-                    body,
-                    "{name}{{model=\"{}\",status=\"{status}\"}} {n}",
-                    label_value(model)
-                );
+                page.sample(&[("model", model), ("status", &status.to_string())], n);
             }
         }
-        let name = "magi_limits_tokens_total";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Tokens used, by model and kind.\n# TYPE {name} counter"
+        page.family(
+            "magi_limits_tokens_total",
+            Kind::Counter,
+            "Tokens used, by model and kind.",
         );
         type Count = fn(&ModelCounters) -> u64;
         let kinds: [(&str, Count); 2] = [
@@ -165,88 +155,64 @@ impl Metrics {
             ("completion", |m| m.completion_tokens),
         ];
         for (kind, count) in kinds {
-            for (model, n) in named().map(|(model, m)| (model, count(m))) {
-                let _ = writeln!(
-                    body,
-                    "{name}{{model=\"{}\",kind=\"{kind}\"}} {n}",
-                    label_value(model)
-                );
+            for (model, m) in named() {
+                page.sample(&[("model", model), ("kind", kind)], count(m));
             }
         }
-        let name = "magi_limits_cost_usd_total";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Cost in USD, by model.\n# TYPE {name} counter"
+        page.family(
+            "magi_limits_cost_usd_total",
+            Kind::Counter,
+            "Cost in USD, by model.",
         );
         for (model, m) in named() {
-            let _ = writeln!(
-                body,
-                "{name}{{model=\"{}\"}} {}",
-                label_value(model),
-                m.cost
-            );
+            page.sample(&[("model", model)], m.cost);
         }
-        let name = "magi_limits_request_duration_seconds";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Time from arrival to the last byte, by model.\n# TYPE {name} histogram"
+        page.family(
+            "magi_limits_request_duration_seconds",
+            Kind::Histogram,
+            "Time from arrival to the last byte, by model.",
         );
-        for (model, h) in named().map(|(model, m)| (model, &m.latency)) {
-            let model = label_value(model);
-            for (bound, n) in BUCKETS.iter().zip(&h.counts) {
-                let _ = writeln!(
-                    body,
-                    "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                body,
-                "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(body, "{name}_sum{{model=\"{model}\"}} {}", h.sum);
-            let _ = writeln!(body, "{name}_count{{model=\"{model}\"}} {}", h.count);
+        for (model, m) in named() {
+            let h = &m.latency;
+            page.histogram(&[("model", model)], &BUCKETS, &h.counts, h.sum, h.count);
         }
-        let name = "magi_limits_refused_total";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Requests the gateway refused itself, by reason.\n# TYPE {name} counter"
+        page.family(
+            "magi_limits_refused_total",
+            Kind::Counter,
+            "Requests the gateway refused itself, by reason.",
         );
         for (reason, n) in &c.refused {
-            let _ = writeln!(body, "{name}{{reason=\"{reason}\"}} {n}");
+            page.sample(&[("reason", reason)], n);
         }
-        let name = "magi_limits_queue_depth";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Requests waiting for their model, by model.\n# TYPE {name} gauge"
+        page.family(
+            "magi_limits_queue_depth",
+            Kind::Gauge,
+            "Requests waiting for their model, by model.",
         );
         for (model, n) in &live.queue_depths {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {n}", label_value(model));
+            page.sample(&[("model", model)], n);
         }
-        let name = "magi_limits_breaker_state";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Circuit breaker per model: 0 closed, 1 half-open, 2 open.\n# TYPE {name} gauge"
+        page.family(
+            "magi_limits_breaker_state",
+            Kind::Gauge,
+            "Circuit breaker per model: 0 closed, 1 half-open, 2 open.",
         );
         for (model, state) in &live.breakers {
-            let _ = writeln!(body, "{name}{{model=\"{}\"}} {state}", label_value(model));
+            page.sample(&[("model", model)], state);
         }
-        let name = "magi_limits_usage_dropped_total";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Usage records dropped because the writer fell behind.\n# TYPE {name} counter\n\
-             {name} {}",
-            live.usage_dropped
+        page.family(
+            "magi_limits_usage_dropped_total",
+            Kind::Counter,
+            "Usage records dropped because the writer fell behind.",
         );
-        let name = "magi_limits_in_flight";
-        let _ = writeln!(
-            body,
-            "# HELP {name} Requests between arrival and their usage record.\n# TYPE {name} gauge\n\
-             {name} {}",
-            live.in_flight
+        page.sample(&[], live.usage_dropped);
+        page.family(
+            "magi_limits_in_flight",
+            Kind::Gauge,
+            "Requests between arrival and their usage record.",
         );
-        out.push_str(&body);
-        out
+        page.sample(&[], live.in_flight);
+        page.finish()
     }
 }
 

@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use magi_core::cli::Context;
 use magi_core::exit::{self, UsageError};
+use magi_core::printable::printable;
+use magi_core::table::Table;
 
 use crate::cli::{Command, KeysCommand, PasswordArgs, QuotaCommand, RolesCommand, TeamsCommand};
 use crate::error::Error;
@@ -80,23 +82,19 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
                     "no accounts yet: magi-users add NAME --email EMAIL --role admin"
                 )?;
             } else {
-                writeln!(
-                    out,
-                    "{:<20}  {:<28}  {:<10}  {:<16}  {:<8}  LAST LOGIN",
-                    "NAME", "EMAIL", "ROLE", "TEAMS", "STATE"
-                )?;
+                let mut table =
+                    Table::new(["NAME", "EMAIL", "ROLE", "TEAMS", "STATE", "LAST LOGIN"]);
                 for u in &users {
-                    writeln!(
-                        out,
-                        "{:<20}  {:<28}  {:<10}  {:<16}  {:<8}  {}",
-                        u.name,
-                        u.email,
-                        u.role,
+                    table.row([
+                        u.name.clone(),
+                        u.email.clone(),
+                        u.role.clone(),
                         u.teams.join(","),
-                        if u.disabled { "disabled" } else { "active" },
-                        u.last_login.map_or("never".into(), when)
-                    )?;
+                        (if u.disabled { "disabled" } else { "active" }).to_owned(),
+                        u.last_login.map_or("never".into(), when),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
         }
         Command::Set(args) => {
@@ -191,21 +189,16 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
                     writeln!(out, "{}", serde_json::to_string(r)?)?;
                 }
             } else {
-                writeln!(
-                    out,
-                    "{:<16}  {:<9}  {:>5}  PERMISSIONS",
-                    "ROLE", "KIND", "USERS"
-                )?;
+                let mut table = Table::new(["ROLE", "KIND", "USERS", "PERMISSIONS"]).right([2]);
                 for r in &roles {
-                    let kind = if r.builtin { "built-in" } else { "custom" };
-                    writeln!(
-                        out,
-                        "{:<16}  {kind:<9}  {:>5}  {}",
-                        r.name,
-                        r.users,
-                        r.permissions.join(",")
-                    )?;
+                    table.row([
+                        r.name.clone(),
+                        (if r.builtin { "built-in" } else { "custom" }).to_owned(),
+                        r.users.to_string(),
+                        r.permissions.join(","),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
         }
         Command::Roles(RolesCommand::Remove { name }) => {
@@ -227,10 +220,11 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
             } else if teams.is_empty() {
                 writeln!(out, "no teams yet: magi-users teams add NAME")?;
             } else {
-                writeln!(out, "{:<20}  MEMBERS", "TEAM")?;
+                let mut table = Table::new(["TEAM", "MEMBERS"]);
                 for t in &teams {
-                    writeln!(out, "{:<20}  {}", t.name, t.members.join(", "))?;
+                    table.row([t.name.clone(), t.members.join(", ")]);
                 }
+                table.write(&mut out)?;
             }
         }
         Command::Teams(TeamsCommand::Remove { name }) => {
@@ -274,28 +268,32 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
             } else if keys.is_empty() {
                 writeln!(out, "no API keys: magi-users keys create USER")?;
             } else {
-                writeln!(
-                    out,
-                    "{:<14}  {:<16}  {:<16}  {:<12}  {:<20}  {:<20}  LABEL",
-                    "PREFIX", "USER", "SCOPES", "STATE", "EXPIRES", "LAST USED"
-                )?;
+                let mut table = Table::new([
+                    "PREFIX",
+                    "USER",
+                    "SCOPES",
+                    "STATE",
+                    "EXPIRES",
+                    "LAST USED",
+                    "LABEL",
+                ]);
                 for k in &keys {
                     let state = match (k.revoked, k.expires) {
                         (Some(_), _) => "revoked",
                         (None, Some(e)) if e <= now => "expired",
                         _ => "active",
                     };
-                    writeln!(
-                        out,
-                        "{:<14}  {:<16}  {:<16}  {state:<12}  {:<20}  {:<20}  {}",
-                        k.prefix,
-                        k.user,
+                    table.row([
+                        k.prefix.clone(),
+                        k.user.clone(),
                         k.scopes.join(","),
+                        state.to_owned(),
                         k.expires.map_or("never".into(), when),
                         k.last_used.map_or("never".into(), when),
-                        k.label
-                    )?;
+                        printable(&k.label).into_owned(),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
         }
         Command::Keys(KeysCommand::Revoke { prefix }) => {
@@ -309,24 +307,26 @@ pub fn run(context: &Context, db: &Path, command: Command) -> anyhow::Result<u8>
         Command::Activity { user, since, json } => {
             let from = now.saturating_sub(since.as_secs() as i64);
             let entries = store.activity(from, user.as_deref())?;
-            for e in &entries {
-                if json {
+            if json {
+                for e in &entries {
                     writeln!(out, "{}", serde_json::to_string(e)?)?;
-                } else {
-                    // A failed login's user name is whatever the client sent: shown escaped, never run by
-                    // the terminal.
-                    use magi_core::printable::printable;
-                    writeln!(
-                        out,
-                        "{}  {:<16}  {:<14}  {:<16}  {:<15}  {}",
-                        when(e.at),
-                        printable(&e.actor),
-                        e.action,
-                        printable(&e.subject),
-                        e.source,
-                        printable(&e.detail)
-                    )?;
                 }
+            } else if !entries.is_empty() {
+                // A failed login's user name is whatever the client sent: shown escaped, never run by the
+                // terminal.
+                let mut table =
+                    Table::new(["AT", "ACTOR", "ACTION", "SUBJECT", "SOURCE", "DETAIL"]);
+                for e in &entries {
+                    table.row([
+                        when(e.at),
+                        printable(&e.actor).into_owned(),
+                        e.action.clone(),
+                        printable(&e.subject).into_owned(),
+                        e.source.clone(),
+                        printable(&e.detail).into_owned(),
+                    ]);
+                }
+                table.write(&mut out)?;
             }
             if entries.is_empty() && !json {
                 writeln!(
@@ -377,12 +377,9 @@ fn give_to_directory_owner(db: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A Unix time as `2026-11-24 05:30:00Z`.
+/// A Unix time as `2026-11-24 05:30:00 UTC`.
 pub fn when(at: i64) -> String {
-    Timestamp::from_second(at).map_or_else(
-        |_| at.to_string(),
-        |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
-    )
+    Timestamp::from_second(at).map_or_else(|_| at.to_string(), magi_core::format::time)
 }
 
 /// Who is at the terminal, for the audit log: the user behind sudo if there is one.
