@@ -15,6 +15,7 @@ use magi_docker::{Container, Engine, State};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
+use crate::engine::EngineError;
 use crate::error::{BackupError, io_at};
 
 /// How long a container may take to stop before Docker kills it.
@@ -46,15 +47,19 @@ impl Docker {
     }
 
     /// The address of a running container on its network.
-    pub fn ip(&self, name: &str) -> Result<String, String> {
-        let container = self.inspect(name).map_err(|e| e.to_string())?;
+    pub fn ip(&self, name: &str) -> Result<String, EngineError> {
+        let container = self.handle.block_on(self.engine.inspect(name))?;
+        let fail = |why: String| EngineError::Container {
+            name: name.to_owned(),
+            why,
+        };
         if container.state != State::Running {
-            return Err(format!("container {name} is {}", container.state));
+            return Err(fail(format!("is {}", container.state)));
         }
         container
             .ip()
             .map(str::to_owned)
-            .ok_or_else(|| format!("container {name} has no IP address on any network"))
+            .ok_or_else(|| fail("has no IP address on any network".into()))
     }
 
     pub fn stop(&self, name: &str) -> Result<(), BackupError> {

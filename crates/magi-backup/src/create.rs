@@ -15,11 +15,11 @@ use magi_core::config::UnknownService;
 
 use crate::archive::ArchiveWriter;
 use crate::containers::{Docker, Pauser};
+use crate::engine::{self, Capture, Context, EngineError, Staged, Walk, meta_from};
 use crate::error::{BackupError, io_at};
 use crate::manifest::{CONFIG_SERVICE, FORMAT, Failure, Frame, Manifest, Method, TargetRecord};
 use crate::name::{ArchiveName, Kind};
 use crate::progress::Progress;
-use crate::target::{self, Capture, Context, Staged, Walk, meta_from};
 
 /// What to back up.
 #[derive(Debug, Clone)]
@@ -172,8 +172,8 @@ pub fn create(
     let captures: Vec<Box<dyn Capture>> = services
         .iter()
         .flat_map(|s| match config.service(s) {
-            Some(service) if s != CONFIG_SERVICE => target::captures_of(service, config),
-            _ => target::config_captures(config),
+            Some(service) if s != CONFIG_SERVICE => engine::captures_of(service, config),
+            _ => engine::config_captures(config),
         })
         .collect();
     let context = Context {
@@ -255,7 +255,7 @@ struct Outcome {
 fn write_capture(
     writer: &mut ArchiveWriter,
     capture: &dyn Capture,
-    result: Result<Staged, String>,
+    result: Result<Staged, EngineError>,
     setup: &Setup,
     progress: &mut Progress,
     outcome: &mut Outcome,
@@ -272,7 +272,7 @@ fn write_capture(
     let staged = match result {
         Ok(s) => s,
         Err(error) => {
-            fail(outcome, error);
+            fail(outcome, error.to_string());
             return Ok(());
         }
     };

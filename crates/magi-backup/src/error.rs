@@ -20,6 +20,12 @@ pub enum BackupError {
         path.display()
     )]
     DiskFull { action: &'static str, path: PathBuf },
+    #[error("{service}: {target}: {source}")]
+    Engine {
+        service: String,
+        target: String,
+        source: Box<crate::engine::EngineError>,
+    },
     #[error("{service}: {target}: {message}")]
     Target {
         service: String,
@@ -73,6 +79,22 @@ impl BackupError {
             service: service.to_owned(),
             target: target.to_owned(),
             message: message.into(),
+        }
+    }
+}
+
+impl BackupError {
+    /// A closure that turns an engine's error in a step of one target of one service into a
+    /// [`BackupError`], for `map_err`; called once per failure.
+    pub fn engine(
+        service: &str,
+        target: &str,
+    ) -> impl Fn(crate::engine::EngineError) -> BackupError {
+        let (service, target) = (service.to_owned(), target.to_owned());
+        move |source| BackupError::Engine {
+            service: service.clone(),
+            target: target.clone(),
+            source: Box::new(source),
         }
     }
 }

@@ -1,12 +1,11 @@
 //! Restoring an archive: plan what is replaced (whole paths: each file target's directory or file, a
 //! SQLite database with its sidecars), stage those entries from the archive into the restore's safety
-//! directory on the MAGI home's file system — verified on the stream, on two threads — then save Qdrant's
-//! collections, stop the affected containers, swap the staged paths in by rename (the replaced ones move
-//! into the safety directory, see [`crate::safety`]), start the containers and load Qdrant's collections
-//! through its snapshot upload API. Waiting for the stack and rolling back are the caller's
-//! ([`crate::run`]); they use [`wait_ready`], which is `magi-check`'s start-up validation, the same
-//! `magi-health validate` uses, and [`roll_back`].
-
+//! directory on the MAGI home's file system — verified on the stream, on two threads — stop the affected
+//! containers, swap the staged paths in by rename (the replaced ones move into the safety directory, see
+//! [`crate::safety`]), start the containers, and wait for the stack with `magi-check`'s start-up
+//! validation, the same `magi-health validate` uses ([`wait_ready`]). What an engine restores through its
+//! own API (Qdrant's collections) is its module's ([`crate::engine::qdrant`]). [`Live`] is these steps on a
+//! real stack; their order, and what undoes each, is [`crate::transaction`]'s.
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -22,11 +21,11 @@ use magi_docker::State;
 
 use crate::archive::{Archive, Source};
 use crate::containers::Docker;
+use crate::engine::qdrant;
+use crate::engine::{Context, SQLITE_SIDECARS, with_suffix};
 use crate::error::{BackupError, io_at};
 use crate::manifest::{CONFIG_SERVICE, Entry, EntryType, Method};
 use crate::safety::{Root, Safety, Stage};
-use crate::target::qdrant::Qdrant;
-use crate::target::{Context, SQLITE_SIDECARS, with_suffix};
 
 /// What a restore of some services of an archive replaces.
 #[derive(Debug, Clone)]
@@ -234,54 +233,9 @@ pub fn describe(archive: &Archive, plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-/// Checks what can be checked before anything is touched: Qdrant answers and runs the same minor version
-/// as the one the snapshots came from.
+/// Checks what can be checked before anything is touched: today, that Qdrant can take the snapshots.
 pub fn preflight(archive: &Archive, plan: &Plan, context: &Context) -> Result<(), BackupError> {
-    for index in &plan.snapshots {
-        let entry = &archive.manifest.entries[*index];
-        let qdrant = qdrant_for(&entry.service, context)?;
-        let running = qdrant
-            .version()
-            .map_err(|e| qdrant_down(&entry.service, &e))?;
-        let minor = |v: &str| {
-            v.trim_start_matches("qdrant ")
-                .split('.')
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(".")
-        };
-        let taken = entry.engine.as_deref().unwrap_or_default();
-        if minor(taken) != minor(&running) {
-            return Err(BackupError::target(
-                &entry.service,
-                "qdrant snapshots",
-                format!(
-                    "the snapshots come from {taken} and restore only onto the same minor version; this server runs {running}"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn qdrant_for(service: &str, context: &Context) -> Result<Qdrant, BackupError> {
-    let probe = context
-        .config
-        .service(service)
-        .and_then(|s| {
-            s.backup.iter().find_map(|t| match t {
-                magi_core::Target::Qdrant { url } => url.clone().or_else(|| s.probe.clone()),
-                _ => None,
-            })
-        })
-        .ok_or_else(|| {
-            BackupError::target(
-                service,
-                "qdrant snapshots",
-                "the catalog has no Qdrant target for this service",
-            )
-        })?;
-    Qdrant::at(&probe, context).map_err(|e| BackupError::target(service, "qdrant snapshots", e))
+    qdrant::check_versions(archive, plan, context)
 }
 
 /// Extracts the plan's entries into the safety directory's staging area, verifying each on the stream (the
@@ -438,66 +392,6 @@ impl std::io::Write for Writeback {
     }
 }
 
-/// The Qdrant services a plan replaces collections of.
-pub fn qdrant_services(archive: &Archive, plan: &Plan) -> Vec<String> {
-    let mut services: Vec<String> = Vec::new();
-    let snapshot_services = plan
-        .snapshots
-        .iter()
-        .map(|i| archive.manifest.entries[*i].service.as_str());
-    let recorded = archive
-        .manifest
-        .targets
-        .iter()
-        .filter(|t| t.kind == "qdrant" && plan.services.contains(&t.service))
-        .map(|t| t.service.as_str());
-    for service in snapshot_services.chain(recorded) {
-        if !services.iter().any(|s| s == service) {
-            services.push(service.to_owned());
-        }
-    }
-    services
-}
-
-/// Says that Qdrant cannot be asked, and that nothing was changed.
-fn qdrant_down(service: &str, error: &str) -> BackupError {
-    BackupError::target(
-        service,
-        "qdrant snapshots",
-        format!(
-            "Qdrant does not answer ({error}), so its collections can be neither saved nor replaced; nothing was changed: start it (`magi health` says why it is down), or leave {service} out with --service"
-        ),
-    )
-}
-
-/// Saves a snapshot of every collection the Qdrant services of the plan hold now into the safety
-/// directory, before anything is replaced.
-pub fn save_collections(
-    archive: &Archive,
-    plan: &Plan,
-    context: &Context,
-    safety: &mut Safety,
-) -> Result<(), BackupError> {
-    for service in qdrant_services(archive, plan) {
-        let qdrant = qdrant_for(&service, context)?;
-        let collections = qdrant
-            .collections()
-            .map_err(|e| qdrant_down(&service, &e))?;
-        let dir = safety.old_snapshots(&service);
-        fs::create_dir_all(&dir).map_err(io_at("create", &dir))?;
-        for collection in &collections {
-            let path = dir.join(format!("{collection}.snapshot"));
-            let mut out = File::create(&path).map_err(io_at("create", &path))?;
-            qdrant
-                .snapshot(collection, &mut out)
-                .and_then(|()| out.sync_all().map_err(|e| e.to_string()))
-                .map_err(|e| qdrant_down(&service, &format!("collection {collection}: {e}")))?;
-        }
-        safety.journal.collections.push((service, collections));
-    }
-    safety.save()
-}
-
 /// The containers of a plan that are running now; [`swap`] stops them and [`start`] starts them again.
 pub fn running(plan: &Plan, docker: Option<&Docker>) -> Result<Vec<String>, BackupError> {
     if plan.containers.is_empty() {
@@ -563,63 +457,6 @@ pub fn start(containers: &[String], docker: Option<&Docker>) -> Result<(), Backu
     Ok(())
 }
 
-/// Replaces the collections of a Qdrant service with the snapshots in `dir` and deletes those not in
-/// `keep`; waits up to a minute for Qdrant to answer first (its container may just have started).
-pub fn load_collections(
-    service: &str,
-    dir: &Path,
-    keep: &[String],
-    context: &Context,
-) -> Result<(), BackupError> {
-    let qdrant = qdrant_for(service, context)?;
-    let fail = |e: String| BackupError::target(service, "qdrant snapshots", e);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while let Err(e) = qdrant.version() {
-        if Instant::now() > deadline {
-            return Err(fail(format!("Qdrant does not answer: {e}")));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    for collection in keep {
-        let path = dir.join(format!("{collection}.snapshot"));
-        if !path.is_file() {
-            continue;
-        }
-        let snapshot = File::open(&path).map_err(io_at("open", &path))?;
-        log::info!("{service}: restoring collection {collection}");
-        qdrant
-            .upload(collection, snapshot)
-            .map_err(|e| fail(format!("collection {collection}: {e}")))?;
-    }
-    for extra in qdrant.collections().map_err(fail)? {
-        if !keep.contains(&extra) {
-            log::info!("{service}: deleting collection {extra}, which the backup does not have");
-            qdrant.delete_collection(&extra).map_err(fail)?;
-        }
-    }
-    Ok(())
-}
-
-/// Loads the archive's collections of every Qdrant service of the plan from the staged snapshots.
-pub fn load_archive_collections(
-    archive: &Archive,
-    plan: &Plan,
-    context: &Context,
-    safety: &Safety,
-) -> Result<(), BackupError> {
-    for service in qdrant_services(archive, plan) {
-        let keep: Vec<String> = archive
-            .manifest
-            .targets
-            .iter()
-            .filter(|t| t.service == service && t.kind == "qdrant")
-            .flat_map(|t| t.collections.iter().cloned())
-            .collect();
-        load_collections(&service, &safety.new_snapshots(&service), &keep, context)?;
-    }
-    Ok(())
-}
-
 /// Puts back everything a restore replaced, from its safety directory: stop, move back, start, and the
 /// saved collections.
 pub fn roll_back(safety: &Safety, context: &Context) -> Result<(), BackupError> {
@@ -642,7 +479,7 @@ pub fn roll_back(safety: &Safety, context: &Context) -> Result<(), BackupError> 
         safety.roll_back()?;
         start(containers, docker)?;
         for (service, collections) in &safety.journal.collections {
-            load_collections(
+            qdrant::load_collections(
                 service,
                 &safety.old_snapshots(service),
                 collections,
@@ -822,6 +659,136 @@ pub fn optional_services(plan: &Plan, config: &Config, docker: &Docker) -> Vec<S
         })
         .map(|s| s.name.clone())
         .collect()
+}
+
+/// The restore's steps carried out on the real stack: the archive's entries staged under the home, the
+/// containers stopped and started through Docker, Qdrant's collections saved and loaded through its API,
+/// and readiness judged by `magi-check`'s validation. [`crate::transaction::run`] orders them.
+pub struct Live<'a> {
+    pub archive: &'a Archive,
+    pub plan: &'a Plan,
+    pub context: &'a Context<'a>,
+    /// How long to wait for the stack after the swap and after a rollback.
+    pub timeout: Duration,
+    /// The plan's containers that were running, taken when staging starts.
+    containers: Vec<String>,
+    safety: Option<Safety>,
+    /// The safety copy's name and size, kept after it is removed, for the report.
+    safety_seen: (String, u64),
+}
+
+impl<'a> Live<'a> {
+    pub fn new(
+        archive: &'a Archive,
+        plan: &'a Plan,
+        context: &'a Context<'a>,
+        timeout: Duration,
+    ) -> Live<'a> {
+        Live {
+            archive,
+            plan,
+            context,
+            timeout,
+            containers: Vec::new(),
+            safety: None,
+            safety_seen: (String::new(), 0),
+        }
+    }
+
+    /// The safety copy's name and size (what the swap replaced), as last seen: empty before staging.
+    pub fn safety_copy(&self) -> (String, u64) {
+        match &self.safety {
+            Some(safety) => (safety.name.clone(), safety.size()),
+            None => self.safety_seen.clone(),
+        }
+    }
+
+    /// Takes the safety copy out, remembering its name and size.
+    fn take_safety(&mut self) -> Option<Safety> {
+        self.safety_seen = self.safety_copy();
+        self.safety.take()
+    }
+
+    fn safety_mut(&mut self) -> Result<&mut Safety, BackupError> {
+        self.safety.as_mut().ok_or_else(|| BackupError::Io {
+            action: "use the safety copy of",
+            path: self.context.home().to_owned(),
+            source: std::io::Error::other("the restore has not staged anything yet"),
+        })
+    }
+}
+
+impl crate::transaction::Steps for Live<'_> {
+    fn preflight(&mut self) -> Result<(), BackupError> {
+        preflight(self.archive, self.plan, self.context)
+    }
+
+    fn stage(&mut self) -> Result<(), BackupError> {
+        self.containers = running(self.plan, self.context.docker)?;
+        let safety = Safety::create(
+            self.context.home(),
+            &self.archive.name,
+            &self.plan.services,
+            &self.containers,
+        )?;
+        let safety = self.safety.insert(safety);
+        safety.check_same_file_system(&self.plan.roots)?;
+        log::info!("staging and verifying {}", self.archive.name);
+        stage(self.archive, self.plan, safety)
+    }
+
+    fn save(&mut self) -> Result<(), BackupError> {
+        let (archive, plan, context) = (self.archive, self.plan, self.context);
+        qdrant::save_collections(archive, plan, context, self.safety_mut()?)
+    }
+
+    fn discard(&mut self) -> Result<(), BackupError> {
+        match self.take_safety() {
+            Some(safety) => safety.discard(),
+            None => Ok(()),
+        }
+    }
+
+    fn swap(&mut self) -> Result<(), BackupError> {
+        let (plan, docker) = (self.plan, self.context.docker);
+        let containers = self.containers.clone();
+        swap(plan, &containers, docker, self.safety_mut()?)
+    }
+
+    fn start(&mut self) -> Result<(), BackupError> {
+        start(&self.containers, self.context.docker)
+    }
+
+    fn load(&mut self) -> Result<(), BackupError> {
+        let safety = self.safety.as_ref().ok_or_else(|| BackupError::Io {
+            action: "load collections from",
+            path: self.context.home().to_owned(),
+            source: std::io::Error::other("the restore has not staged anything yet"),
+        })?;
+        qdrant::load_archive_collections(self.archive, self.plan, self.context, safety)
+    }
+
+    fn wait(&mut self) -> Result<Duration, String> {
+        let Some(docker) = self.context.docker else {
+            return Err("Docker cannot be reached to see whether the stack came back".into());
+        };
+        let optional = optional_services(self.plan, self.context.config, docker);
+        wait_ready(docker, self.context.config, self.timeout, &optional)
+    }
+
+    fn confirm(&mut self) -> Result<(), BackupError> {
+        match self.take_safety() {
+            Some(safety) => safety.confirm(),
+            None => Ok(()),
+        }
+    }
+
+    fn roll_back(&mut self) -> Result<(), BackupError> {
+        match &self.safety {
+            Some(safety) => roll_back(safety, self.context),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

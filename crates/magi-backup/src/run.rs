@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::transaction::{self, Outcome, Phases};
 use anyhow::Context as _;
 use jiff::Timestamp;
 use magi_core::cli::Context as Start;
@@ -24,6 +25,7 @@ use crate::cli::{
 };
 use crate::containers::{Docker, Pauser};
 use crate::create::{self, Created, Request, Scratch, Setup};
+use crate::engine::Context;
 use crate::error::BackupError;
 use crate::listing;
 use crate::lock::Lock;
@@ -34,7 +36,6 @@ use crate::restore;
 use crate::retention::{self, Policy};
 use crate::safety::Safety;
 use crate::schedule;
-use crate::target::Context;
 
 /// What a signal must undo: paused containers, a partial archive, the lock.
 struct Cleanup {
@@ -634,65 +635,26 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
         recover(&context, timeout)?;
         let mut phases = Phases::default();
         phases.0.push(("open", begun.elapsed()));
-        phases.time("preflight", || {
-            restore::preflight(&archive, &plan, &context)
-        })?;
+        let mut live = restore::Live::new(&archive, &plan, &context, timeout);
+        let outcome = transaction::run(&mut live, &mut phases);
+        let (safety_name, safety_bytes) = live.safety_copy();
         let subject = plan.services.join(",");
-        let containers = restore::running(&plan, work.docker.as_ref())?;
-        let mut safety =
-            Safety::create(context.home(), &archive.name, &plan.services, &containers)?;
-        let before_swap = safety
-            .check_same_file_system(&plan.roots)
-            .and_then(|()| {
-                log::info!("staging and verifying {}", archive.name);
-                phases.time("stage", || restore::stage(&archive, &plan, &safety))
-            })
-            .and_then(|()| {
-                phases.time("save_collections", || {
-                    restore::save_collections(&archive, &plan, &context, &mut safety)
-                })
-            });
-        if let Err(e) = before_swap {
-            let name = safety.name.clone();
-            if let Err(cleanup) = safety.discard() {
-                log::warn!("cannot remove the staging directory {name}: {cleanup}");
-            }
-            return Err(anyhow::Error::from(e).context(format!(
-                "{}: nothing was restored, the data are as they were",
-                archive.name
-            )));
-        }
-        let applied = phases
-            .time("swap", || {
-                restore::swap(&plan, &containers, work.docker.as_ref(), &mut safety)
-            })
-            .and_then(|()| {
-                phases.time("start", || {
-                    restore::start(&containers, work.docker.as_ref())
-                })
-            })
-            .and_then(|()| {
-                phases.time("load_collections", || {
-                    restore::load_archive_collections(&archive, &plan, &context, &safety)
-                })
-            });
-        let ready = match &applied {
-            Ok(()) => match &work.docker {
-                Some(docker) => {
-                    let optional = restore::optional_services(&plan, &start.config, docker);
-                    phases.time("wait", || {
-                        restore::wait_ready(docker, &start.config, timeout, &optional)
-                    })
-                }
-                None => Err("Docker cannot be reached to see whether the stack came back".into()),
-            },
-            Err(e) => Err(e.to_string()),
+        let failed = |why: &str, outcome: String, rolled_back: bool| {
+            Event::new(
+                "magi-restore",
+                "restore.failed",
+                &subject,
+                Severity::Critical,
+                format!("restoring {} failed ({why}); {outcome}", archive.name),
+            )
+            .with("name", archive.name.as_str())
+            .with("safety", safety_name.as_str())
+            .with("rolled_back", rolled_back)
+            .with("services", json!(plan.services))
         };
-        let safety_name = safety.name.clone();
-        let safety_bytes = safety.size();
-        match ready {
-            Ok(waited) => {
-                if let Err(e) = phases.time("confirm", || safety.confirm()) {
+        match outcome {
+            Outcome::Restored { waited, leftover } => {
+                if let Some(e) = leftover {
                     log::warn!(
                         "the restore is done, but its safety copy could not be removed: {e}"
                     );
@@ -707,101 +669,62 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
                     .with("safety", safety_name.as_str())
                     .with("safety_bytes", safety_bytes)
                     .with("waited_ms", waited.as_millis() as u64)
-                    .with("phases_ms", phases.json())
+                    .with("phases_ms", phases_json(&phases))
                     .with("services", json!(plan.services)),
                     json,
                 )?;
                 Ok(0)
             }
-            Err(why) => {
-                log::error!(
-                    "the stack did not come back after restoring {}: {why}; rolling back to the safety copy {safety_name}",
-                    archive.name,
-                );
-                let rolled = restore::roll_back(&safety, &context);
-                let outcome = match &rolled {
-                    Ok(()) => {
-                        if let Err(e) = safety.discard() {
-                            log::warn!(
-                                "rolled back, but the safety copy could not be removed: {e}"
-                            );
-                        }
-                        let ready = match &work.docker {
-                            Some(docker) => restore::wait_ready(
-                                docker,
-                                &start.config,
-                                timeout,
-                                &restore::optional_services(&plan, &start.config, docker),
-                            )
-                            .map(|_| ()),
-                            None => Err("Docker cannot be reached".into()),
-                        };
-                        match ready {
-                            Ok(()) => "rolled back to what was there before; the stack is ready"
-                                .to_owned(),
-                            Err(e) => format!(
-                                "rolled back to what was there before, but the stack is not ready either ({e})"
-                            ),
-                        }
-                    }
+            Outcome::Unchanged { error, leftover } => {
+                if let Some(e) = leftover {
+                    log::warn!("cannot remove the staging directory {safety_name}: {e}");
+                }
+                Err(anyhow::Error::from(error).context(format!(
+                    "{}: nothing was restored, the data are as they were",
+                    archive.name
+                )))
+            }
+            Outcome::RolledBack {
+                why,
+                ready,
+                leftover,
+            } => {
+                if let Some(e) = leftover {
+                    log::warn!("rolled back, but the safety copy could not be removed: {e}");
+                }
+                let outcome = match ready {
+                    Ok(_) => "rolled back to what was there before; the stack is ready".to_owned(),
                     Err(e) => format!(
-                        "the rollback failed ({e}); the replaced files are kept in {}",
-                        context
-                            .home()
-                            .join(crate::safety::WORK_DIR)
-                            .join(&safety_name)
-                            .display()
+                        "rolled back to what was there before, but the stack is not ready either ({e})"
                     ),
                 };
-                emit(
-                    Event::new(
-                        "magi-restore",
-                        "restore.failed",
-                        &subject,
-                        Severity::Critical,
-                        format!("restoring {} failed ({why}); {outcome}", archive.name),
-                    )
-                    .with("name", archive.name.as_str())
-                    .with("safety", safety_name.as_str())
-                    .with("rolled_back", rolled.is_ok())
-                    .with("services", json!(plan.services)),
-                    json,
-                )?;
+                emit(failed(&why, outcome, true), json)?;
+                Ok(1)
+            }
+            Outcome::Stranded { why, error } => {
+                let kept = context
+                    .home()
+                    .join(crate::safety::WORK_DIR)
+                    .join(&safety_name);
+                let outcome = format!(
+                    "the rollback failed ({error}); the replaced files are kept in {}",
+                    kept.display()
+                );
+                emit(failed(&why, outcome, false), json)?;
                 Ok(1)
             }
         }
     })
 }
 
-/// How long each phase of a restore took.
-#[derive(Default)]
-struct Phases(Vec<(&'static str, std::time::Duration)>);
-
-impl Phases {
-    fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
-        let started = std::time::Instant::now();
-        let out = f();
-        let took = started.elapsed();
-        log::info!("{name}: {:.2}s", took.as_secs_f64());
-        self.0.push((name, took));
-        out
-    }
-
-    fn describe(&self) -> String {
-        self.0
-            .iter()
-            .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn json(&self) -> serde_json::Value {
-        self.0
-            .iter()
-            .map(|(n, d)| ((*n).to_owned(), json!(d.as_millis() as u64)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    }
+/// Each phase's milliseconds, for the `restore.completed` event.
+fn phases_json(phases: &Phases) -> serde_json::Value {
+    phases
+        .0
+        .iter()
+        .map(|(n, d)| ((*n).to_owned(), json!(d.as_millis() as u64)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Finishes what an interrupted restore left under the home: a staging area is removed, a safety copy that

@@ -9,9 +9,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::archive::Archive;
+use crate::engine::{qdrant, redis, sqlite};
 use crate::error::{BackupError, io_at};
 use crate::manifest::{EntryType, Method};
-use crate::target::{redis, sqlite};
 
 /// Verifies every entry; `scratch` is used by the deep checks.
 pub fn verify(archive: &Archive, deep: bool, scratch: &Path) -> Result<(), BackupError> {
@@ -38,10 +38,10 @@ pub fn verify(archive: &Archive, deep: bool, scratch: &Path) -> Result<(), Backu
                 let checked = if entry.method == Method::SqliteOnlineBackup {
                     sqlite::integrity(&copy)
                 } else {
-                    whole_tar(&copy)
+                    qdrant::check_snapshot(&copy)
                 };
                 let _ = std::fs::remove_file(&copy);
-                checked.map_err(bad)?;
+                checked.map_err(|e| bad(e.to_string()))?;
             }
             Some(Method::RedisBgsave) => {
                 let mut head = Head(Vec::new());
@@ -69,23 +69,4 @@ impl Write for Head {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-fn whole_tar(path: &Path) -> Result<(), String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let mut tar = tar::Archive::new(file);
-    let mut count = 0;
-    for member in tar
-        .entries()
-        .map_err(|e| format!("not a snapshot (tar): {e}"))?
-    {
-        let mut member = member.map_err(|e| format!("not a whole snapshot (tar): {e}"))?;
-        io::copy(&mut member, &mut io::sink())
-            .map_err(|e| format!("the snapshot is cut short: {e}"))?;
-        count += 1;
-    }
-    if count == 0 {
-        return Err("the snapshot holds no files".into());
-    }
-    Ok(())
 }

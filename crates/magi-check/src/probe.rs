@@ -68,15 +68,63 @@ pub async fn run(probe: &Probe, address: Option<&str>, timeout: Duration) -> Pro
             latency: started.elapsed(),
             detail,
         },
-        Ok(Err(reason)) => ProbeOutcome::Failed { reason },
+        Ok(Err(error)) => ProbeOutcome::Failed {
+            reason: error.to_string(),
+        },
         Err(_) => ProbeOutcome::TimedOut { after: timeout },
     }
 }
 
-async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+/// Why a service did not answer its probe as it should.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("cannot connect to {address}: {}", io_reason(source))]
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("'{name}' cannot be checked against a certificate: {source}")]
+    ServerName {
+        name: String,
+        source: tokio_rustls::rustls::pki_types::InvalidDnsNameError,
+    },
+    /// TLS cannot be set up on this machine (no trusted CAs): the same for every probe, so kept as text.
+    #[error("{0}")]
+    TlsSetup(String),
+    #[error("TLS handshake failed: {0}")]
+    Tls(#[source] std::io::Error),
+    #[error("HTTP handshake failed: {0}")]
+    Handshake(#[source] hyper::Error),
+    #[error("{url} is not a valid request: {source}")]
+    BadRequest {
+        url: String,
+        source: hyper::http::Error,
+    },
+    #[error("HTTP connection failed: {0}")]
+    Connection(#[source] hyper::Error),
+    #[error("HTTP request failed: {0}")]
+    Request(#[source] hyper::Error),
+    /// The service answered with a status other than 2xx.
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("cannot send PING: {}", io_reason(.0))]
+    Send(#[source] std::io::Error),
+    #[error("no reply to PING: {}", io_reason(.0))]
+    NoReply(#[source] std::io::Error),
+    #[error("the connection closed without a reply to PING")]
+    Closed,
+    /// Redis answered something other than `+PONG` (the first 80 characters).
+    #[error("PING answered {0}")]
+    NotPong(String),
+}
+
+async fn connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
     let stream = TcpStream::connect((host, port))
         .await
-        .map_err(|e| format!("cannot connect to {}: {}", join(host, port), io_reason(&e)))?;
+        .map_err(|source| ProbeError::Connect {
+            address: join(host, port),
+            source,
+        })?;
     stream.set_nodelay(true).ok();
     Ok(stream)
 }
@@ -98,7 +146,7 @@ fn io_reason(err: &std::io::Error) -> String {
 }
 
 /// `GET` the URL's path from host:port, over TLS for `https://`; any 2xx is an answer.
-async fn http_get(url: &str, host: &str, port: u16) -> Result<String, String> {
+async fn http_get(url: &str, host: &str, port: u16) -> Result<String, ProbeError> {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -113,12 +161,15 @@ async fn http_get(url: &str, host: &str, port: u16) -> Result<String, String> {
         .map_or(authority, |(h, _)| h)
         .trim_start_matches('[')
         .trim_end_matches(']');
-    let server_name = ServerName::try_from(name.to_owned())
-        .map_err(|e| format!("'{name}' cannot be checked against a certificate: {e}"))?;
-    let stream = TlsConnector::from(tls_config()?)
+    let server_name =
+        ServerName::try_from(name.to_owned()).map_err(|source| ProbeError::ServerName {
+            name: name.to_owned(),
+            source,
+        })?;
+    let stream = TlsConnector::from(tls_config().map_err(ProbeError::TlsSetup)?)
         .connect(server_name, stream)
         .await
-        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        .map_err(ProbeError::Tls)?;
     request(stream, url, authority, path).await
 }
 
@@ -143,19 +194,22 @@ fn tls_config() -> Result<Arc<ClientConfig>, String> {
 }
 
 /// Sends the GET over an open connection and reads the status line.
-async fn request<S>(stream: S, url: &str, authority: &str, path: &str) -> Result<String, String>
+async fn request<S>(stream: S, url: &str, authority: &str, path: &str) -> Result<String, ProbeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("HTTP handshake failed: {e}"))?;
+        .map_err(ProbeError::Handshake)?;
     let request = Request::get(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::USER_AGENT, "magi-health")
         .header(hyper::header::CONNECTION, "close")
         .body(Empty::<&'static [u8]>::new())
-        .map_err(|e| format!("{url} is not a valid request: {e}"))?;
+        .map_err(|source| ProbeError::BadRequest {
+            url: url.to_owned(),
+            source,
+        })?;
     let send = sender.send_request(request);
     tokio::pin!(send);
     // The connection must be driven while the request waits; once it ends, an answer it read is delivered.
@@ -163,40 +217,37 @@ where
         response = &mut send => response,
         ended = connection => match ended {
             Ok(()) => send.await,
-            Err(e) => return Err(format!("HTTP connection failed: {e}")),
+            Err(e) => return Err(ProbeError::Connection(e)),
         },
     }
-    .map_err(|e| format!("HTTP request failed: {e}"))?;
+    .map_err(ProbeError::Request)?;
     let status = response.status();
     if status.is_success() {
         Ok(format!("HTTP {}", status.as_u16()))
     } else {
-        Err(format!("HTTP {}", status.as_u16()))
+        Err(ProbeError::Status(status.as_u16()))
     }
 }
 
 /// Sends `PING` and reads one reply line. Only `+PONG` is an answer: `-NOAUTH` means a password was set that
 /// the stack's clients do not send, `-LOADING` that the data set is not in memory yet.
-async fn redis_ping(host: &str, port: u16) -> Result<String, String> {
+async fn redis_ping(host: &str, port: u16) -> Result<String, ProbeError> {
     let mut stream = connect(host, port).await?;
     stream
         .write_all(b"*1\r\n$4\r\nPING\r\n")
         .await
-        .map_err(|e| format!("cannot send PING: {}", io_reason(&e)))?;
+        .map_err(ProbeError::Send)?;
     let mut line = String::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(stream, MAX_REPLY));
     reader
         .read_line(&mut line)
         .await
-        .map_err(|e| format!("no reply to PING: {}", io_reason(&e)))?;
+        .map_err(ProbeError::NoReply)?;
     let line = line.trim_end();
     match line {
         "+PONG" => Ok("PONG".into()),
-        "" => Err("the connection closed without a reply to PING".into()),
-        l => Err(format!(
-            "PING answered {}",
-            l.chars().take(80).collect::<String>()
-        )),
+        "" => Err(ProbeError::Closed),
+        l => Err(ProbeError::NotPong(l.chars().take(80).collect())),
     }
 }
 

@@ -1,4 +1,8 @@
-//! What a backup captures: one implementation of [`Capture`] per kind of target of the catalog.
+//! The engines a backup knows, one module each, owning what is particular to that engine: how it is
+//! captured ([`Capture`], one implementation per kind of target of the catalog), how a captured copy is
+//! checked ([`sqlite::integrity`], [`redis::is_rdb_header`]), and what its restore needs beyond putting
+//! files back ([`qdrant`]'s collections). Files are put back the same way for every engine, by
+//! [`crate::restore`].
 //!
 //! Capturing has two phases. [`Capture::stage`] takes the engine-consistent copy (SQLite's online backup,
 //! Redis's `BGSAVE`, Qdrant's snapshots) into open files; stages of different targets run in parallel. Then
@@ -11,14 +15,96 @@ pub mod redis;
 pub mod sqlite;
 
 use std::fs::File;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use magi_core::{Config, Probe, Service, Target};
+use magi_docker::DockerError;
 
 use crate::archive::EntryMeta;
 use crate::containers::Docker;
 use crate::manifest::{CONFIG_SERVICE, Method, TargetRecord};
+
+/// Why an engine's capture, check or restore step failed, with what was being done and the cause beneath.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{doing}: {source}")]
+    Sqlite {
+        doing: String,
+        source: rusqlite::Error,
+    },
+    /// Talking to an engine's server over a socket.
+    #[error("{doing}: {source}")]
+    Io { doing: String, source: io::Error },
+    #[error("{request}: {source}")]
+    Http {
+        request: String,
+        source: Box<ureq::Error>,
+    },
+    /// The engine answered, but not as it should: a refusal, an unexpected reply, a copy that fails its
+    /// check.
+    #[error("{0}")]
+    Answer(String),
+    #[error("collection {collection}: {source}")]
+    Collection {
+        collection: String,
+        source: Box<EngineError>,
+    },
+    #[error("Docker cannot be reached to find the address of {0}")]
+    NoDocker(String),
+    #[error("container {name} {why}")]
+    Container { name: String, why: String },
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+}
+
+impl EngineError {
+    pub(crate) fn answer(text: impl Into<String>) -> EngineError {
+        EngineError::Answer(text.into())
+    }
+
+    pub(crate) fn sqlite(doing: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> EngineError {
+        let doing = doing.into();
+        move |source| EngineError::Sqlite { doing, source }
+    }
+
+    pub(crate) fn io(doing: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
+        let doing = doing.into();
+        move |source| EngineError::Io { doing, source }
+    }
+
+    pub(crate) fn http(request: impl Into<String>) -> impl FnOnce(ureq::Error) -> EngineError {
+        let request = request.into();
+        move |source| EngineError::Http {
+            request,
+            source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn collection(collection: &str) -> impl FnOnce(EngineError) -> EngineError {
+        let collection = collection.to_owned();
+        move |source| EngineError::Collection {
+            collection,
+            source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn file(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EngineError {
+        let path = path.to_owned();
+        move |source| EngineError::File {
+            action,
+            path,
+            source,
+        }
+    }
+}
 
 /// What every capture may use.
 pub struct Context<'a> {
@@ -34,14 +120,14 @@ impl Context<'_> {
     }
 
     /// `host:port` for a probe, with a catalog container name replaced by that container's address.
-    pub fn address(&self, probe: &Probe) -> Result<(String, u16), String> {
+    pub fn address(&self, probe: &Probe) -> Result<(String, u16), EngineError> {
         let host = probe.host();
         if !self.config.services.iter().any(|s| s.container == host) {
             return Ok((host.to_owned(), probe.port()));
         }
         let docker = self
             .docker
-            .ok_or_else(|| format!("Docker cannot be reached to find the address of {host}"))?;
+            .ok_or_else(|| EngineError::NoDocker(host.to_owned()))?;
         Ok((docker.ip(host)?, probe.port()))
     }
 }
@@ -80,7 +166,7 @@ pub trait Capture: Send + Sync {
     /// What the manifest records of the target (Qdrant adds its collections when staged).
     fn record(&self) -> TargetRecord;
     /// Takes the engine-consistent copy.
-    fn stage(&self, context: &Context) -> Result<Staged, String>;
+    fn stage(&self, context: &Context) -> Result<Staged, EngineError>;
 }
 
 /// A database path with one of SQLite's sidecar suffixes.
@@ -99,8 +185,8 @@ pub fn meta_of(
     archive_path: String,
     service: &str,
     method: Method,
-) -> Result<EntryMeta, String> {
-    let m = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+) -> Result<EntryMeta, EngineError> {
+    let m = std::fs::symlink_metadata(path).map_err(EngineError::file("read", path))?;
     Ok(meta_from(&m, archive_path, service, method))
 }
 
@@ -198,12 +284,11 @@ pub fn config_captures(config: &Config) -> Vec<Box<dyn Capture>> {
 }
 
 /// Opens a staged copy and removes its name, so nothing is left behind whatever happens next.
-pub fn open_staged(path: &Path) -> Result<(File, u64), String> {
-    let file =
-        File::open(path).map_err(|e| format!("cannot open the copy {}: {e}", path.display()))?;
+pub fn open_staged(path: &Path) -> Result<(File, u64), EngineError> {
+    let file = File::open(path).map_err(EngineError::file("open the copy", path))?;
     let size = file
         .metadata()
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(EngineError::file("read", path))?
         .len();
     let _ = std::fs::remove_file(path);
     Ok((file, size))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::backup::StepResult;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Capture, Context, Staged, StagedFile, meta_of, open_staged};
+use super::{Capture, Context, EngineError, Staged, StagedFile, meta_of, open_staged};
 use crate::manifest::{Method, TargetRecord};
 
 pub struct SqliteTarget {
@@ -18,16 +18,16 @@ pub struct SqliteTarget {
 
 /// `ok`, or what `PRAGMA integrity_check` found first. Only for copies of ours: a WAL database needs its
 /// `-shm` created, so the connection may write.
-pub fn integrity(path: &Path) -> Result<(), String> {
+pub fn integrity(path: &Path) -> Result<(), EngineError> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .map_err(|e| format!("cannot open it as SQLite: {e}"))?;
+        .map_err(EngineError::sqlite("cannot open it as SQLite"))?;
     let verdict: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| format!("integrity_check cannot run: {e}"))?;
+        .map_err(EngineError::sqlite("integrity_check cannot run"))?;
     if verdict == "ok" {
         Ok(())
     } else {
-        Err(format!("integrity_check: {verdict}"))
+        Err(EngineError::answer(format!("integrity_check: {verdict}")))
     }
 }
 
@@ -44,7 +44,7 @@ impl Capture for SqliteTarget {
         TargetRecord::new(&self.service, "sqlite", Some(&self.path))
     }
 
-    fn stage(&self, context: &Context) -> Result<Staged, String> {
+    fn stage(&self, context: &Context) -> Result<Staged, EngineError> {
         let source = context.home().join(&self.path);
         let record = self.record();
         if !source.exists() {
@@ -75,14 +75,19 @@ impl Capture for SqliteTarget {
             &source,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+        .map_err(EngineError::sqlite(format!(
+            "cannot open {}",
+            source.display()
+        )))?;
         src.busy_timeout(Duration::from_secs(30))
-            .map_err(|e| e.to_string())?;
-        let mut dst = Connection::open(&copy)
-            .map_err(|e| format!("cannot create the copy {}: {e}", copy.display()))?;
+            .map_err(EngineError::sqlite("cannot set a busy timeout"))?;
+        let mut dst = Connection::open(&copy).map_err(EngineError::sqlite(format!(
+            "cannot create the copy {}",
+            copy.display()
+        )))?;
         {
             let backup = rusqlite::backup::Backup::new(&src, &mut dst)
-                .map_err(|e| format!("the online backup cannot start: {e}"))?;
+                .map_err(EngineError::sqlite("the online backup cannot start"))?;
             let deadline = std::time::Instant::now() + Duration::from_secs(300);
             loop {
                 match backup.step(-1) {
@@ -91,8 +96,10 @@ impl Capture for SqliteTarget {
                     Ok(_) if std::time::Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(50))
                     }
-                    Ok(_) => return Err("the database stayed locked for 300s".into()),
-                    Err(e) => return Err(format!("the online backup failed: {e}")),
+                    Ok(_) => {
+                        return Err(EngineError::answer("the database stayed locked for 300s"));
+                    }
+                    Err(e) => return Err(EngineError::sqlite("the online backup failed")(e)),
                 }
             }
         }
@@ -100,7 +107,9 @@ impl Capture for SqliteTarget {
         drop(src);
         if let Err(e) = integrity(&copy) {
             let _ = std::fs::remove_file(&copy);
-            return Err(format!("the copy fails its check: {e}"));
+            return Err(EngineError::answer(format!(
+                "the copy fails its check: {e}"
+            )));
         }
         let (file, size) = open_staged(&copy)?;
         Ok(Staged {

@@ -2,7 +2,7 @@
 //! certificates, notebooks) and the stack's configuration files. Staging only names the walk: the files are
 //! read while the archive is written, with the owning container paused for exactly that long.
 
-use super::{Capture, Context, Staged, Walk};
+use super::{Capture, Context, EngineError, Staged, Walk};
 use crate::manifest::TargetRecord;
 
 pub struct CopyTarget {
@@ -27,7 +27,7 @@ impl Capture for CopyTarget {
         TargetRecord::new(&self.walk.service, kind, Some(&self.walk.root))
     }
 
-    fn stage(&self, context: &Context) -> Result<Staged, String> {
+    fn stage(&self, context: &Context) -> Result<Staged, EngineError> {
         let exists = context
             .home()
             .join(&self.walk.root)

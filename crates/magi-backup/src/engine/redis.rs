@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use magi_core::Probe;
 
-use super::{Capture, Context, Staged, StagedFile, meta_from};
+use super::{Capture, Context, EngineError, Staged, StagedFile, meta_from};
 use crate::manifest::{Method, TargetRecord};
 
 /// How long a `BGSAVE` may take.
@@ -38,26 +38,25 @@ struct Resp {
 }
 
 impl Resp {
-    fn connect(host: &str, port: u16) -> Result<Resp, String> {
+    fn connect(host: &str, port: u16) -> Result<Resp, EngineError> {
         let address = (host, port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {host}:{port}: {e}"))?
+            .map_err(EngineError::io(format!("cannot resolve {host}:{port}")))?
             .next()
-            .ok_or_else(|| format!("{host}:{port} resolves to no address"))?;
+            .ok_or_else(|| EngineError::answer(format!("{host}:{port} resolves to no address")))?;
+        let connecting = format!("cannot connect to Redis at {address}");
         let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT)
-            .map_err(|e| format!("cannot connect to Redis at {address}: {e}"))?;
+            .map_err(EngineError::io(connecting.clone()))?;
         stream
             .set_read_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        stream
-            .set_write_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| e.to_string())?;
+            .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
+            .map_err(EngineError::io(connecting))?;
         Ok(Resp {
             reader: BufReader::new(stream),
         })
     }
 
-    fn command(&mut self, args: &[&str]) -> Result<Reply, String> {
+    fn command(&mut self, args: &[&str]) -> Result<Reply, EngineError> {
         let mut request = format!("*{}\r\n", args.len());
         for arg in args {
             request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
@@ -65,15 +64,19 @@ impl Resp {
         self.reader
             .get_mut()
             .write_all(request.as_bytes())
-            .map_err(|e| format!("Redis {}: {e}", args[0]))?;
-        self.reply().map_err(|e| format!("Redis {}: {e}", args[0]))
+            .map_err(EngineError::io(format!("Redis {}", args[0])))?;
+        self.reply().map_err(|e| match e {
+            EngineError::Io { source, .. } => EngineError::io(format!("Redis {}", args[0]))(source),
+            EngineError::Answer(text) => EngineError::answer(format!("Redis {}: {text}", args[0])),
+            other => other,
+        })
     }
 
-    fn reply(&mut self) -> Result<Reply, String> {
+    fn reply(&mut self) -> Result<Reply, EngineError> {
         let mut line = String::new();
         self.reader
             .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
+            .map_err(EngineError::io("reading the reply"))?;
         let line = line.trim_end_matches(['\r', '\n']);
         let (kind, rest) = line.split_at(line.len().min(1));
         match kind {
@@ -82,44 +85,49 @@ impl Resp {
             ":" => rest
                 .parse()
                 .map(Reply::Integer)
-                .map_err(|_| format!("bad integer reply {rest:?}")),
+                .map_err(|_| EngineError::answer(format!("bad integer reply {rest:?}"))),
             "$" => {
                 let len: i64 = rest
                     .parse()
-                    .map_err(|_| format!("bad bulk length {rest:?}"))?;
+                    .map_err(|_| EngineError::answer(format!("bad bulk length {rest:?}")))?;
                 if len < 0 {
                     return Ok(Reply::Bulk(None));
                 }
                 let mut data = vec![0; len as usize + 2];
                 self.reader
                     .read_exact(&mut data)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(EngineError::io("reading the reply"))?;
                 data.truncate(len as usize);
                 Ok(Reply::Bulk(Some(data)))
             }
-            "" => Err("the connection closed".into()),
-            _ => Err(format!("unexpected reply {line:?}")),
+            "" => Err(EngineError::answer("the connection closed")),
+            _ => Err(EngineError::answer(format!("unexpected reply {line:?}"))),
         }
     }
 
-    fn integer(&mut self, args: &[&str]) -> Result<i64, String> {
+    fn integer(&mut self, args: &[&str]) -> Result<i64, EngineError> {
         match self.command(args)? {
             Reply::Integer(n) => Ok(n),
-            Reply::Error(e) => Err(format!("Redis {}: {e}", args[0])),
-            other => Err(format!("Redis {}: unexpected reply {other:?}", args[0])),
+            Reply::Error(e) => Err(EngineError::answer(format!("Redis {}: {e}", args[0]))),
+            other => Err(EngineError::answer(format!(
+                "Redis {}: unexpected reply {other:?}",
+                args[0]
+            ))),
         }
     }
 
     /// `INFO section` as `key:value` pairs.
-    fn info(&mut self, section: &str) -> Result<Vec<(String, String)>, String> {
+    fn info(&mut self, section: &str) -> Result<Vec<(String, String)>, EngineError> {
         match self.command(&["INFO", section])? {
             Reply::Bulk(Some(text)) => Ok(String::from_utf8_lossy(&text)
                 .lines()
                 .filter_map(|l| l.split_once(':'))
                 .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
                 .collect()),
-            Reply::Error(e) => Err(format!("Redis INFO: {e}")),
-            other => Err(format!("Redis INFO: unexpected reply {other:?}")),
+            Reply::Error(e) => Err(EngineError::answer(format!("Redis INFO: {e}"))),
+            other => Err(EngineError::answer(format!(
+                "Redis INFO: unexpected reply {other:?}"
+            ))),
         }
     }
 }
@@ -146,10 +154,12 @@ impl Capture for RedisTarget {
         TargetRecord::new(&self.service, "redis", Some(&self.dump))
     }
 
-    fn stage(&self, context: &Context) -> Result<Staged, String> {
-        let probe = self.probe.as_ref().ok_or(
-            "the service has no probe and the target no url: give `url = \"redis://HOST:PORT\"`",
-        )?;
+    fn stage(&self, context: &Context) -> Result<Staged, EngineError> {
+        let probe = self.probe.as_ref().ok_or_else(|| {
+            EngineError::answer(
+                "the service has no probe and the target no url: give `url = \"redis://HOST:PORT\"`",
+            )
+        })?;
         let (host, port) = context.address(probe)?;
         let mut redis = Resp::connect(&host, port)?;
         let version = field(&redis.info("server")?, "redis_version").map(str::to_owned);
@@ -161,8 +171,12 @@ impl Capture for RedisTarget {
         match redis.command(&["BGSAVE"])? {
             Reply::Simple(_) => {}
             Reply::Error(e) if e.contains("already in progress") => {}
-            Reply::Error(e) => return Err(format!("BGSAVE refused: {e}")),
-            other => return Err(format!("BGSAVE: unexpected reply {other:?}")),
+            Reply::Error(e) => return Err(EngineError::answer(format!("BGSAVE refused: {e}"))),
+            other => {
+                return Err(EngineError::answer(format!(
+                    "BGSAVE: unexpected reply {other:?}"
+                )));
+            }
         }
         let started = Instant::now();
         loop {
@@ -174,25 +188,23 @@ impl Capture for RedisTarget {
                 lastsave != before_time || (before_saves.is_some() && saves(&info) != before_saves);
             if moved && !in_progress {
                 if field(&info, "rdb_last_bgsave_status") != Some("ok") {
-                    return Err(
-                        "BGSAVE failed (rdb_last_bgsave_status is not ok; see the Redis log)"
-                            .into(),
-                    );
+                    return Err(EngineError::answer(
+                        "BGSAVE failed (rdb_last_bgsave_status is not ok; see the Redis log)",
+                    ));
                 }
                 break;
             }
             if started.elapsed() > SAVE_TIMEOUT {
-                return Err(format!(
+                return Err(EngineError::answer(format!(
                     "BGSAVE did not finish within {}s",
                     SAVE_TIMEOUT.as_secs()
-                ));
+                )));
             }
         }
         let path = context.home().join(&self.dump);
         // One open and one stat of the same file: Redis may rename a newer dump into place at any time.
-        let file = std::fs::File::open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let metadata = file.metadata().map_err(|e| e.to_string())?;
+        let file = std::fs::File::open(&path).map_err(EngineError::file("open", &path))?;
+        let metadata = file.metadata().map_err(EngineError::file("read", &path))?;
         let mut meta = meta_from(
             &metadata,
             self.dump.display().to_string(),
