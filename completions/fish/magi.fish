@@ -40,6 +40,7 @@ complete -c magi -n "__fish_magi_needs_command" -f -a "alert" -d 'Turn events in
 complete -c magi -n "__fish_magi_needs_command" -f -a "users" -d 'Accounts, roles, sessions and API keys; forward-auth for the reverse proxy'
 complete -c magi -n "__fish_magi_needs_command" -f -a "limits" -d 'Gateway before LiteLLM: rate limits, quotas, budgets, circuit breakers, usage records'
 complete -c magi -n "__fish_magi_needs_command" -f -a "costs" -d 'Report token use and cost by day, model or user; warn at budget thresholds'
+complete -c magi -n "__fish_magi_needs_command" -f -a "metrics" -d 'Push figures into the metrics store; list, query and export its series'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
@@ -457,3 +458,45 @@ complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcomm
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -f -a "push" -d 'Store NDJSON metric lines from FILE or stdin'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -f -a "list" -d 'List every series in the store'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -f -a "query" -d 'Show one metric\'s series over a range'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l shard -d 'The shard to write (a store has one writer per shard)' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -l json -d 'One JSON object a line'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l range -d 'How far back from now' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l points -d 'At most this many points per series' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l quantile -d 'For a histogram (SERIES names its base, without _bucket): this quantile, 0 to 1, from summed buckets' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -l json -d 'One JSON object a line'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l range -d 'How far back from now' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l service -d 'Only the series of this service (their `service` label)' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l metric -d 'Only series of this metric name' -r
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l format -d 'The output format' -r -f -a "json\t'One JSON object a bucket'
+csv\t'Comma-separated values with a header line'
+openmetrics\t'OpenMetrics text, for `promtool tsdb create-blocks-from openmetrics`'"
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'

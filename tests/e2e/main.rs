@@ -7,6 +7,7 @@ mod health;
 mod limits;
 mod litellm;
 mod logs;
+mod metrics;
 mod package;
 mod rig;
 mod roadmap;

@@ -27,6 +27,9 @@ const ROADMAP: &[&str] = &[
     "costs --by user",
     "users add ann",
     "logs --service qdrant --since 1h --level warning",
+    "metrics push",
+    "metrics export --range 7d --format openmetrics",
+    "metrics export --range 7d --service qdrant --format csv",
 ];
 
 fn magi(line: &str, extra: &[&str], db: &std::path::Path) -> Output {

@@ -58,6 +58,7 @@ pub const BINARIES: &[Binary] = &[
     tool("magi-users", magi_users::cli::Cli::command),
     tool("magi-limits", magi_limits::cli::Cli::command),
     tool("magi-costs", magi_costs::cli::Cli::command),
+    tool("magi-metrics", magi_metrics::cli::Cli::command),
 ];
 
 impl Binary {

@@ -5,7 +5,10 @@
 //! is no watchdog to feed.
 
 use std::net::SocketAddr;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Why a daemon could not get its listening socket.
@@ -141,9 +144,65 @@ pub fn on_stop_signal(on_stop: impl FnOnce(StopSignal) + Send + 'static) -> std:
     Ok(())
 }
 
+/// How a daemon tells its service manager how it is; [`Systemd`] in production, a recorder in tests.
+pub trait Notifier {
+    fn notify(&self, states: &[sd_notify::NotifyState<'_>]);
+}
+
+/// The `NOTIFY_SOCKET` of the service manager, if there is one. Messages are sent without blocking: a
+/// service manager that does not read must not stop the daemon (it will notice the silence on its own).
+#[derive(Debug, Default)]
+pub struct Systemd {
+    socket: Option<(UnixDatagram, std::os::unix::net::SocketAddr)>,
+}
+
+impl Systemd {
+    /// The notifier for `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace); silent without it.
+    pub fn from_env() -> Systemd {
+        let Some(target) = std::env::var_os("NOTIFY_SOCKET").filter(|v| !v.is_empty()) else {
+            return Systemd::default();
+        };
+        let address = match target.as_encoded_bytes().strip_prefix(b"@") {
+            Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name),
+            None => std::os::unix::net::SocketAddr::from_pathname(&target),
+        };
+        let socket = UnixDatagram::unbound().and_then(|s| s.set_nonblocking(true).map(|()| s));
+        match (socket, address) {
+            (Ok(socket), Ok(address)) => Systemd {
+                socket: Some((socket, address)),
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                log::warn!(
+                    "NOTIFY_SOCKET={}: {e}; not notifying the service manager",
+                    target.to_string_lossy()
+                );
+                Systemd::default()
+            }
+        }
+    }
+}
+
+impl Notifier for Systemd {
+    fn notify(&self, states: &[sd_notify::NotifyState<'_>]) {
+        let Some((socket, address)) = &self.socket else {
+            return;
+        };
+        let message: String = states.iter().map(|s| format!("{s}\n")).collect();
+        if let Err(e) = socket.send_to_addr(message.as_bytes(), address) {
+            log::debug!("cannot notify the service manager: {e}");
+        }
+    }
+}
+
+/// This process's service manager, found once.
+fn manager() -> &'static Systemd {
+    static MANAGER: OnceLock<Systemd> = OnceLock::new();
+    MANAGER.get_or_init(Systemd::from_env)
+}
+
 /// Tells systemd the daemon is ready (`Type=notify`), with a status line for `systemctl status`.
 pub fn ready(status: &str) {
-    let _ = sd_notify::notify(&[
+    manager().notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(status),
     ]);
@@ -151,12 +210,12 @@ pub fn ready(status: &str) {
 
 /// Tells systemd the daemon is stopping.
 pub fn stopping() {
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    manager().notify(&[sd_notify::NotifyState::Stopping]);
 }
 
 /// Feeds the watchdog once.
 pub fn watchdog_ping() {
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+    manager().notify(&[sd_notify::NotifyState::Watchdog]);
 }
 
 /// The watchdog interval systemd set for this process (`WatchdogSec=`), if any.

@@ -12,6 +12,8 @@ use std::io::{self, BufRead, Write};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::lines::{BoundedLines, Line};
+
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -174,21 +176,14 @@ pub struct ReadStats {
 /// [`EventReader::next_line`] yields each event or the reason a line was skipped; as an [`Iterator`] it yields
 /// only events and reports skipped lines through the log (stderr, or the journal under systemd).
 pub struct EventReader<R> {
-    input: R,
-    line: Vec<u8>,
+    lines: BoundedLines<R>,
     stats: ReadStats,
-}
-
-enum RawLine {
-    Line,
-    TooLong(usize),
 }
 
 impl<R: BufRead> EventReader<R> {
     pub fn new(input: R) -> Self {
         EventReader {
-            input,
-            line: Vec::with_capacity(1024),
+            lines: BoundedLines::new(input, MAX_LINE_BYTES),
             stats: ReadStats::default(),
         }
     }
@@ -200,18 +195,17 @@ impl<R: BufRead> EventReader<R> {
     /// The next event or skipped line; `Ok(None)` at the end of the input. An I/O error ends the stream.
     pub fn next_line(&mut self) -> io::Result<Option<Result<Event, Skip>>> {
         loop {
-            let raw = match self.read_raw()? {
-                None => return Ok(None),
-                Some(raw) => raw,
+            let Some(line) = self.lines.next_line()? else {
+                return Ok(None);
             };
             self.stats.lines += 1;
             let number = self.stats.lines;
-            let outcome = match raw {
-                RawLine::TooLong(bytes) => Some(Err(Skip::TooLong {
+            let outcome = match line {
+                Line::TooLong(bytes) => Some(Err(Skip::TooLong {
                     line: number,
                     bytes,
                 })),
-                RawLine::Line => parse_line(&self.line, number),
+                Line::Text(text) => parse_line(text, number),
             };
             match outcome {
                 None => self.stats.passed_over += 1,
@@ -225,49 +219,6 @@ impl<R: BufRead> EventReader<R> {
                 }
             }
         }
-    }
-
-    /// Reads one line into `self.line` (without its terminator), or measures and drops it if too long.
-    fn read_raw(&mut self) -> io::Result<Option<RawLine>> {
-        self.line.clear();
-        let mut seen = 0usize;
-        let mut too_long = false;
-        loop {
-            let available = match self.input.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                if seen == 0 {
-                    return Ok(None);
-                }
-                break;
-            }
-            let (chunk, consumed, done) = match available.iter().position(|b| *b == b'\n') {
-                Some(i) => (&available[..i], i + 1, true),
-                None => (available, available.len(), false),
-            };
-            seen += consumed;
-            if !too_long && self.line.len() + chunk.len() > MAX_LINE_BYTES {
-                too_long = true;
-                self.line.clear();
-            }
-            if !too_long {
-                self.line.extend_from_slice(chunk);
-            }
-            self.input.consume(consumed);
-            if done {
-                break;
-            }
-        }
-        if too_long {
-            return Ok(Some(RawLine::TooLong(seen)));
-        }
-        if self.line.last() == Some(&b'\r') {
-            self.line.pop();
-        }
-        Ok(Some(RawLine::Line))
     }
 }
 
@@ -495,9 +446,9 @@ mod tests {
             }
         );
         assert!(
-            reader.line.capacity() <= MAX_LINE_BYTES + 4096,
+            reader.lines.buffered() <= MAX_LINE_BYTES + 4096,
             "held {} bytes",
-            reader.line.capacity()
+            reader.lines.buffered()
         );
         assert_eq!(
             reader.next_line().unwrap().unwrap().unwrap().subject,

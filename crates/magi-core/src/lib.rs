@@ -5,7 +5,7 @@
 //! over pipes ([`event`]), logging to journald or stderr ([`logging`]), exit codes and error reporting
 //! ([`exit`]), where files live ([`paths`]), secrets read from files ([`secret`]), the SQLite store helper
 //! ([`store`]), figures and times formatted for people ([`format`]), column tables ([`table`]), the
-//! Prometheus text format ([`exposition`]), waits between retries ([`backoff`]) and attacker-controlled text
+//! Prometheus text format ([`exposition`]), lines of bounded length from untrusted input ([`lines`]), waits between retries ([`backoff`]) and attacker-controlled text
 //! made safe to print ([`printable`]).
 
 pub mod backoff;
@@ -16,6 +16,7 @@ pub mod event;
 pub mod exit;
 pub mod exposition;
 pub mod format;
+pub mod lines;
 pub mod logging;
 pub mod paths;
 pub mod printable;

@@ -35,6 +35,10 @@ pub const TOOLS: &[Tool] = &[
         about: "Report token use and cost by day, model or user; warn at budget thresholds",
     },
     Tool {
+        name: "metrics",
+        about: "Push figures into the metrics store; list, query and export its series",
+    },
+    Tool {
         name: "users",
         about: "Accounts, roles, sessions and API keys; forward-auth for the reverse proxy",
     },

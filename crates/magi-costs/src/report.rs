@@ -147,15 +147,6 @@ pub fn json(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     Ok(())
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// The rows as CSV with a header line; the cost in full precision.
 pub fn csv(out: &mut impl Write, rows: &[Row], by: Option<GroupBy>) -> io::Result<()> {
     let key = match by {
@@ -169,7 +160,9 @@ pub fn csv(out: &mut impl Write, rows: &[Row], by: Option<GroupBy>) -> io::Resul
     )?;
     for row in rows {
         let key = match (&row.model, &row.user) {
-            (Some(name), _) | (None, Some(name)) => format!(",{}", csv_field(name)),
+            (Some(name), _) | (None, Some(name)) => {
+                format!(",{}", magi_core::format::csv_field(name))
+            }
             (None, None) if by.is_some() => ",".to_owned(),
             (None, None) => String::new(),
         };

@@ -131,7 +131,7 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
     let mut watcher = watch::Watcher::new(
         checker,
         watch::SystemClock,
-        watch::Systemd::from_env(),
+        magi_core::daemon::Systemd::from_env(),
         watch::WatchOptions {
             interval: args.interval,
             heal: policy,

@@ -10,13 +10,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io::Write;
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use magi_check::{Checker, Condition, Report, StackStatus};
+use magi_core::daemon::Notifier;
 use magi_core::event::EventWriter;
 use magi_core::logging::log_event;
 use magi_core::{Event, Severity};
@@ -44,56 +43,6 @@ impl Clock for SystemClock {
 
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> {
         tokio::time::sleep(d)
-    }
-}
-
-/// How to tell systemd how we are.
-pub trait Notifier {
-    fn notify(&self, states: &[sd_notify::NotifyState<'_>]);
-}
-
-/// The `NOTIFY_SOCKET` of the service manager, if there is one. Messages are sent without blocking: a
-/// service manager that does not read must not stop the checks (it will notice the silence on its own).
-#[derive(Debug, Default)]
-pub struct Systemd {
-    socket: Option<(UnixDatagram, std::os::unix::net::SocketAddr)>,
-}
-
-impl Systemd {
-    /// The notifier for `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace); silent without it.
-    pub fn from_env() -> Systemd {
-        let Some(target) = std::env::var_os("NOTIFY_SOCKET").filter(|v| !v.is_empty()) else {
-            return Systemd::default();
-        };
-        let address = match target.as_encoded_bytes().strip_prefix(b"@") {
-            Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name),
-            None => std::os::unix::net::SocketAddr::from_pathname(&target),
-        };
-        let socket = UnixDatagram::unbound().and_then(|s| s.set_nonblocking(true).map(|()| s));
-        match (socket, address) {
-            (Ok(socket), Ok(address)) => Systemd {
-                socket: Some((socket, address)),
-            },
-            (Err(e), _) | (_, Err(e)) => {
-                log::warn!(
-                    "NOTIFY_SOCKET={}: {e}; not notifying the service manager",
-                    target.to_string_lossy()
-                );
-                Systemd::default()
-            }
-        }
-    }
-}
-
-impl Notifier for Systemd {
-    fn notify(&self, states: &[sd_notify::NotifyState<'_>]) {
-        let Some((socket, address)) = &self.socket else {
-            return;
-        };
-        let message: String = states.iter().map(|s| format!("{s}\n")).collect();
-        if let Err(e) = socket.send_to_addr(message.as_bytes(), address) {
-            log::debug!("cannot notify the service manager: {e}");
-        }
     }
 }
 

@@ -12,11 +12,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use magi_check::{Checker, Options};
 use magi_core::config::Config;
+use magi_core::daemon::Notifier;
 use magi_core::paths::Paths;
 use magi_docker::Engine;
 use magi_health_lib::heal::{Decision, Policy};
 use magi_health_lib::server::{self, Source};
-use magi_health_lib::watch::{Clock, Notifier, WatchOptions, Watcher};
+use magi_health_lib::watch::{Clock, WatchOptions, Watcher};
 use magi_testkit::MiniStack;
 
 /// A clock that moves only when the loop sleeps or the test says so.

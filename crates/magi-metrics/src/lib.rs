@@ -1,0 +1,261 @@
+//! magi-metrics: the command line over MAGI's metrics store ([`magi_tsdb`]).
+//!
+//! The binary parses [`cli::Cli`] and calls [`run`]. [`line`] reads the NDJSON metric lines `push` stores;
+//! [`export`] writes ranges as JSON, CSV or OpenMetrics. Everything else (tiers, blocks, queries) is the
+//! store's.
+
+pub mod cli;
+pub mod export;
+pub mod line;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+
+use jiff::Timestamp;
+use magi_core::exit;
+use magi_core::format;
+use magi_core::lines::{BoundedLines, Line};
+use magi_core::table::Table;
+use magi_tsdb::store::Limits;
+use magi_tsdb::{Reader, Sample, Selector, Tiers, Writer};
+
+use crate::cli::{Cli, Command, ExportArgs, Format, ListArgs, PushArgs, QueryArgs};
+use crate::line::{LineError, MAX_LINE_BYTES};
+
+/// How many lines `push` stores in one transaction.
+const BATCH: usize = 5000;
+/// How many skipped lines `push` names one by one; the rest are counted.
+const NAMED_SKIPS: usize = 20;
+
+/// Runs the command line; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let context = cli.common.start("magi-metrics")?;
+    let dir = cli
+        .dir
+        .clone()
+        .unwrap_or_else(|| magi_tsdb::default_dir(&context.paths.state_dir));
+    match cli.command {
+        Command::Push(args) => push(&dir, &args),
+        Command::List(args) => list(&dir, &args),
+        Command::Query(args) => query(&dir, &args),
+        Command::Export(args) => export(&dir, &args),
+    }
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+fn push(dir: &Path, args: &PushArgs) -> anyhow::Result<u8> {
+    let input: Box<dyn BufRead> = match &args.file {
+        None => Box::new(io::stdin().lock()),
+        Some(p) if p == Path::new("-") => Box::new(io::stdin().lock()),
+        Some(p) => Box::new(BufReader::new(File::open(p).map_err(|e| {
+            anyhow::anyhow!("{}: cannot read the metric lines: {e}", p.display())
+        })?)),
+    };
+    let mut writer = Writer::open(dir, &args.shard, Tiers::default(), Limits::default())?;
+    let mut lines = BoundedLines::new(input, MAX_LINE_BYTES);
+    let mut batch: Vec<(u64, Sample)> = Vec::with_capacity(BATCH);
+    let (mut number, mut stored, mut skipped) = (0u64, 0usize, 0usize);
+    loop {
+        let line = lines.next_line()?;
+        let done = line.is_none();
+        if let Some(line) = line {
+            number += 1;
+            let parsed = match line {
+                Line::TooLong(bytes) => Err(LineError::TooLong {
+                    line: number,
+                    bytes,
+                }),
+                Line::Text(text) => line::parse(text, number, now_ms()),
+            };
+            match parsed {
+                Ok(Some(sample)) => batch.push((number, sample)),
+                Ok(None) => {}
+                Err(e) => {
+                    skipped += 1;
+                    if skipped <= NAMED_SKIPS {
+                        log::warn!("{e}");
+                    }
+                }
+            }
+        }
+        if batch.len() >= BATCH || (done && !batch.is_empty()) {
+            let samples: Vec<Sample> = batch.iter().map(|(_, s)| s.clone()).collect();
+            let appended = writer.append(&samples, now_ms())?;
+            stored += appended.stored;
+            for (index, why) in appended.refused {
+                skipped += 1;
+                if skipped <= NAMED_SKIPS {
+                    log::warn!("line {}: {why}", batch[index].0);
+                }
+            }
+            batch.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    log::info!(
+        "stored {stored} point(s) in {}{}",
+        writer.path().display(),
+        if skipped > NAMED_SKIPS {
+            format!("; skipped {skipped} line(s), the first {NAMED_SKIPS} named above")
+        } else if skipped > 0 {
+            format!("; skipped {skipped} line(s)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if skipped > 0 {
+        exit::FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+fn reader(dir: &Path) -> Reader {
+    Reader::new(dir, Tiers::default())
+}
+
+fn list(dir: &Path, args: &ListArgs) -> anyhow::Result<u8> {
+    let series = reader(dir).series()?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        for s in &series {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({
+                    "series": s.key.to_string(),
+                    "metric": s.key.name,
+                    "labels": s.key.labels,
+                    "kind": s.kind,
+                    "shard": s.shard,
+                }),
+            )?;
+            writeln!(out)?;
+        }
+        return Ok(exit::SUCCESS);
+    }
+    if series.is_empty() {
+        writeln!(out, "no series in {} yet", dir.display())?;
+        return Ok(exit::SUCCESS);
+    }
+    let mut table = Table::new(["SERIES", "KIND", "SHARD"]);
+    for s in &series {
+        table.row(vec![
+            s.key.to_string(),
+            s.kind.as_str().into(),
+            s.shard.clone(),
+        ]);
+    }
+    table.write(&mut out)?;
+    Ok(exit::SUCCESS)
+}
+
+fn range_ms(range: std::time::Duration) -> (i64, i64) {
+    let now = now_ms();
+    (now - range.as_millis() as i64, now + 1)
+}
+
+fn query(dir: &Path, args: &QueryArgs) -> anyhow::Result<u8> {
+    let selector = Selector::parse(&args.selector)?;
+    let (from, to) = range_ms(args.range);
+    let reader = reader(dir);
+    let mut out = io::stdout().lock();
+    if let Some(q) = args.quantile {
+        let quantiles = reader.quantile(&selector, q, from, to, args.points as usize, to)?;
+        if args.json {
+            serde_json::to_writer(&mut out, &quantiles)?;
+            writeln!(out)?;
+            return Ok(exit::SUCCESS);
+        }
+        let mut table = Table::new(["AT", "QUANTILE"]).right([1]);
+        for (t, v) in &quantiles.points {
+            table.row(vec![time(*t), v.map_or("-".into(), |v| format!("{v:.4}"))]);
+        }
+        table.write(&mut out)?;
+        match quantiles.overall {
+            Some(v) => writeln!(out, "over the whole range: {v:.4}")?,
+            None => writeln!(out, "no observations of {} in the range", selector.name)?,
+        }
+        return Ok(exit::SUCCESS);
+    }
+    let answers = reader.query(&selector, from, to, args.points as usize, to)?;
+    if args.json {
+        export::json(&mut out, &answers)?;
+        return Ok(exit::SUCCESS);
+    }
+    if answers.is_empty() {
+        writeln!(out, "no series matches {}", args.selector)?;
+        return Ok(exit::SUCCESS);
+    }
+    for a in &answers {
+        writeln!(
+            out,
+            "{} ({}, {} s a point)",
+            a.key,
+            a.kind.as_str(),
+            a.step_ms / 1000
+        )?;
+        let mut table = Table::new(["AT", "VALUE", "MIN", "MAX", "POINTS"]).right([1, 2, 3, 4]);
+        for b in &a.buckets {
+            table.row(vec![
+                time(b.start_ms),
+                figure(export::value(a.kind, b)),
+                figure(b.min),
+                figure(b.max),
+                format::thousands(b.count),
+            ]);
+        }
+        table.write(&mut out)?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn export(dir: &Path, args: &ExportArgs) -> anyhow::Result<u8> {
+    let (from, to) = range_ms(args.range);
+    let reader = reader(dir);
+    // The finest tier still holding the start of the range: the most detail there is.
+    let tier = reader.tiers().finest_holding(from, to);
+    let mut names: Vec<String> = reader
+        .series()?
+        .into_iter()
+        .map(|s| s.key.name)
+        .filter(|n| args.metric.as_ref().is_none_or(|m| m == n))
+        .collect();
+    names.dedup();
+    let mut answers = Vec::new();
+    for name in names {
+        let mut selector = Selector::name(&name);
+        if let Some(service) = &args.service {
+            selector = selector.with("service", service);
+        }
+        answers.extend(reader.read_tier(&selector, tier, from, to)?);
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match args.format {
+        Format::Json => export::json(&mut out, &answers)?,
+        Format::Csv => export::csv(&mut out, &answers)?,
+        Format::Openmetrics => export::openmetrics(&mut out, &answers)?,
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+fn time(ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), format::time)
+}
+
+/// A figure to four significant decimals, without trailing zeros.
+fn figure(v: f64) -> String {
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}

@@ -1,0 +1,27 @@
+//! MAGI's metrics store, shared by the tools that write figures (magi-health's sampler, the gateway, `magi
+//! metrics push` and the scraper) and the ones that read them (the dashboard, export, the SLA report):
+//!
+//! - [`key`]: what names a series (a metric name and labels, bounded) and its kind (gauge or delta);
+//! - [`bucket`]: the bucket every tier stores (min, max, sum, count, last) and the rollup arithmetic;
+//! - [`tier`]: the tiers (raw 5 s for 48 h, 1 min for 14 d, 5 min for 90 d, 1 h for 2 years by default)
+//!   and which one a chart reads;
+//! - [`codec`]: the compressed block format, decoded without trusting it;
+//! - [`store`]: the shards on disk, their one [`store::Writer`] each, and the [`store::Reader`];
+//! - [`histogram`]: latency histograms as delta series per bucket, and percentiles from summed buckets.
+
+pub mod bucket;
+pub mod codec;
+pub mod histogram;
+pub mod key;
+pub mod store;
+pub mod tier;
+
+pub use bucket::Bucket;
+pub use key::{Kind, SeriesKey};
+pub use store::{Answer, Reader, Sample, Selector, TsdbError, Writer};
+pub use tier::Tiers;
+
+/// The directory of the store under a state directory (`/var/lib/magi/metrics` for the daemons).
+pub fn default_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
+    state_dir.join("metrics")
+}
