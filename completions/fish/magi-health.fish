@@ -47,6 +47,7 @@ complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l listen
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l timeout -d 'The most one service\'s check may take, probe included' -r
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l slow -d 'A probe slower than this makes the service slow (a warning)' -r
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l no-metrics -d 'Do not keep each round\'s figures in the metrics store (metrics/health.db in the state directory)'
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l json -d 'Print each change as an NDJSON event on stdout'
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l restart-unhealthy -d 'Restart a container that stayed unhealthy or exited with a failure for --after checks'
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'

@@ -611,6 +611,33 @@ fn health_watch_emits_one_event_per_change_and_talks_to_systemd() {
             .any(|l| l.contains("stack") && l.contains("ok") && l.contains("-> degraded")),
         "{table}"
     );
+
+    // Every round's figures went to the metrics store: searxng up, down while stopped, up again, and the
+    // stack's status with it, point by point (raw at 1 s).
+    let series = |selector: &str| -> Vec<f64> {
+        let out = stack
+            .command("magi-metrics")
+            .args([
+                "query", selector, "--range", "10m", "--points", "5000", "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        events(&out)
+            .iter()
+            .map(|row| row["value"].as_f64().unwrap())
+            .collect()
+    };
+    let mut searxng = series(r#"service_up{service="searxng"}"#);
+    searxng.dedup();
+    assert_eq!(searxng, [1.0, 0.0, 1.0]);
+    let mut stack_status = series("stack_status");
+    stack_status.dedup();
+    assert_eq!(stack_status, [2.0, 1.0, 2.0]);
+    assert!(
+        !series(r#"container_memory_bytes{service="redis"}"#).is_empty(),
+        "memory is sampled"
+    );
 }
 
 #[test]

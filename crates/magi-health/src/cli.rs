@@ -16,7 +16,7 @@ Examples:
   magi-health --json | magi-alert       one service.status event per service, then stack.status
   magi-health --nagios                  one plugin line with perfdata, for Nagios, Icinga or Zabbix
   magi-health watch --json --restart-unhealthy --listen 127.0.0.1:9090
-                                        check every 15s, print each change, heal, serve /status
+                                        check every 5s, print each change, heal, serve /status
   magi-health history --since 7d        state changes and restarts of the last week
   magi-health serve                     /healthz, /status and /metrics on 127.0.0.1:9090
   docker compose up -d && magi-health validate --timeout 2m
@@ -53,7 +53,7 @@ pub struct Cli {
 pub enum Command {
     /// Check every interval, report each change, keep the history, and optionally heal and serve
     #[command(after_help = "Examples:
-  magi-health watch                                   check every 15s; changes go to the log
+  magi-health watch                                   check every 5s; changes go to the log
   magi-health watch --json | magi-alert               each change as an event on stdout
   magi-health watch --restart-unhealthy --after 3     restart a container ill for 3 checks in a row
   magi-health watch --listen 127.0.0.1:9090           also serve /healthz, /status and /metrics
@@ -118,8 +118,12 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
     /// Time between checks
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     pub interval: Duration,
+
+    /// Do not keep each round's figures in the metrics store (metrics/health.db in the state directory)
+    #[arg(long)]
+    pub no_metrics: bool,
 
     /// Print each change as an NDJSON event on stdout
     #[arg(long)]

@@ -2,10 +2,11 @@
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]; everything else is here. Checking is
 //! [`magi_check`]'s; this crate emits what it finds ([`render`]), keeps watch ([`watch`], healing by
-//! [`heal`]), records it ([`history`]) and serves it ([`server`], [`page`], [`metrics`]). Everything runs on one
+//! [`heal`]), records it ([`history`], and each round's figures in the metrics store by [`feed`]) and serves it ([`server`], [`page`], [`metrics`]). Everything runs on one
 //! current-thread tokio runtime: the work is waiting on sockets, and one thread keeps memory small.
 
 pub mod cli;
+pub mod feed;
 pub mod heal;
 pub mod history;
 pub mod metrics;
@@ -140,6 +141,25 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         Some(history),
         events,
     );
+    if !args.no_metrics {
+        let dir = magi_tsdb::default_dir(&context.paths.state_dir);
+        match magi_tsdb::Writer::open(
+            &dir,
+            feed::SHARD,
+            magi_tsdb::Tiers::default(),
+            magi_tsdb::store::Limits::default(),
+        ) {
+            Ok(writer) => {
+                log::info!(
+                    "keeping each round's figures in {}",
+                    writer.path().display()
+                );
+                watcher = watcher.with_metrics(writer);
+            }
+            // The checks and healing matter more than the charts: watch on, and say why not.
+            Err(e) => log::warn!("{e}; the figures are not kept"),
+        }
+    }
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = match args.listen {
         Some(addr) => {

@@ -20,6 +20,7 @@ use magi_core::event::EventWriter;
 use magi_core::logging::log_event;
 use magi_core::{Event, Severity};
 
+use crate::feed;
 use crate::heal::{self, Decision, Patient, Policy};
 use crate::history::{Entry, History, SampleRow};
 use crate::render::{self, SOURCE};
@@ -79,6 +80,8 @@ pub struct Watcher<C: Clock, N: Notifier> {
     healed: HashMap<String, u64>,
     last_prune: Option<Timestamp>,
     publish: tokio::sync::watch::Sender<Option<Arc<Snapshot>>>,
+    /// The metrics store's `health` shard, when the figures are kept there.
+    metrics: Option<magi_tsdb::Writer>,
 }
 
 /// What one round did, for the caller and tests.
@@ -113,7 +116,14 @@ impl<C: Clock, N: Notifier> Watcher<C, N> {
             healed: HashMap::new(),
             last_prune: None,
             publish: tokio::sync::watch::channel(None).0,
+            metrics: None,
         }
+    }
+
+    /// Writes each round's figures, and each restart as an annotation, to the metrics store.
+    pub fn with_metrics(mut self, writer: magi_tsdb::Writer) -> Self {
+        self.metrics = Some(writer);
+        self
     }
 
     /// A receiver of each round's snapshot, for the HTTP server.
@@ -333,6 +343,16 @@ impl<C: Clock, N: Notifier> Watcher<C, N> {
                     if ok {
                         *self.healed.entry(s.service.name.clone()).or_default() += 1;
                     }
+                    if let Some(metrics) = &mut self.metrics
+                        && let Err(e) = metrics.annotate(
+                            now.as_millisecond(),
+                            "restart",
+                            Some(&s.service.name),
+                            &format!("restarted {container} ({reason}): {outcome}"),
+                        )
+                    {
+                        log::warn!("{e}");
+                    }
                     if let Some(history) = &self.history
                         && let Err(e) = history.record_restart(
                             now,
@@ -401,6 +421,12 @@ impl<C: Clock, N: Notifier> Watcher<C, N> {
     }
 
     fn record_samples(&mut self, report: &Report, now: Timestamp) {
+        if let Some(metrics) = &mut self.metrics {
+            let ms = now.as_millisecond();
+            if let Err(e) = metrics.append(&feed::samples(report, ms), ms) {
+                log::warn!("{e}");
+            }
+        }
         let Some(history) = &mut self.history else {
             return;
         };
