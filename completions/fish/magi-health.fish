@@ -40,6 +40,7 @@ complete -c magi-health -n "__fish_magi_health_needs_command" -f -a "serve" -d '
 complete -c magi-health -n "__fish_magi_health_needs_command" -f -a "validate" -d 'Wait until every core service is healthy (after `docker compose up`)'
 complete -c magi-health -n "__fish_magi_health_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l interval -d 'Time between checks' -r
+complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l after -d 'Checks in a row a container must be ill before it is restarted' -r
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l backoff -d 'Wait after the first restart before another; doubles with each further restart' -r
 complete -c magi-health -n "__fish_magi_health_using_subcommand watch" -l max-restarts-per-hour -d 'The most restarts of one container in any hour' -r

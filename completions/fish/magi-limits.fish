@@ -53,7 +53,8 @@ complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l backof
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l connect-timeout -d 'The longest wait for a connection to LiteLLM' -r
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l first-byte-timeout -d 'The longest wait for LiteLLM\'s answer to begin' -r
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l idle-timeout -d 'The longest silence in the middle of an answer' -r
-complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l flush-interval -d 'How often queued usage records are written' -r
+complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l flush-interval -d 'How often queued usage records are written (and their figures added to the metrics store)' -r
+complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l max-body -d 'The largest request body, in bytes' -r
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l header-timeout -d 'The longest a client may take to send a request\'s head, and to start the next one on a kept-alive connection; then the connection is closed' -r
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l body-timeout -d 'The longest a client may take to send a request\'s body (408 after it)' -r
@@ -62,6 +63,7 @@ complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l thread
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l grace -d 'How long a stop waits for answers in flight' -r
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l db -d 'The usage and policy database [default: usage.db in the state directory]' -r -F
+complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -l no-metrics -d 'Do not add request, error, token, cost and latency figures to the metrics store (metrics/limits.db in the state directory)'
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-limits -n "__fish_magi_limits_using_subcommand serve" -s h -l help -d 'Print help'

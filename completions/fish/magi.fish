@@ -106,6 +106,7 @@ complete -c magi -n "__fish_magi_using_subcommand health; and not __fish_seen_su
 complete -c magi -n "__fish_magi_using_subcommand health; and not __fish_seen_subcommand_from watch history serve validate" -f -a "serve" -d 'Serve /healthz, /status and /metrics, checking on demand'
 complete -c magi -n "__fish_magi_using_subcommand health; and not __fish_seen_subcommand_from watch history serve validate" -f -a "validate" -d 'Wait until every core service is healthy (after `docker compose up`)'
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from watch" -l interval -d 'Time between checks' -r
+complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from watch" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from watch" -l after -d 'Checks in a row a container must be ill before it is restarted' -r
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from watch" -l backoff -d 'Wait after the first restart before another; doubles with each further restart' -r
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from watch" -l max-restarts-per-hour -d 'The most restarts of one container in any hour' -r
@@ -377,7 +378,8 @@ complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l connect-timeout -d 'The longest wait for a connection to LiteLLM' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l first-byte-timeout -d 'The longest wait for LiteLLM\'s answer to begin' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l idle-timeout -d 'The longest silence in the middle of an answer' -r
-complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l flush-interval -d 'How often queued usage records are written' -r
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l flush-interval -d 'How often queued usage records are written (and their figures added to the metrics store)' -r
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l max-body -d 'The largest request body, in bytes' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l header-timeout -d 'The longest a client may take to send a request\'s head, and to start the next one on a kept-alive connection; then the connection is closed' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l body-timeout -d 'The longest a client may take to send a request\'s body (408 after it)' -r
@@ -386,6 +388,7 @@ complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l grace -d 'How long a stop waits for answers in flight' -r
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l db -d 'The usage and policy database [default: usage.db in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -l no-metrics -d 'Do not add request, error, token, cost and latency figures to the metrics store (metrics/limits.db in the state directory)'
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand limits; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'

@@ -71,6 +71,10 @@ impl Gateway {
         self.dir.path().join("usage.db")
     }
 
+    fn metrics_dir(&self) -> PathBuf {
+        self.dir.path().join("metrics")
+    }
+
     /// `magi-limits --db DB ARGS`, asserting success.
     fn cli(&self, args: &[&str]) -> String {
         let output = self.cli_output(args);
@@ -110,6 +114,7 @@ impl Gateway {
             .arg("--litellm-config")
             .arg(config)
             .args(args)
+            .env("MAGI_METRICS_DIR", self.metrics_dir())
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
             .envs(env.iter().copied())
@@ -472,6 +477,63 @@ fn limits_usage_rows_are_exact_for_streamed_and_plain_calls_and_survive_a_stop()
         );
         assert!(row.ts.ends_with('Z') && row.ts.len() == 24, "{}", row.ts);
     }
+
+    // The same calls as figures in the metrics store, per model and user, and a latency histogram.
+    let total = |series: &str| -> f64 {
+        let out = bin("magi-metrics")
+            .args([
+                "query", series, "--range", "1h", "--points", "1000", "--json",
+            ])
+            .env("MAGI_METRICS_DIR", gateway.metrics_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["value"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .sum()
+    };
+    assert_eq!(total(&format!("llm_requests{{model=\"{model}\"}}")), 3.0);
+    assert_eq!(
+        total(&format!(
+            "llm_requests{{model=\"{model}\",user=\"anonymous\"}}"
+        )),
+        2.0
+    );
+    assert_eq!(
+        total(&format!("llm_completion_tokens{{model=\"{model}\"}}")),
+        14.0
+    );
+    assert_eq!(total(&format!("llm_errors{{model=\"{model}\"}}")), 0.0);
+    assert_eq!(
+        total(&format!("llm_latency_seconds_count{{model=\"{model}\"}}")),
+        3.0
+    );
+    let p95 = bin("magi-metrics")
+        .args([
+            "query",
+            "llm_latency_seconds",
+            "--quantile",
+            "0.95",
+            "--range",
+            "1h",
+            "--json",
+        ])
+        .env("MAGI_METRICS_DIR", gateway.metrics_dir())
+        .output()
+        .unwrap();
+    let p95: Value = serde_json::from_slice(&p95.stdout).unwrap();
+    let p95 = p95["overall"].as_f64().expect("a p95 from the histogram");
+    assert!(p95 > 0.0 && p95 <= 120.0, "{p95}");
 }
 
 #[test]
@@ -1141,6 +1203,7 @@ fn limits_serves_the_socket_systemd_passes() {
         ])
         .arg("--litellm-config")
         .arg(gateway.dir.path().join("none.yaml"))
+        .env("MAGI_METRICS_DIR", gateway.metrics_dir())
         .env_remove("JOURNAL_STREAM")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())

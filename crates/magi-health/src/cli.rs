@@ -125,6 +125,15 @@ pub struct WatchArgs {
     #[arg(long)]
     pub no_metrics: bool,
 
+    /// The metrics store directory [default: metrics/ in the state directory]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MAGI_METRICS_DIR",
+        conflicts_with = "no_metrics"
+    )]
+    pub metrics_dir: Option<std::path::PathBuf>,
+
     /// Print each change as an NDJSON event on stdout
     #[arg(long)]
     pub json: bool,

@@ -142,7 +142,10 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         events,
     );
     if !args.no_metrics {
-        let dir = magi_tsdb::default_dir(&context.paths.state_dir);
+        let dir = args
+            .metrics_dir
+            .clone()
+            .unwrap_or_else(|| magi_tsdb::default_dir(&context.paths.state_dir));
         match magi_tsdb::Writer::open(
             &dir,
             feed::SHARD,

@@ -159,9 +159,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = duration)]
     pub idle_timeout: Duration,
 
-    /// How often queued usage records are written
+    /// How often queued usage records are written (and their figures added to the metrics store)
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
     pub flush_interval: Duration,
+
+    /// Do not add request, error, token, cost and latency figures to the metrics store (metrics/limits.db
+    /// in the state directory)
+    #[arg(long)]
+    pub no_metrics: bool,
+
+    /// The metrics store directory [default: metrics/ in the state directory]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MAGI_METRICS_DIR",
+        conflicts_with = "no_metrics"
+    )]
+    pub metrics_dir: Option<std::path::PathBuf>,
 
     /// The largest request body, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]

@@ -69,6 +69,8 @@ pub struct Settings {
     pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
     pub flush_every: Duration,
+    /// The metrics store the usage figures go to, if any.
+    pub metrics: Option<PathBuf>,
     pub max_body: usize,
     /// How long a client may take to send a request's body.
     pub body_timeout: Duration,
@@ -107,7 +109,23 @@ impl Gateway {
         settings: Settings,
         keys: Arc<dyn KeyHolders>,
     ) -> anyhow::Result<(Arc<Gateway>, Policy)> {
-        let recorder = Recorder::start(&settings.db, settings.flush_every)?;
+        let figures = settings.metrics.as_deref().and_then(|dir| {
+            let writer = magi_tsdb::Writer::open(
+                dir,
+                magi_usage::figures::SHARD,
+                magi_tsdb::Tiers::default(),
+                magi_tsdb::store::Limits::default(),
+            );
+            match writer {
+                Ok(writer) => Some(magi_usage::figures::Figures::new(writer)),
+                // The gateway carries every request: without its charts it still must.
+                Err(e) => {
+                    log::warn!("{e}; request figures are not kept");
+                    None
+                }
+            }
+        });
+        let recorder = Recorder::start_with_figures(&settings.db, settings.flush_every, figures)?;
         let mut policy = Policy::open(&settings.db)?;
         let snapshot = policy.snapshot()?;
         let store = UsageStore::open(&settings.db)?;

@@ -136,6 +136,11 @@ fn serve(
         first_byte_timeout: args.first_byte_timeout,
         idle_timeout: args.idle_timeout,
         flush_every: args.flush_interval,
+        metrics: (!args.no_metrics).then(|| {
+            args.metrics_dir
+                .clone()
+                .unwrap_or_else(|| magi_tsdb::default_dir(&context.paths.state_dir))
+        }),
         max_body: args.max_body,
         body_timeout: args.body_timeout,
         serving: magi_serve::Bounds {

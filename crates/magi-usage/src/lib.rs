@@ -7,10 +7,12 @@
 //!   [`usage::UsageStore`]);
 //! - [`policy`]: limits, quotas, budgets and priorities, in the same file;
 //! - [`clock`]: the clock usage is counted in, and the day and month it falls in;
+//! - [`figures`]: what the usage records add to the metrics store (requests, errors, tokens, cost, latency);
 //! - [`keys`]: the one `Authorization: Bearer` reader and the seam that asks who holds an API key.
 
 pub mod clock;
 pub mod db;
+pub mod figures;
 pub mod keys;
 pub mod policy;
 pub mod usage;

@@ -40,6 +40,7 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::db;
+use crate::figures::Figures;
 
 /// How many records may wait for the writer before new ones are dropped.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -118,6 +119,15 @@ pub struct Recorder {
 impl Recorder {
     /// Opens the database at `path` and starts the writer thread, which commits every `flush_every`.
     pub fn start(path: &Path, flush_every: Duration) -> Result<Recorder, UsageError> {
+        Recorder::start_with_figures(path, flush_every, None)
+    }
+
+    /// [`Recorder::start`], and each flush also adds the records' figures to the metrics store.
+    pub fn start_with_figures(
+        path: &Path,
+        flush_every: Duration,
+        figures: Option<Figures>,
+    ) -> Result<Recorder, UsageError> {
         let conn = db::open(path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
         let path = path.to_owned();
@@ -126,7 +136,7 @@ impl Recorder {
             let hurry = Arc::clone(&hurry);
             std::thread::Builder::new()
                 .name("usage-writer".into())
-                .spawn(move || write_loop(conn, &path, rx, flush_every, &hurry))
+                .spawn(move || write_loop(conn, &path, rx, flush_every, &hurry, figures))
                 .map_err(UsageError::Thread)?
         };
         Ok(Recorder {
@@ -221,6 +231,7 @@ fn write_loop(
     rx: Receiver<Entry>,
     flush_every: Duration,
     hurry: &AtomicBool,
+    mut figures: Option<Figures>,
 ) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     while let Ok(first) = rx.recv() {
@@ -238,6 +249,13 @@ fn write_loop(
         loop {
             batch.extend(rx.try_iter().take(BATCH - batch.len()));
             let full = batch.len() == BATCH;
+            if let Some(figures) = &mut figures {
+                for entry in &batch {
+                    if let Entry::Usage(record) = entry {
+                        figures.add(record);
+                    }
+                }
+            }
             if let Err(e) = write_batch(&mut conn, &mut batch) {
                 log::error!("{}: cannot write usage records: {e}", path.display());
                 batch.clear();
@@ -245,6 +263,9 @@ fn write_loop(
             if !full {
                 break;
             }
+        }
+        if let Some(figures) = &mut figures {
+            figures.flush(clock::now().as_millisecond());
         }
     }
 }

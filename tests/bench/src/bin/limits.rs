@@ -368,6 +368,7 @@ impl Gateway {
             .arg("--litellm-config")
             .arg(dir.join("config.yaml"))
             .env("MAGI_CONFIG", dir.join("magi.toml"))
+            .env("MAGI_METRICS_DIR", dir.join("metrics"))
             .env("MAGI_LOG", "error")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
