@@ -206,6 +206,7 @@ impl Writer {
                 source,
             })?;
         let conn = sqlite::open(&path, MIGRATIONS)?;
+        hand_to_directory_owner(dir, &[&path, &lock_path]);
         let mut writer = Writer {
             path,
             conn,
@@ -431,6 +432,30 @@ impl Writer {
         tx.commit().map_err(failed)?;
         self.compacted_until = closed;
         Ok(groups.len())
+    }
+}
+
+/// When root writes a shard in a directory another user owns (`magi metrics push` run by root in the
+/// daemons' `/var/lib/magi/metrics`), the files go to that user, or the dashboard could not read them.
+/// SQLite gives the `-wal` and `-shm` files the owner of the database file itself.
+fn hand_to_directory_owner(dir: &Path, files: &[&Path]) {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return;
+    };
+    if meta.uid() == 0 {
+        return;
+    }
+    for file in files {
+        if let Err(e) = std::os::unix::fs::chown(file, Some(meta.uid()), Some(meta.gid())) {
+            log::warn!(
+                "{}: cannot hand it to the directory's owner: {e}",
+                file.display()
+            );
+        }
     }
 }
 
@@ -670,20 +695,21 @@ impl Reader {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let conn = Connection::open_with_flags(
+            let opened = Connection::open_with_flags(
                 &path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .and_then(|c| {
                 c.busy_timeout(sqlite::BUSY_TIMEOUT)?;
+                // Reading the schema now tells an unreadable or foreign file here, not mid-query.
+                c.query_row("SELECT count(*) FROM series", [], |_| Ok(()))?;
                 Ok(c)
-            })
-            .map_err(|source| TsdbError::Query {
-                path: path.clone(),
-                action: "open the shard to read",
-                source,
-            })?;
-            out.push((shard, path, conn));
+            });
+            match opened {
+                Ok(conn) => out.push((shard, path, conn)),
+                // One shard that cannot be read (another user's, not ours) must not hide the others.
+                Err(e) => log::warn!("{}: skipped, cannot be read: {e}", path.display()),
+            }
         }
         Ok(out)
     }

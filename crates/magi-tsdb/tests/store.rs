@@ -302,3 +302,14 @@ proptest! {
         prop_assert_eq!(raw_back.len(), points.len());
     }
 }
+
+#[test]
+fn a_shard_that_cannot_be_read_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = writer(dir.path());
+    w.append(&[cpu("qdrant", T0, 1.0)], T0).unwrap();
+    std::fs::write(dir.path().join("foreign.db"), b"not a database at all").unwrap();
+    let reader = Reader::new(dir.path(), Tiers::default());
+    assert_eq!(reader.series().unwrap().len(), 1);
+    assert_eq!(all(&reader, T0, T0 + 1, 10, T0 + 1).len(), 1);
+}
