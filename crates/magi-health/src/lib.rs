@@ -129,6 +129,17 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         backoff: args.backoff,
         max_per_hour: args.max_restarts_per_hour,
     });
+    let watchdog = magi_core::daemon::watchdog_interval();
+    if let Some(w) = watchdog
+        && w <= args.limits.timeout
+    {
+        // A round may wait that long on a slow Docker; only the pings while it waits keep us alive.
+        log::warn!(
+            "WatchdogSec={}s is not longer than a check may take (--timeout {}s): a slow Docker will get this service killed",
+            w.as_secs_f64(),
+            args.limits.timeout.as_secs_f64()
+        );
+    }
     let mut watcher = watch::Watcher::new(
         checker,
         watch::SystemClock,
@@ -136,7 +147,7 @@ async fn watch(context: &Context, args: &WatchArgs) -> anyhow::Result<u8> {
         watch::WatchOptions {
             interval: args.interval,
             heal: policy,
-            watchdog: magi_core::daemon::watchdog_interval(),
+            watchdog,
         },
         Some(history),
         events,
