@@ -41,6 +41,7 @@ complete -c magi -n "__fish_magi_needs_command" -f -a "users" -d 'Accounts, role
 complete -c magi -n "__fish_magi_needs_command" -f -a "limits" -d 'Gateway before LiteLLM: rate limits, quotas, budgets, circuit breakers, usage records'
 complete -c magi -n "__fish_magi_needs_command" -f -a "costs" -d 'Report token use and cost by day, model or user; warn at budget thresholds'
 complete -c magi -n "__fish_magi_needs_command" -f -a "metrics" -d 'Push figures into the metrics store; list, query and export its series'
+complete -c magi -n "__fish_magi_needs_command" -f -a "dashboard" -d 'The web dashboard: service tiles, 30 days of charts, model usage and cost, live'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
@@ -504,3 +505,17 @@ complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subco
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -f -a "start" -d 'Serve the dashboard in the foreground until SIGTERM or Ctrl-C'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l listen -d 'The address to serve on (loopback unless you say otherwise)' -r
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l max-live -d 'Open live streams (tabs) served at once; more are asked to retry' -r
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'

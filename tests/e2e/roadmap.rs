@@ -30,6 +30,7 @@ const ROADMAP: &[&str] = &[
     "metrics push",
     "metrics export --range 7d --format openmetrics",
     "metrics export --range 7d --service qdrant --format csv",
+    "dashboard start",
 ];
 
 fn magi(line: &str, extra: &[&str], db: &std::path::Path) -> Output {

@@ -3,7 +3,8 @@
 //! The end-to-end tests run our built binaries against real things: a mini MAGI stack in Docker with the
 //! real container names ([`MiniStack`]), loopback servers for mail, S3, webhooks, reverse proxying and
 //! LLM routing ([`SmtpServer`], [`S3Server`], [`WebhookReceiver`], [`Nginx`], [`Caddy`], [`LiteLlm`]),
-//! fixture images built locally ([`image`]) and a flood of idle connections ([`flood`]). [`bin`] finds our
+//! fixture images built locally ([`image`]), a flood of idle connections ([`flood`]) and a plain GET
+//! ([`http`]). [`bin`] finds our
 //! binaries; [`require`] decides whether a test can run here. The only imitations are the stand-ins for
 //! what cannot be had here: Qdrant (`tests/standins/qdrant`) and the upstream LLM provider
 //! ([`OpenAiStandin`], `tests/standins/openai`).
@@ -12,6 +13,7 @@ pub mod caddy;
 pub mod component;
 pub mod docker;
 pub mod flood;
+pub mod http;
 pub mod image;
 pub mod litellm;
 pub mod nginx;

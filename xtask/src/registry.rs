@@ -59,6 +59,7 @@ pub const BINARIES: &[Binary] = &[
     tool("magi-limits", magi_limits::cli::Cli::command),
     tool("magi-costs", magi_costs::cli::Cli::command),
     tool("magi-metrics", magi_metrics::cli::Cli::command),
+    tool("magi-dashboard", magi_dashboard::cli::Cli::command),
 ];
 
 impl Binary {

@@ -59,6 +59,48 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// Every condition, in the order of [`Condition::code`].
+    pub const ALL: [Condition; 8] = [
+        Condition::Up,
+        Condition::Slow,
+        Condition::Unhealthy,
+        Condition::Starting,
+        Condition::MemoryPressure,
+        Condition::Down,
+        Condition::Absent,
+        Condition::Unknown,
+    ];
+
+    /// A small number for the metrics store's `service_condition` series, which the dashboard reads back
+    /// with [`Condition::from_code`]: the position in [`Condition::ALL`].
+    pub fn code(self) -> u8 {
+        Condition::ALL
+            .iter()
+            .position(|c| *c == self)
+            .map_or(0, |i| i as u8)
+    }
+
+    /// The condition of a stored code; `None` for a value no version of us wrote.
+    pub fn from_code(code: f64) -> Option<Condition> {
+        if code.fract() != 0.0 || code < 0.0 {
+            return None;
+        }
+        Condition::ALL.get(code as usize).copied()
+    }
+
+    /// How serious the condition is, as the verdict rates it: what a tile's colour says.
+    pub fn severity(self) -> Severity {
+        match self {
+            Condition::Up | Condition::Absent => Severity::Ok,
+            Condition::Slow
+            | Condition::Unhealthy
+            | Condition::Starting
+            | Condition::MemoryPressure
+            | Condition::Unknown => Severity::Warning,
+            Condition::Down => Severity::Critical,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Condition::Up => "up",
@@ -452,6 +494,16 @@ mod tests {
                 last_output: Some("curl: (7) refused".into()),
             }),
             ..running("magi-memory")
+        }
+    }
+
+    #[test]
+    fn every_condition_survives_its_code_and_nothing_else_decodes() {
+        for c in Condition::ALL {
+            assert_eq!(Condition::from_code(f64::from(c.code())), Some(c));
+        }
+        for bad in [-1.0, 0.5, 8.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(Condition::from_code(bad), None, "{bad}");
         }
     }
 

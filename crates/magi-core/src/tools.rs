@@ -39,6 +39,10 @@ pub const TOOLS: &[Tool] = &[
         about: "Push figures into the metrics store; list, query and export its series",
     },
     Tool {
+        name: "dashboard",
+        about: "The web dashboard: service tiles, 30 days of charts, model usage and cost, live",
+    },
+    Tool {
         name: "users",
         about: "Accounts, roles, sessions and API keys; forward-auth for the reverse proxy",
     },

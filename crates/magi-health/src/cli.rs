@@ -15,10 +15,10 @@ Examples:
   magi-health --service qdrant          check one service; the exit code is its verdict
   magi-health --json | magi-alert       one service.status event per service, then stack.status
   magi-health --nagios                  one plugin line with perfdata, for Nagios, Icinga or Zabbix
-  magi-health watch --json --restart-unhealthy --listen 127.0.0.1:9090
+  magi-health watch --json --restart-unhealthy --listen 127.0.0.1:9092
                                         check every 5s, print each change, heal, serve /status
   magi-health history --since 7d        state changes and restarts of the last week
-  magi-health serve                     /healthz, /status and /metrics on 127.0.0.1:9090
+  magi-health serve                     /healthz, /status and /metrics on 127.0.0.1:9092
   docker compose up -d && magi-health validate --timeout 2m
                                         wait until every core service answers
 
@@ -56,7 +56,7 @@ pub enum Command {
   magi-health watch                                   check every 5s; changes go to the log
   magi-health watch --json | magi-alert               each change as an event on stdout
   magi-health watch --restart-unhealthy --after 3     restart a container ill for 3 checks in a row
-  magi-health watch --listen 127.0.0.1:9090           also serve /healthz, /status and /metrics
+  magi-health watch --listen 127.0.0.1:9092           also serve /healthz, /status and /metrics
 
 Under systemd (Type=notify) it sends READY=1 after the first check, STATUS= after each, and WATCHDOG=1 \
 when WatchdogSec= is set. A container an operator stopped (exit code 0 or `docker stop`) or paused is \
@@ -70,9 +70,9 @@ never restarted.")]
     History(HistoryArgs),
     /// Serve /healthz, /status and /metrics, checking on demand
     #[command(after_help = "Examples:
-  magi-health serve                         on 127.0.0.1:9090
-  curl -s localhost:9090/healthz            application/health+json; 200 pass or warn, 503 fail
-  curl -s localhost:9090/metrics            Prometheus text")]
+  magi-health serve                         on 127.0.0.1:9092
+  curl -s localhost:9092/healthz            application/health+json; 200 pass or warn, 503 fail
+  curl -s localhost:9092/metrics            Prometheus text")]
     Serve(ServeArgs),
     /// Wait until every core service is healthy (after `docker compose up`)
     #[command(after_help = "Examples:
@@ -180,7 +180,7 @@ pub struct HistoryArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on; only loopback unless you say otherwise
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9092")]
     pub listen: SocketAddr,
 
     /// Reuse a check for this long before checking again

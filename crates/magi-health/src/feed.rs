@@ -1,5 +1,6 @@
 //! What `watch` writes to the metrics store each round (the `health` shard): per service its CPU, memory,
-//! probe latency, data size, restart count and whether it is up, and the stack's status. Figures are
+//! probe latency, data size, restart count, whether it is up and its condition (as a code of
+//! [`Condition::code`]), and the stack's status. Figures are
 //! rounded to what they can mean (CPU to 0.01 %, latency to 0.1 ms), which is also what lets the store
 //! write them in a byte or two.
 //!
@@ -56,6 +57,12 @@ pub fn samples(report: &Report, ts_ms: i64) -> Vec<Sample> {
         if let Some(up) = up(s.verdict.condition) {
             push("service_up", service, up);
         }
+        // What the dashboard's tile says: the same word `magi health` prints, unknown included.
+        push(
+            "service_condition",
+            service,
+            f64::from(s.verdict.condition.code()),
+        );
     }
     let stack = match report.stack.status {
         StackStatus::Ok => 2.0,

@@ -4,7 +4,6 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,22 +203,9 @@ fn the_loop_tells_systemd_ready_once_status_each_round_and_pings_the_watchdog_in
 }
 
 fn http_get(port: u16, path: &str) -> (u16, String, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-type: "))
-        .unwrap_or_default()
-        .to_owned();
-    (status, content_type, body.to_owned())
+    let reply = magi_testkit::http::get(port, path);
+    let content_type = reply.header("content-type").unwrap_or_default().to_owned();
+    (reply.status, content_type, reply.body)
 }
 
 #[test]
