@@ -3,6 +3,7 @@
 mod alert;
 mod backup;
 mod costs;
+mod dashboard;
 mod health;
 mod limits;
 mod litellm;

@@ -51,6 +51,7 @@ fn staged_root() -> tempfile::TempDir {
         "magi-users",
         "magi-costs",
         "magi-limits",
+        "magi-dashboard",
     ] {
         std::fs::copy(bin_path(binary), root.path().join("usr/bin").join(binary)).unwrap();
     }

@@ -80,7 +80,9 @@ fn help_lists_installed_tools_with_one_line_each() {
     );
     assert!(stdout.contains("  hello   (external tool)"), "{stdout}");
     assert!(
-        stdout.contains("(not installed: backup, restore, alert, limits, costs, metrics, dashboard, users)"),
+        stdout.contains(
+            "(not installed: backup, restore, alert, limits, costs, metrics, dashboard, users)"
+        ),
         "{stdout}"
     );
 }

@@ -92,7 +92,7 @@ impl Store {
         out
     }
 
-    /// The latest value of each service's `metric` in the two minutes before `at_ms`.
+    /// The latest value of each service's `metric` in the two minutes before `at_ms`, with its time.
     fn latest(&self, metric: &str, at_ms: i64) -> Result<BTreeMap<String, (i64, f64)>, TsdbError> {
         let answers = self.reader.query(
             &Selector::name(metric),
@@ -106,7 +106,7 @@ impl Store {
             .filter_map(|a| {
                 let service = a.key.label("service")?.to_owned();
                 let last = a.buckets.last()?;
-                Some((service, (last.start_ms + a.step_ms - 1, last.last)))
+                Some((service, (last.start_ms, last.last)))
             })
             .collect())
     }
@@ -124,7 +124,13 @@ impl Store {
         let memory = self.latest("container_memory_bytes", at_ms)?;
         let data = self.latest("data_bytes", at_ms)?;
         let latency = self.latest("probe_latency_seconds", at_ms)?;
-        let value = |m: &BTreeMap<String, (i64, f64)>, s: &str| m.get(s).map(|(_, v)| *v);
+        // watch writes a round's figures at one time: a figure older than the latest condition is from
+        // before it (a stopped container's last CPU), so the tile does not show it.
+        let value = |m: &BTreeMap<String, (i64, f64)>, s: &str, seen: Option<i64>| {
+            m.get(s)
+                .filter(|(t, _)| seen.is_none_or(|seen| *t >= seen))
+                .map(|(_, v)| *v)
+        };
         Ok(self
             .services_with(&conditions)
             .into_iter()
@@ -139,10 +145,10 @@ impl Store {
                     .filter(|b| at_ms - b.start_ms <= STALE_MS)
                     .and_then(|b| Condition::from_code(b.last));
                 Tile {
-                    cpu: value(&cpu, &service),
-                    memory: value(&memory, &service),
-                    data: value(&data, &service),
-                    latency: value(&latency, &service),
+                    cpu: value(&cpu, &service, seen_ms),
+                    memory: value(&memory, &service, seen_ms),
+                    data: value(&data, &service, seen_ms),
+                    latency: value(&latency, &service, seen_ms),
                     condition,
                     seen_ms,
                     service,

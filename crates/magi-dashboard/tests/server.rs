@@ -32,14 +32,15 @@ fn delta(name: &str, model: &str, user: &str, ts_ms: i64, value: f64) -> Sample 
     }
 }
 
-/// 30 days of qdrant's CPU at 1 % with one 5-minute spike to 95 % ten days ago, the last minute of
+/// 30 days of qdrant's CPU at 1 % with one 5-minute spike to 95 % ten days ago (ending 90 s ago), the last minute of
 /// conditions (open-webui up, qdrant down, redis slow), a restart mark, and a day of two models' calls.
 fn seed(dir: &Path, now: i64) -> i64 {
     let mut health = Writer::open(dir, "health", Tiers::default(), Limits::default()).unwrap();
     let spike = now - 10 * DAY_MS;
     let mut batch = Vec::new();
     let mut t = now - 30 * DAY_MS;
-    while t < now {
+    // The CPU stops 90 s ago, before the last minute of conditions: the container went down.
+    while t < now - 90_000 {
         let step = if now - t > 2 * HOUR_MS { 60_000 } else { 5_000 };
         let cpu = if (spike..spike + 300_000).contains(&t) {
             95.0
@@ -204,6 +205,8 @@ fn tiles_say_each_services_condition_in_colour_and_word() {
         );
     }
     assert!(tile(&page.body, "redis").contains("<dd>50.0 MiB</dd>"));
+    // qdrant's CPU was last sampled before its latest condition (down): not shown as if current.
+    assert!(!tile(&page.body, "qdrant").contains("<dt>CPU</dt>"));
     assert!(page.body.contains("restarted: exited with code 137"));
     assert!(
         page.body.len() < 60 * 1024,
