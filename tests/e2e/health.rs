@@ -638,6 +638,19 @@ fn health_watch_emits_one_event_per_change_and_talks_to_systemd() {
         !series(r#"container_memory_bytes{service="redis"}"#).is_empty(),
         "memory is sampled"
     );
+    // How full the MAGI home's disk is, as a percentage (what `disk > 85%` rules read).
+    let disk = series(r#"disk_used_percent{disk="MAGI home"}"#);
+    assert!(
+        !disk.is_empty() && disk.iter().all(|p| (0.0..=100.0).contains(p)),
+        "{disk:?}"
+    );
+    let mut conditions = series(r#"service_condition{service="searxng"}"#);
+    conditions.dedup();
+    assert_eq!(
+        conditions,
+        [0.0, 5.0, 0.0],
+        "up, down, up as condition codes"
+    );
 }
 
 #[test]

@@ -52,6 +52,7 @@ fn staged_root() -> tempfile::TempDir {
         "magi-costs",
         "magi-limits",
         "magi-dashboard",
+        "magi-metrics",
     ] {
         std::fs::copy(bin_path(binary), root.path().join("usr/bin").join(binary)).unwrap();
     }

@@ -25,7 +25,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "\
 Every producer prints events with --json: one JSON object a line, schema version 1, with the fields v \
 (1), ts (RFC 3339, UTC), host, source (the binary), kind (dotted: service.status, backup.completed, \
-backup.failed, budget.threshold), subject (a service, a unit), severity (ok, info, warning or critical), \
+backup.failed, budget.threshold, metric.threshold), subject (a service, a unit), severity (ok, info, warning or critical), \
 message (one human line) and data (an object).
 
 Consumers (magi-alert, magi event validate) also read journalctl -o json records that carry MAGI_EVENT. A \

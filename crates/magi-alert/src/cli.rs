@@ -27,7 +27,8 @@ discord://ID/TOKEN (slack+https://URL and discord+https://URL for other hosts), 
 (STARTTLS), smtps://...:465 (implicit TLS), exec:///path/to/command (the event on its stdin).
 Email TLS trusts the public roots; add ca=/PATH/ca.pem for a private CA or a self-signed server.
 
-Alerts fire on a core service down, a failed backup and a budget threshold unless [alert.rules] says otherwise.
+Alerts fire on a core service down, a failed backup, a budget threshold and a breached threshold rule
+(magi alerts configure) unless [alert.rules] says otherwise.
 Deliveries are kept in the state directory and retried with backoff; a restart sends what was queued, once.";
 
 /// Turn MAGI events into alerts by email, ntfy, Slack, Discord or webhook, once each

@@ -5,8 +5,8 @@
 //! over pipes ([`event`]), logging to journald or stderr ([`logging`]), exit codes and error reporting
 //! ([`exit`]), where files live ([`paths`]), secrets read from files ([`secret`]), the SQLite store helper
 //! ([`store`]), figures and times formatted for people ([`format`]), column tables ([`table`]), the
-//! Prometheus text format ([`exposition`]), lines of bounded length from untrusted input ([`lines`]), waits between retries ([`backoff`]) and attacker-controlled text
-//! made safe to print ([`printable`]).
+//! Prometheus text format ([`exposition`]), lines of bounded length from untrusted input ([`lines`]), waits between retries ([`backoff`]), files replaced whole
+//! ([`file`]) and attacker-controlled text made safe to print ([`printable`]).
 
 pub mod backoff;
 pub mod cli;
@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod event;
 pub mod exit;
 pub mod exposition;
+pub mod file;
 pub mod format;
 pub mod lines;
 pub mod logging;

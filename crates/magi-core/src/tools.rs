@@ -57,10 +57,16 @@ pub struct Shortcut {
 }
 
 /// The shortcuts, for command lines the roadmap prints that name no tool.
-pub const SHORTCUTS: &[Shortcut] = &[Shortcut {
-    name: "errors",
-    runs: &["limits", "errors"],
-}];
+pub const SHORTCUTS: &[Shortcut] = &[
+    Shortcut {
+        name: "errors",
+        runs: &["limits", "errors"],
+    },
+    Shortcut {
+        name: "alerts",
+        runs: &["metrics", "alerts"],
+    },
+];
 
 /// The shortcut named `name`, if there is one.
 pub fn shortcut(name: &str) -> Option<&'static Shortcut> {

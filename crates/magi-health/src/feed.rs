@@ -1,6 +1,6 @@
 //! What `watch` writes to the metrics store each round (the `health` shard): per service its CPU, memory,
 //! probe latency, data size, restart count, whether it is up and its condition (as a code of
-//! [`Condition::code`]), and the stack's status. Figures are
+//! [`Condition::code`]), how full each disk of the stack is, and the stack's status. Figures are
 //! rounded to what they can mean (CPU to 0.01 %, latency to 0.1 ms), which is also what lets the store
 //! write them in a byte or two.
 //!
@@ -70,6 +70,18 @@ pub fn samples(report: &Report, ts_ms: i64) -> Vec<Sample> {
         StackStatus::Down => 0.0,
     };
     push("stack_status", None, stack);
+    for disk in &report.disks {
+        if let Some(free) = disk.free_fraction()
+            && let Ok(key) = SeriesKey::of("disk_used_percent", &[("disk", disk.role.as_str())])
+        {
+            out.push(Sample {
+                key,
+                kind: Kind::Gauge,
+                ts_ms,
+                value: round((1.0 - free) * 100.0, 100.0),
+            });
+        }
+    }
     out
 }
 

@@ -16,6 +16,8 @@ Examples:
   magi-metrics export --range 7d --service qdrant --format csv > qdrant.csv
   magi-metrics export --range 30d --format openmetrics > magi.om
   promtool tsdb create-blocks-from openmetrics magi.om ./data   # hand the history to Prometheus
+  magi-metrics alerts configure add 'cpu > 90% for 5m on qdrant' --severity critical
+  magi-metrics alerts watch | magi-alert                     # threshold rules into alerts
 
 The store is a directory of SQLite shards (metrics/ in the state directory, --dir or $MAGI_METRICS_DIR), one \
 per writer: magi-health watch writes health.db, the magi-limits gateway limits.db, push push.db. Series are \
@@ -70,6 +72,83 @@ time with its mean for a gauge and its sum for a delta (JSON and CSV carry min, 
 well). The OpenMetrics output imports into Prometheus with `promtool tsdb create-blocks-from openmetrics`."
     )]
     Export(ExportArgs),
+    /// Threshold rules on the stored series: configure them, and watch them into alerts
+    #[command(
+        long_about = "Threshold rules on the stored series, written as people say them:\n\n  \
+cpu > 90% for 5m on qdrant\n  disk > 85%\n  p95 latency > 10s on model gpt-4o\n  error rate > 5% for 10m\n  \
+memory > 90% on redis\n  queue_depth{service=\"n8n\"} > 100 for 2m\n\n\
+Known figures: cpu, memory (a size or a % of the limit), disk (% used), latency (the probe's), pNN latency and \
+error rate (the models', through the gateway); anything else is a series selector. A gauge breaches when every \
+point of the `for` window does; a percentile or an error rate is computed over the window (5 minutes by \
+default). `watch` checks every rule each round and prints a metric.threshold event when a breach begins \
+(the rule's severity) and ends (ok), for magi-alert; the shipped magi-metrics-alerts.service does that into \
+magi-alert's FIFO. The rules live in alert-rules.toml in the config directory (/etc/magi as root)."
+    )]
+    Alerts(AlertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// The rules file [default: alert-rules.toml in the config directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Add, list and remove threshold rules
+    #[command(subcommand)]
+    Configure(ConfigureCommand),
+    /// Check every rule each interval; print a metric.threshold event when a breach begins or ends
+    Watch(AlertsWatchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigureCommand {
+    /// Add a rule (checked before it is kept)
+    Add {
+        /// The rule, e.g. 'cpu > 90% for 5m on qdrant' (quote it)
+        #[arg(value_name = "RULE")]
+        rule: String,
+        /// Its name [default: made of its words]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The severity of its alert
+        #[arg(long, value_enum, default_value_t = RuleSeverity::Warning)]
+        severity: RuleSeverity,
+    },
+    /// List the rules
+    List {
+        /// One JSON object a line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a rule by its name
+    Remove {
+        /// The rule's name, from `list`
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuleSeverity {
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsWatchArgs {
+    /// Time between rounds
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration)]
+    pub interval: Duration,
+
+    /// One round, then exit
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

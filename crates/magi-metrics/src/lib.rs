@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod export;
 pub mod line;
+pub mod rules;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -20,9 +21,15 @@ use magi_core::table::Table;
 use magi_tsdb::store::Limits;
 use magi_tsdb::{Reader, Sample, Selector, Tiers, Writer};
 
-use crate::cli::{Cli, Command, ExportArgs, Format, ListArgs, PushArgs, QueryArgs};
+use crate::cli::{
+    AlertsCommand, AlertsWatchArgs, Cli, Command, ConfigureCommand, ExportArgs, Format, ListArgs,
+    PushArgs, QueryArgs, RuleSeverity,
+};
 use crate::line::{LineError, MAX_LINE_BYTES};
+use crate::rules::{Evaluator, Rule, RulesFile, StoredRule};
 
+/// The rules file's name in the config directory.
+pub const RULES_FILE: &str = "alert-rules.toml";
 /// How many lines `push` stores in one transaction.
 const BATCH: usize = 5000;
 /// How many skipped lines `push` names one by one; the rest are counted.
@@ -40,6 +47,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(args) => list(&dir, &args),
         Command::Query(args) => query(&dir, &args),
         Command::Export(args) => export(&dir, &args),
+        Command::Alerts(args) => {
+            let rules = args
+                .rules
+                .clone()
+                .unwrap_or_else(|| context.paths.config_dir.join(RULES_FILE));
+            match args.command {
+                AlertsCommand::Configure(command) => configure(&rules, command),
+                AlertsCommand::Watch(watch) => alerts_watch(&dir, &rules, &watch),
+            }
+        }
     }
 }
 
@@ -257,5 +274,137 @@ fn figure(v: f64) -> String {
         "0".into()
     } else {
         text.into()
+    }
+}
+
+fn configure(path: &Path, command: ConfigureCommand) -> anyhow::Result<u8> {
+    let mut file = RulesFile::load(path)?;
+    match command {
+        ConfigureCommand::Add {
+            rule,
+            name,
+            severity,
+        } => {
+            let parsed = Rule::parse(&rule).map_err(|e| exit::UsageError(e.to_string()))?;
+            let name = name.unwrap_or_else(|| Rule::default_name(&rule));
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(exit::UsageError(format!(
+                    "'{name}' is not a rule name (letters, digits, - and _, at most 64)"
+                ))
+                .into());
+            }
+            if file.rules.iter().any(|r| r.name == name) {
+                return Err(exit::UsageError(format!(
+                    "a rule named '{name}' exists: remove it first, or give --name"
+                ))
+                .into());
+            }
+            if file.rules.len() >= rules::MAX_RULES {
+                return Err(exit::UsageError(format!(
+                    "{} holds {} rules already",
+                    path.display(),
+                    rules::MAX_RULES
+                ))
+                .into());
+            }
+            file.rules.push(StoredRule {
+                name: name.clone(),
+                rule: parsed.text,
+                severity: match severity {
+                    RuleSeverity::Warning => magi_core::Severity::Warning,
+                    RuleSeverity::Critical => magi_core::Severity::Critical,
+                },
+            });
+            file.save(path)?;
+            log::info!("added rule {name} to {}", path.display());
+        }
+        ConfigureCommand::List { json } => {
+            let mut out = io::stdout().lock();
+            if json {
+                for r in &file.rules {
+                    serde_json::to_writer(&mut out, r)?;
+                    writeln!(out)?;
+                }
+            } else if file.rules.is_empty() {
+                log::info!(
+                    "no rules in {} (add one: magi alerts configure add 'cpu > 90% for 5m on qdrant')",
+                    path.display()
+                );
+            } else {
+                let mut table = Table::new(["NAME", "SEVERITY", "RULE"]);
+                for r in &file.rules {
+                    table.row([
+                        r.name.clone(),
+                        r.severity.as_str().to_owned(),
+                        r.rule.clone(),
+                    ]);
+                }
+                table.write(&mut out)?;
+            }
+        }
+        ConfigureCommand::Remove { name } => {
+            let before = file.rules.len();
+            file.rules.retain(|r| r.name != name);
+            if file.rules.len() == before {
+                return Err(exit::UsageError(format!(
+                    "no rule named '{name}' in {} (see: magi alerts configure list)",
+                    path.display()
+                ))
+                .into());
+            }
+            file.save(path)?;
+            log::info!("removed rule {name} from {}", path.display());
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn alerts_watch(dir: &Path, path: &Path, args: &AlertsWatchArgs) -> anyhow::Result<u8> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    if !args.once {
+        magi_core::daemon::on_stop_signal(move |_| {
+            stop.send(()).ok();
+        })?;
+    }
+    let reader = reader(dir);
+    let mut evaluator = Evaluator::default();
+    let mut events = magi_core::event::EventWriter::new(io::stdout().lock());
+    let mut first = true;
+    loop {
+        // The file is read each round: a rule added or removed takes effect without a restart.
+        let file = match RulesFile::load(path) {
+            Ok(file) => file,
+            Err(e) if first => return Err(e.into()),
+            Err(e) => {
+                log::warn!("{e}; keeping to the rules as they were read before");
+                RulesFile::default()
+            }
+        };
+        for event in evaluator.round(&reader, &file.rules, now_ms()) {
+            events.write(&event)?;
+        }
+        if first {
+            magi_core::daemon::ready(&format!(
+                "checking {} rule(s) every {}s",
+                file.rules.len(),
+                args.interval.as_secs()
+            ));
+            first = false;
+        }
+        if args.once {
+            return Ok(exit::SUCCESS);
+        }
+        match stopped.recv_timeout(args.interval) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => {
+                magi_core::daemon::stopping();
+                return Ok(exit::SUCCESS);
+            }
+        }
     }
 }

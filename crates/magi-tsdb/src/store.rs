@@ -617,7 +617,7 @@ pub struct Annotation {
 }
 
 /// Which series a query reads: a metric name and labels that must match exactly.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selector {
     pub name: String,
     pub labels: Vec<(String, String)>,

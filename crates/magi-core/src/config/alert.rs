@@ -127,6 +127,8 @@ impl AlertConfig {
             ),
             rule("backup-failed", "backup.*", None, Severity::Critical),
             rule("budget", "budget.threshold", None, Severity::Warning),
+            // magi-metrics' threshold rules: each event carries its rule's own severity.
+            rule("threshold", "metric.threshold", None, Severity::Warning),
         ];
         AlertConfig {
             defaults,
@@ -563,10 +565,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn without_a_file_core_down_failed_backups_and_budgets_alert() {
+    fn without_a_file_core_down_failed_backups_budgets_and_thresholds_alert() {
         let alert = load("").unwrap().alert;
         let names: Vec<&str> = alert.rules.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["core-down", "backup-failed", "budget"]);
+        assert_eq!(names, ["core-down", "backup-failed", "budget", "threshold"]);
         let core = alert.rule("core-down").unwrap();
         assert_eq!(
             (core.tier, core.severity, core.fire_after),
