@@ -623,6 +623,35 @@ fn backup_a_service_down_fails_its_target_and_the_others_are_kept() {
         code(&run(&stack, "magi-backup", &["verify", &name, "--deep"])),
         0
     );
+    // The dashboard's charts have it: the partial backup marked, its size a figure.
+    let state = stack
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "STATE_DIRECTORY")
+        .map(|(_, v)| PathBuf::from(v))
+        .unwrap();
+    let reader = magi_tsdb::Reader::new(&state.join("metrics"), magi_tsdb::Tiers::default());
+    let now = jiff::Timestamp::now().as_millisecond();
+    let marks = reader.annotations(now - 600_000, now + 1).unwrap();
+    assert!(
+        marks
+            .iter()
+            .any(|m| m.kind == "backup" && m.text.starts_with(&format!("backup (partial) {name}"))),
+        "{marks:?}"
+    );
+    let size = reader
+        .query(
+            &magi_tsdb::Selector::name("backup_bytes"),
+            now - 600_000,
+            now + 1,
+            100,
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        size[0].buckets.last().unwrap().last,
+        failed["data"]["bytes"].as_f64().unwrap()
+    );
     stack.start("redis");
 }
 

@@ -31,6 +31,8 @@ const ROADMAP: &[&str] = &[
     "metrics export --range 7d --format openmetrics",
     "metrics export --range 7d --service qdrant --format csv",
     "dashboard start",
+    "alerts configure list",
+    "alerts configure add",
 ];
 
 fn magi(line: &str, extra: &[&str], db: &std::path::Path) -> Output {

@@ -306,19 +306,74 @@ fn create_command(start: Start, args: CreateArgs, quiet: bool) -> anyhow::Result
             note: args.note,
             kind: Kind::Regular,
         };
-        let created = take_backup(
+        let taken = take_backup(
             &start.config,
             &work,
             &request,
             keys.recipient.as_ref(),
             args.json,
             quiet,
-        )?;
+        );
+        mark_on_charts(&start.paths.state_dir, taken.as_ref());
+        let created = taken?;
         if !args.json && !quiet {
             println!("{}", created.name);
         }
         Ok(if created.manifest.is_complete() { 0 } else { 1 })
     })
+}
+
+/// Marks the backup on the dashboard's charts: an annotation, and its duration and size as figures, in the
+/// `backup` shard of the metrics store. Best effort: a store that cannot be written costs the charts a
+/// mark, never the backup.
+fn mark_on_charts(state_dir: &Path, taken: Result<&Created, &anyhow::Error>) {
+    let dir = std::env::var_os("MAGI_METRICS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| magi_tsdb::default_dir(state_dir));
+    let now = jiff::Timestamp::now().as_millisecond();
+    let marked = magi_tsdb::Writer::open(
+        &dir,
+        "backup",
+        magi_tsdb::Tiers::default(),
+        magi_tsdb::store::Limits::default(),
+    )
+    .and_then(|mut writer| match taken {
+        Ok(created) => {
+            let gauge = |name: &str, value: f64| magi_tsdb::Sample {
+                key: magi_tsdb::SeriesKey::of(name, &[]).expect("a valid name"),
+                kind: magi_tsdb::Kind::Gauge,
+                ts_ms: now,
+                value,
+            };
+            writer.append(
+                &[
+                    gauge("backup_bytes", created.size as f64),
+                    gauge("backup_duration_seconds", created.duration.as_secs_f64()),
+                ],
+                now,
+            )?;
+            let state = if created.manifest.is_complete() {
+                "backup"
+            } else {
+                "backup (partial)"
+            };
+            writer.annotate(
+                now,
+                "backup",
+                None,
+                &format!(
+                    "{state} {}: {} in {:.1}s",
+                    created.name,
+                    human_bytes(created.size),
+                    created.duration.as_secs_f64()
+                ),
+            )
+        }
+        Err(e) => writer.annotate(now, "backup", None, &format!("backup failed: {e}")),
+    });
+    if let Err(e) = marked {
+        log::warn!("the backup is not marked on the dashboard's charts: {e}");
+    }
 }
 
 fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
