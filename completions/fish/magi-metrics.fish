@@ -35,6 +35,7 @@ complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "list" -d 
 complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "query" -d 'Show one metric\'s series over a range'
 complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
 complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "alerts" -d 'Threshold rules on the stored series: configure them, and watch them into alerts'
+complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "scrape" -d 'Read the Prometheus text endpoints of the config\'s [metrics.scrape.NAME] into the store'
 complete -c magi-metrics -n "__fish_magi_metrics_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand push" -l shard -d 'The shard to write (a store has one writer per shard)' -r
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand push" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
@@ -98,11 +99,18 @@ complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand alerts; and __
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "configure" -d 'Add, list and remove threshold rules'
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "watch" -d 'Check every rule each interval; print a metric.threshold event when a breach begins or ends'
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "push" -d 'Store NDJSON metric lines from FILE or stdin'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "list" -d 'List every series in the store'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "query" -d 'Show one metric\'s series over a range'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "alerts" -d 'Threshold rules on the stored series: configure them, and watch them into alerts'
-complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -l once -d 'Read each target once, then exit'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand scrape" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "push" -d 'Store NDJSON metric lines from FILE or stdin'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "list" -d 'List every series in the store'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "query" -d 'Show one metric\'s series over a range'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "alerts" -d 'Threshold rules on the stored series: configure them, and watch them into alerts'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "scrape" -d 'Read the Prometheus text endpoints of the config\'s [metrics.scrape.NAME] into the store'
+complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and not __fish_seen_subcommand_from push list query export alerts scrape help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "configure" -d 'Add, list and remove threshold rules'
 complete -c magi-metrics -n "__fish_magi_metrics_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "watch" -d 'Check every rule each interval; print a metric.threshold event when a breach begins or ends'

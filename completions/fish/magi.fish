@@ -463,17 +463,18 @@ complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcomm
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand costs; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -s V -l version -d 'Print version'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -f -a "push" -d 'Store NDJSON metric lines from FILE or stdin'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -f -a "list" -d 'List every series in the store'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -f -a "query" -d 'Show one metric\'s series over a range'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
-complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts" -f -a "alerts" -d 'Threshold rules on the stored series: configure them, and watch them into alerts'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "push" -d 'Store NDJSON metric lines from FILE or stdin'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "list" -d 'List every series in the store'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "query" -d 'Show one metric\'s series over a range'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "export" -d 'Write a range of series as JSON, CSV or OpenMetrics'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "alerts" -d 'Threshold rules on the stored series: configure them, and watch them into alerts'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and not __fish_seen_subcommand_from push list query export alerts scrape" -f -a "scrape" -d 'Read the Prometheus text endpoints of the config\'s [metrics.scrape.NAME] into the store'
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l shard -d 'The shard to write (a store has one writer per shard)' -r
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from push" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
@@ -514,6 +515,12 @@ complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subco
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from alerts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from alerts" -f -a "configure" -d 'Add, list and remove threshold rules'
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from alerts" -f -a "watch" -d 'Check every rule each interval; print a metric.threshold event when a breach begins or ends'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -l dir -d 'The store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -l once -d 'Read each target once, then exit'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'

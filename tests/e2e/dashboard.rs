@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use magi_testkit::{Component, MiniStack, free_port, http, require};
+use magi_testkit::{Component, Killed, MiniStack, free_port, http, require};
 
 /// The (service, condition) pairs of the tiles on a page.
 fn tiles(body: &str) -> BTreeMap<String, String> {
@@ -47,6 +47,7 @@ fn dashboard(stack: &MiniStack, port: u16, metrics: &Path) -> Child {
         .command("magi-dashboard")
         .args(["start", "--listen", &format!("127.0.0.1:{port}")])
         .env("MAGI_METRICS_DIR", metrics)
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -81,15 +82,18 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
     let stack = MiniStack::up();
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("metrics");
-    let mut watch = stack
-        .command("magi-health")
-        .args(["watch", "--interval", "2s", "--metrics-dir"])
-        .arg(&metrics)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _watch = Killed(
+        stack
+            .command("magi-health")
+            .args(["watch", "--interval", "2s", "--metrics-dir"])
+            .arg(&metrics)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let port = free_port();
-    let mut dash = dashboard(&stack, port, &metrics);
+    let dash = Killed(dashboard(&stack, port, &metrics));
 
     // Every tile says what magi-health says (a round may fall between the two looks: look again).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -173,10 +177,9 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
 
     // kill -9 of the daemon: a new one on the same port answers within 5 s, and the page is the same.
     let before = tiles(&http::get(port, "/").body);
-    dash.kill().ok();
-    dash.wait().ok();
+    drop(dash);
     let killed = Instant::now();
-    dash = dashboard(&stack, port, &metrics);
+    let _restarted = Killed(dashboard(&stack, port, &metrics));
     let page = http::get(port, "/");
     assert_eq!(page.status, 200);
     assert!(
@@ -187,8 +190,4 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
     assert_eq!(tiles(&page.body).get("searxng"), before.get("searxng"));
 
     stack.start("searxng");
-    dash.kill().ok();
-    watch.kill().ok();
-    dash.wait().ok();
-    watch.wait().ok();
 }

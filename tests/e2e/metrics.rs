@@ -375,3 +375,128 @@ fn metrics_a_threshold_rule_fires_through_magi_alert_and_resolves() {
     watch.wait().ok();
     alert.wait().ok();
 }
+
+/// A loopback server that accepts and then says nothing (`hang`) or answers garbage, for scrape targets.
+fn bad_target(garbage: bool) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            if garbage {
+                let mut s = stream;
+                let body = "\u{1}\u{2}{{{ this is not metrics } } }\n# TYPE\n=== 12 ===\n";
+                write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .ok();
+            } else {
+                held.push(stream);
+            }
+        }
+    });
+    port
+}
+
+/// A real Prometheus (Debian's) scrapes magi-health's /metrics and reads back what it serves; then
+/// `magi-metrics scrape` reads Prometheus' own /metrics into the store beside a target that hangs and one
+/// that answers garbage, which cost one line each and neither stalls the round.
+#[test]
+fn metrics_prometheus_scrapes_us_and_we_scrape_prometheus_past_a_hanging_and_a_garbage_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let health_port = magi_testkit::free_port();
+    let _health = magi_testkit::Killed(
+        bin("magi-health")
+            .args(["serve", "--listen", &format!("127.0.0.1:{health_port}")])
+            .env_remove("MAGI_CONFIG")
+            .env("STATE_DIRECTORY", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let prometheus_port = magi_testkit::free_port();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: magi-health\n    static_configs:\n      - targets: ['127.0.0.1:{health_port}']\n"
+        ),
+    )
+    .unwrap();
+    let _prometheus = magi_testkit::Killed(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus (Debian's package) runs"),
+    );
+
+    // Prometheus holds what magi-health serves: the stack's status, as /metrics says it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let stored = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", prometheus_port)).is_ok() {
+            let reply =
+                magi_testkit::http::get(prometheus_port, "/api/v1/query?query=magi_stack_status");
+            let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
+            if let Some(value) = v["data"]["result"][0]["value"][1].as_str() {
+                break value.to_owned();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus never stored magi_stack_status"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let served = magi_testkit::http::get(health_port, "/metrics").body;
+    assert!(
+        served.contains(&format!("magi_stack_status {stored}\n")),
+        "Prometheus has {stored}; /metrics:\n{served}"
+    );
+
+    // We scrape Prometheus, past a target that hangs and one that answers garbage.
+    let hang = bad_target(false);
+    let garbage = bad_target(true);
+    let magi_config = dir.path().join("magi.toml");
+    std::fs::write(
+        &magi_config,
+        format!(
+            "[metrics.scrape.prometheus]\nurl = \"http://127.0.0.1:{prometheus_port}/metrics\"\n\
+             [metrics.scrape.hang]\nurl = \"http://127.0.0.1:{hang}/metrics\"\n\
+             [metrics.scrape.garbage]\nurl = \"http://127.0.0.1:{garbage}/metrics\"\n"
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let started = std::time::Instant::now();
+    let out = bin("magi-metrics")
+        .args(["scrape", "--once"])
+        .env("MAGI_CONFIG", &magi_config)
+        .env("MAGI_METRICS_DIR", &store)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(9), "one round took {took:?}");
+    assert!(
+        stderr.contains("hang:") && stderr.contains("garbage:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("prometheus:"), "{stderr}");
+    let listed = metrics(&store, &["list", "--json"]);
+    let series = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        series.contains(r#"prometheus_tsdb_head_series{job=\"prometheus\"}"#),
+        "{series}"
+    );
+}

@@ -71,6 +71,17 @@ pub fn bin_path(name: &str) -> PathBuf {
     path
 }
 
+/// A child process that is killed (and reaped) when the test ends, passed or not: a panicking test
+/// leaves no daemon behind holding a port or the test harness' output.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
 /// A [`Command`] for one of our built binaries, from the same target directory as the running test.
 pub fn bin(name: &str) -> Command {
     Command::new(bin_path(name))

@@ -17,6 +17,7 @@ use crate::paths::Paths;
 mod alert;
 mod backup;
 mod health;
+mod metrics;
 mod users;
 pub use alert::{
     AlertChannel, AlertConfig, AlertDefaults, AlertRule, CHANNEL_SCHEMES, format_duration,
@@ -24,6 +25,7 @@ pub use alert::{
 };
 pub use backup::BackupConfig;
 pub use health::HealthConfig;
+pub use metrics::{MetricsConfig, ScrapeTarget};
 pub use users::UsersConfig;
 
 /// Whether the stack works without a service. A core service down takes the stack down; an optional one
@@ -321,6 +323,8 @@ pub struct Config {
     pub users: UsersConfig,
     /// The `[health]` section: the thresholds of `magi-health`.
     pub health: HealthConfig,
+    /// The `[metrics]` section: the endpoints `magi-metrics scrape` reads.
+    pub metrics: MetricsConfig,
 }
 
 fn services_as_table<S: serde::Serializer>(
@@ -374,6 +378,7 @@ impl Config {
             backup: BackupConfig::defaults(),
             users: UsersConfig::defaults(),
             health: HealthConfig::defaults(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -576,6 +581,9 @@ impl Config {
         if let Some(health) = file.health {
             self.health.apply(health, &invalid)?;
         }
+        if let Some(metrics) = file.metrics {
+            self.metrics.apply(metrics, &invalid)?;
+        }
         let written = |key: &str| {
             locate_key(text, &key.split('.').collect::<Vec<_>>()).is_some_and(|(_, all)| all)
         };
@@ -719,6 +727,7 @@ struct FileConfig {
     backup: Option<backup::FileBackup>,
     users: Option<users::FileUsers>,
     health: Option<health::FileHealth>,
+    metrics: Option<metrics::FileMetrics>,
 }
 
 #[derive(Debug, Deserialize)]

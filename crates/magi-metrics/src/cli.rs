@@ -85,6 +85,23 @@ default). `watch` checks every rule each round and prints a metric.threshold eve
 magi-alert's FIFO. The rules live in alert-rules.toml in the config directory (/etc/magi as root)."
     )]
     Alerts(AlertsArgs),
+    /// Read the Prometheus text endpoints of the config's [metrics.scrape.NAME] into the store
+    #[command(
+        long_about = "Read the Prometheus text endpoints the config names into the store's scrape shard, each \
+series labelled job=NAME, every target at its own interval (15s by default):\n\n  \
+[metrics.scrape.qdrant]\n  url = \"http://127.0.0.1:6333/metrics\"\n  interval = \"30s\"\n\n\
+Each target is read on its own thread within 5 s and 4 MiB: one that hangs or sends garbage is logged and \
+costs nothing else. Counters are stored as their running totals. The shipped magi-metrics-scrape.service runs \
+it; --once reads each target one time (exit 1 if any failed)."
+    )]
+    Scrape(ScrapeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScrapeArgs {
+    /// Read each target once, then exit
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod export;
 pub mod line;
 pub mod rules;
+pub mod scrape;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -23,7 +24,7 @@ use magi_tsdb::{Reader, Sample, Selector, Tiers, Writer};
 
 use crate::cli::{
     AlertsCommand, AlertsWatchArgs, Cli, Command, ConfigureCommand, ExportArgs, Format, ListArgs,
-    PushArgs, QueryArgs, RuleSeverity,
+    PushArgs, QueryArgs, RuleSeverity, ScrapeArgs,
 };
 use crate::line::{LineError, MAX_LINE_BYTES};
 use crate::rules::{Evaluator, Rule, RulesFile, StoredRule};
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(args) => list(&dir, &args),
         Command::Query(args) => query(&dir, &args),
         Command::Export(args) => export(&dir, &args),
+        Command::Scrape(args) => scrape_command(&dir, &context.config.metrics.scrape, &args),
         Command::Alerts(args) => {
             let rules = args
                 .rules
@@ -407,4 +409,67 @@ fn alerts_watch(dir: &Path, path: &Path, args: &AlertsWatchArgs) -> anyhow::Resu
             }
         }
     }
+}
+
+fn scrape_command(
+    dir: &Path,
+    targets: &std::collections::BTreeMap<String, magi_core::config::ScrapeTarget>,
+    args: &ScrapeArgs,
+) -> anyhow::Result<u8> {
+    if targets.is_empty() {
+        log::info!("the config names no [metrics.scrape.NAME] targets: nothing to scrape");
+        return Ok(exit::SUCCESS);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if !args.once {
+        let stop = std::sync::Arc::clone(&stop);
+        magi_core::daemon::on_stop_signal(move |_| {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst)
+        })?;
+    }
+    let mut writer = Writer::open(dir, scrape::SHARD, Tiers::default(), Limits::default())?;
+    let (to, from) = std::sync::mpsc::channel();
+    scrape::start(targets, &to, args.once)?;
+    drop(to);
+    magi_core::daemon::ready(&format!("scraping {} target(s)", targets.len()));
+    // The last word said of each target: a failure is logged when it starts and when it ends, not every round.
+    let mut last: std::collections::BTreeMap<String, Option<String>> =
+        std::collections::BTreeMap::new();
+    let mut failed = false;
+    loop {
+        match from.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok((name, got)) => {
+                let said = match got {
+                    Ok(samples) => {
+                        let appended = writer.append(&samples, now_ms())?;
+                        log::debug!("{name}: {} point(s) stored", appended.stored);
+                        None
+                    }
+                    Err(e) => {
+                        failed = true;
+                        Some(e.to_string())
+                    }
+                };
+                let before = last.insert(name.clone(), said.clone()).flatten();
+                match (&before, &said) {
+                    (before, Some(now)) if before.as_ref() != Some(now) => {
+                        log::warn!("{name}: {now}")
+                    }
+                    (Some(_), None) => log::info!("{name}: scraped again"),
+                    _ => {}
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            magi_core::daemon::stopping();
+            break;
+        }
+    }
+    Ok(if args.once && failed {
+        exit::FAILURE
+    } else {
+        exit::SUCCESS
+    })
 }

@@ -446,7 +446,10 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
-fn duration<S: serde::Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn duration<S: serde::Serializer>(
+    d: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_duration(*d))
 }
 
@@ -527,7 +530,7 @@ struct FileChannel {
 
 /// A duration written as text (`"5m"`).
 #[derive(Debug)]
-struct FileDuration(Duration);
+pub(super) struct FileDuration(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for FileDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
