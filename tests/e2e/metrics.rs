@@ -463,6 +463,42 @@ fn metrics_prometheus_scrapes_us_and_we_scrape_prometheus_past_a_hanging_and_a_g
         "Prometheus has {stored}; /metrics:\n{served}"
     );
 
+    // Every query of the shipped Grafana dashboard is PromQL this Prometheus accepts, and the health panels
+    // find what magi-health serves.
+    let grafana: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../packaging/grafana/magi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    for panel in grafana["panels"].as_array().unwrap() {
+        let expr = panel["targets"][0]["expr"].as_str().unwrap();
+        let encoded: String = expr
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let reply =
+            magi_testkit::http::get(prometheus_port, &format!("/api/v1/query?query={encoded}"));
+        let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(
+            v["status"], "success",
+            "{}: {expr}: {}",
+            panel["title"], reply.body
+        );
+        if expr.starts_with("magi_stack_status") || expr.starts_with("magi_service_up") {
+            assert!(
+                !v["data"]["result"].as_array().unwrap().is_empty(),
+                "{expr}: {}",
+                reply.body
+            );
+        }
+    }
+
     // We scrape Prometheus, past a target that hangs and one that answers garbage.
     let hang = bad_target(false);
     let garbage = bad_target(true);

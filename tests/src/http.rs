@@ -1,5 +1,6 @@
 //! A plain HTTP/1.1 GET over a fresh loopback connection, for tests that read what a daemon serves
-//! (status, headers, body) without a client library deciding anything for them.
+//! (status, headers, body) without a client library deciding anything for them; a chunked body is
+//! joined.
 
 use std::io::{Read, Write};
 
@@ -38,9 +39,31 @@ pub fn get(port: u16, path: &str) -> Reply {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("a status code");
-    Reply {
+    let mut reply = Reply {
         status,
         head: head.to_owned(),
         body: body.to_owned(),
+    };
+    if reply
+        .header("transfer-encoding")
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    {
+        reply.body = dechunk(body);
     }
+    reply
+}
+
+/// The body of a chunked answer: each chunk's size in hex on a line, the chunk, a line break; 0 ends.
+fn dechunk(mut raw: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, rest)) = raw.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&rest[..size]);
+        raw = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
+    }
+    body
 }
