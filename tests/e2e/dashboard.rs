@@ -191,3 +191,113 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
 
     stack.start("searxng");
 }
+
+/// The page in a real browser (Chromium through its driver): a stopped container's tile turns red by the
+/// page's own live update within 10 s, a `kill -9` of the daemon is over for the open tab within 5 s of it
+/// noticing, and axe-core finds no accessibility violation on any view.
+#[test]
+fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
+    if !MiniStack::available() || !require(Component::BrowserDriver) {
+        return;
+    }
+    let stack = MiniStack::up();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("metrics");
+    let _watch = Killed(
+        stack
+            .command("magi-health")
+            .args(["watch", "--interval", "2s", "--metrics-dir"])
+            .arg(&metrics)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let port = free_port();
+    let dash = Killed(dashboard(&stack, port, &metrics));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tiles(&http::get(port, "/").body)
+        .get("searxng")
+        .map(String::as_str)
+        != Some("up")
+    {
+        assert!(Instant::now() < deadline, "searxng never up on the page");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/drive.py");
+    let base = format!("http://127.0.0.1:{port}");
+
+    let audit = Command::new("python3")
+        .arg(script)
+        .arg("audit")
+        .args(
+            ["/", "/?range=30d", "/service/qdrant", "/models?range=7d"]
+                .map(|p| format!("{base}{p}")),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let found: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    for (url, violations) in found.as_object().unwrap() {
+        assert_eq!(
+            violations.as_array().unwrap().len(),
+            0,
+            "axe-core on {url}: {violations:#}"
+        );
+    }
+    println!(
+        "axe-core: no violations on {} views",
+        found.as_object().unwrap().len()
+    );
+
+    let mut live = Killed(
+        Command::new("python3")
+            .args([script, "live", &format!("{base}/"), "searxng", "down"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = std::io::BufReader::new(live.0.stdout.take().unwrap());
+    let mut line = String::new();
+    use std::io::BufRead as _;
+    said.read_line(&mut line).unwrap();
+    assert_eq!(
+        line.trim(),
+        "loaded",
+        "the browser did not load the page live"
+    );
+    stack.stop("searxng");
+    line.clear();
+    said.read_line(&mut line).unwrap();
+    let turned: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line}: {}", stderr_of(&mut live)));
+    let seconds = turned["turned"].as_f64().unwrap();
+    assert!(seconds < 10.0, "red after {seconds} s");
+    println!("searxng red in the open tab {seconds:.1} s after its stop");
+
+    drop(dash);
+    let _restarted = Killed(dashboard(&stack, port, &metrics));
+    line.clear();
+    said.read_line(&mut line).unwrap();
+    let back: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line}: {}", stderr_of(&mut live)));
+    let seconds = back["back"].as_f64().unwrap();
+    assert!(seconds < 5.0, "the tab reconnected after {seconds} s");
+    println!("the open tab reconnected {seconds:.1} s after it noticed the kill -9");
+    stack.start("searxng");
+}
+
+fn stderr_of(child: &mut Killed) -> String {
+    use std::io::Read as _;
+    child.0.kill().ok();
+    let mut text = String::new();
+    if let Some(mut e) = child.0.stderr.take() {
+        e.read_to_string(&mut text).ok();
+    }
+    text
+}

@@ -44,6 +44,9 @@ pub enum Component {
     Openssl,
     /// `age-keygen` (an identity for the encrypted backups).
     Age,
+    /// Chromium's chromedriver and Python's selenium with axe-core (PyPI's axe-selenium-python): a page
+    /// driven in a real browser and audited for accessibility.
+    BrowserDriver,
 }
 
 impl fmt::Display for Component {
@@ -66,6 +69,7 @@ impl fmt::Display for Component {
             Component::Chromium => "chromium and netpbm",
             Component::Openssl => "openssl",
             Component::Age => "age",
+            Component::BrowserDriver => "chromedriver and axe-selenium-python",
         })
     }
 }
@@ -110,6 +114,9 @@ impl Component {
                 .and_then(|()| succeeds("pngtopnm", &["-version"])),
             Component::Openssl => succeeds("openssl", &["version"]),
             Component::Age => succeeds("age-keygen", &["--version"]),
+            Component::BrowserDriver => succeeds("chromedriver", &["--version"]).and_then(|()| {
+                succeeds("python3", &["-c", "import axe_selenium_python, selenium"])
+            }),
             Component::Root => {
                 if nix::unistd::Uid::effective().is_root() {
                     Ok(())

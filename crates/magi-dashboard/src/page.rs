@@ -83,7 +83,7 @@ fn tile(t: &Tile, view: &View) -> String {
         None => "never checked".to_owned(),
     };
     format!(
-        r#"<li class="tile {class}" data-service="{name}" data-condition="{condition}"><a href="/service/{name}{query}"><h3>{name}</h3><p class="state">{word}</p><dl>{figures}</dl><p class="seen">{seen}</p></a></li>"#,
+        r#"<li class="tile {class}" data-service="{name}" data-condition="{condition}"><a href="/service/{name}{query}"><h2>{name}</h2><p class="state">{word}</p><dl>{figures}</dl><p class="seen">{seen}</p></a></li>"#,
         name = html_escape(&t.service),
         condition = t.condition.map_or("none", |c| c.name()),
         query = view.query(),
