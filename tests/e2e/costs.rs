@@ -23,6 +23,7 @@ fn record(ts: &str, user: &str, model: &str, tokens: (u64, u64), cost_usd: f64) 
         completion_tokens: tokens.1,
         cost_usd,
         latency_ms: 40,
+        first_byte_ms: None,
         status: 200,
         disconnected: false,
         key_prefix: None,

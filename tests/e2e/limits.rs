@@ -518,6 +518,13 @@ fn limits_usage_rows_are_exact_for_streamed_and_plain_calls_and_survive_a_stop()
         total(&format!("llm_latency_seconds_count{{model=\"{model}\"}}")),
         3.0
     );
+    // Each answer's first byte too: one observation per call that reached upstream.
+    assert_eq!(
+        total(&format!(
+            "llm_first_byte_seconds_count{{model=\"{model}\"}}"
+        )),
+        3.0
+    );
     let p95 = bin("magi-metrics")
         .args([
             "query",

@@ -46,6 +46,8 @@ pub struct ModelRow {
     pub p50: Option<f64>,
     pub p95: Option<f64>,
     pub p99: Option<f64>,
+    /// The p95 of the time to the upstream answer's first byte.
+    pub first_byte_p95: Option<f64>,
 }
 
 /// One user's figures over a range.
@@ -287,13 +289,14 @@ impl Store {
         let cost = self.totals("llm_cost_usd", "model", view, now_ms)?;
         let mut rows = Vec::new();
         for (model, requests) in &requests {
-            let latency = Selector::name("llm_latency_seconds").with("model", model);
-            let q = |q: f64| -> Result<Option<f64>, TsdbError> {
+            let q_of = |metric: &str, q: f64| -> Result<Option<f64>, TsdbError> {
+                let selector = Selector::name(metric).with("model", model);
                 Ok(self
                     .reader
-                    .quantile(&latency, q, view.from_ms, view.to_ms, 1, now_ms)?
+                    .quantile(&selector, q, view.from_ms, view.to_ms, 1, now_ms)?
                     .overall)
             };
+            let q = |q: f64| q_of("llm_latency_seconds", q);
             let get = |m: &BTreeMap<String, f64>| m.get(model).copied().unwrap_or(0.0);
             rows.push(ModelRow {
                 model: model.clone(),
@@ -305,6 +308,7 @@ impl Store {
                 p50: q(0.5)?,
                 p95: q(0.95)?,
                 p99: q(0.99)?,
+                first_byte_p95: q_of("llm_first_byte_seconds", 0.95)?,
             });
         }
         rows.sort_by(|a, b| {

@@ -156,9 +156,9 @@ pub fn models(rows: &[ModelRow], users: &[UserRow], month: &Month, charts: &[Cha
         Unit::Dollars.show(month.spent),
         Unit::Dollars.show(month.forecast)
     );
-    main.push_str(r#"<h2>Per model</h2><table class="figures"><thead><tr><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Error rate</th><th scope="col">p50</th><th scope="col">p95</th><th scope="col">p99</th><th scope="col">Tokens in</th><th scope="col">Tokens out</th><th scope="col">Cost</th></tr></thead><tbody>"#);
+    main.push_str(r#"<h2>Per model</h2><table class="figures"><thead><tr><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Error rate</th><th scope="col">p50</th><th scope="col">p95</th><th scope="col">p99</th><th scope="col">First byte p95</th><th scope="col">Tokens in</th><th scope="col">Tokens out</th><th scope="col">Cost</th></tr></thead><tbody>"#);
     if rows.is_empty() {
-        main.push_str(r#"<tr><td colspan="9">No requests in this range.</td></tr>"#);
+        main.push_str(r#"<tr><td colspan="10">No requests in this range.</td></tr>"#);
     }
     let latency = |v: Option<f64>| {
         v.filter(|v| v.is_finite())
@@ -172,13 +172,14 @@ pub fn models(rows: &[ModelRow], users: &[UserRow], month: &Month, charts: &[Cha
         };
         let _ = write!(
             main,
-            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             html_escape(&r.model),
             Unit::Count.show(r.requests),
             Unit::Percent.show(error_rate),
             latency(r.p50),
             latency(r.p95),
             latency(r.p99),
+            latency(r.first_byte_p95),
             Unit::Count.show(r.prompt_tokens),
             Unit::Count.show(r.completion_tokens),
             Unit::Dollars.show(r.cost),

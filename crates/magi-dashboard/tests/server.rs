@@ -107,8 +107,17 @@ fn seed(dir: &Path, now: i64) -> i64 {
     for i in 0..100 {
         fast.observe(if i < 90 { 0.2 } else { 4.0 });
     }
+    let mut first = Histogram::new(
+        "llm_first_byte_seconds",
+        &[("model", "gpt-4o")],
+        LATENCY_BOUNDS,
+    );
+    for _ in 0..100 {
+        first.observe(0.03);
+    }
     let t = now - 600_000;
     batch.extend(fast.drain(t));
+    batch.extend(first.drain(t));
     batch.push(delta("llm_requests", "gpt-4o", "ann", t, 60.0));
     batch.push(delta("llm_requests", "gpt-4o", "bob", t, 40.0));
     batch.push(delta("llm_errors", "gpt-4o", "bob", t, 5.0));
@@ -276,9 +285,19 @@ fn the_models_page_has_requests_errors_percentiles_and_cost() {
     // 100 requests, 5 errors, p50 within the 0.2 s bucket, p99 within the 4 s one, $1.25.
     assert!(row.starts_with("<td>100</td><td>5.0 %</td>"), "{row}");
     assert!(row.contains("<td>$1.25</td>"), "{row}");
-    let cells: Vec<&str> = row.split("<td>").skip(3).take(3).collect();
+    let cells: Vec<&str> = row.split("<td>").skip(3).take(4).collect();
     assert!(cells[0].contains("ms"), "p50 {cells:?}");
     assert!(cells[2].contains(" s<"), "p99 {cells:?}");
+    // The first byte came within the 25–50 ms bucket.
+    let first_byte: f64 = cells[3]
+        .trim_end_matches("</td>")
+        .trim_end_matches(" ms")
+        .parse()
+        .unwrap();
+    assert!(
+        (25.0..=50.0).contains(&first_byte),
+        "first byte p95 {cells:?}"
+    );
     // Busiest model first; users costliest first.
     assert!(page.body.find("gpt-4o").unwrap() < page.body.find("llama3").unwrap());
     let users = page.body.split("<h2>Per user</h2>").nth(1).unwrap();

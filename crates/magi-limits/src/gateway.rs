@@ -370,6 +370,8 @@ struct Call {
     path: String,
     arrived: Timestamp,
     started: Instant,
+    /// When the upstream answer's head arrived, after `started`.
+    first_byte: Option<std::time::Duration>,
     /// The gateway added `stream_options.include_usage`, so the usage chunk is not the client's.
     injected: bool,
     finished: bool,
@@ -426,6 +428,7 @@ impl Call {
             completion_tokens: completion,
             cost_usd: cost,
             latency_ms: elapsed.as_millis() as u64,
+            first_byte_ms: self.first_byte.map(|d| d.as_millis() as u64),
             status,
             disconnected,
             key_prefix: self.identity.key_prefix.take(),
@@ -525,6 +528,7 @@ async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>) -> Response<B
         path: parts.uri.path().to_owned(),
         arrived: clock::now(),
         started: Instant::now(),
+        first_byte: None,
         injected: false,
         finished: false,
     };
@@ -854,11 +858,12 @@ async fn forward(
 /// Passes an upstream answer on, metered. The head waits for the first data (or the end), so that hyper
 /// writes them together: one write to the client for an answer that arrived whole.
 async fn pass_on(
-    call: Call,
+    mut call: Call,
     mut head: Head,
     lease: Lease,
     error: Option<String>,
 ) -> Response<Body> {
+    call.first_byte = Some(call.started.elapsed());
     let content_type = head
         .headers
         .get(header::CONTENT_TYPE)

@@ -38,7 +38,8 @@ struct Sums {
 pub struct Figures {
     writer: Writer,
     sums: BTreeMap<(String, String), Sums>,
-    latency: BTreeMap<String, Histogram>,
+    /// Latency histograms by (metric, model): the whole answer, and the time to its first byte.
+    latency: BTreeMap<(&'static str, String), Histogram>,
     /// The pairs, and the models, that have series of their own.
     known: std::collections::HashSet<(String, String)>,
     known_models: std::collections::HashSet<String>,
@@ -83,12 +84,18 @@ impl Figures {
         sums.prompt_tokens += record.prompt_tokens as f64;
         sums.completion_tokens += record.completion_tokens as f64;
         sums.cost_usd += record.cost_usd;
-        self.latency
-            .entry(model.clone())
-            .or_insert_with(|| {
-                Histogram::new("llm_latency_seconds", &[("model", &model)], LATENCY_BOUNDS)
-            })
-            .observe(record.latency_ms as f64 / 1000.0);
+        let observed = [
+            ("llm_latency_seconds", Some(record.latency_ms)),
+            ("llm_first_byte_seconds", record.first_byte_ms),
+        ];
+        for (name, ms) in observed {
+            if let Some(ms) = ms {
+                self.latency
+                    .entry((name, model.clone()))
+                    .or_insert_with(|| Histogram::new(name, &[("model", &model)], LATENCY_BOUNDS))
+                    .observe(ms as f64 / 1000.0);
+            }
+        }
     }
 
     /// Writes what was gathered as points at `now_ms`, and starts again.
@@ -153,6 +160,7 @@ mod tests {
             completion_tokens: 4,
             cost_usd: 0.5,
             latency_ms: 800,
+            first_byte_ms: Some(300),
             status,
             disconnected: false,
             key_prefix: None,
@@ -211,6 +219,18 @@ mod tests {
             )
             .unwrap();
         assert!((0.5..=1.0).contains(&p50.overall.unwrap()), "{p50:?}");
-        assert!(reader.series().unwrap().len() < 60);
+        // The time to the first byte (300 ms) has a histogram of its own.
+        let first = reader
+            .quantile(
+                &Selector::name("llm_first_byte_seconds").with("model", "gpt-4o"),
+                0.5,
+                now - 60_000,
+                now + 1,
+                10,
+                now,
+            )
+            .unwrap();
+        assert!((0.25..=0.5).contains(&first.overall.unwrap()), "{first:?}");
+        assert!(reader.series().unwrap().len() < 80);
     }
 }

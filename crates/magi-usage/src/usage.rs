@@ -74,6 +74,9 @@ pub struct Record {
     pub cost_usd: f64,
     /// From arrival to the last byte sent (or to the disconnect).
     pub latency_ms: u64,
+    /// From arrival to the upstream answer's first byte (its head), when there was one; for the metrics
+    /// store's time-to-first-byte histogram, not kept in usage.db.
+    pub first_byte_ms: Option<u64>,
     /// The HTTP status the client got.
     pub status: u16,
     /// The client went away before the response was complete.
@@ -597,6 +600,7 @@ impl UsageStore {
                     completion_tokens: row.get::<_, i64>(4)? as u64,
                     cost_usd: row.get(5)?,
                     latency_ms: row.get::<_, i64>(6)? as u64,
+                    first_byte_ms: None,
                     status: row.get(7)?,
                     disconnected: row.get(8)?,
                     key_prefix: row.get(9)?,
@@ -629,6 +633,7 @@ mod tests {
             completion_tokens: tokens.1,
             cost_usd: cost,
             latency_ms: 12,
+            first_byte_ms: None,
             status: 200,
             disconnected: false,
             key_prefix: None,
