@@ -47,6 +47,7 @@ impl Setup {
         let mut c = bin("magi-alert");
         c.env("MAGI_CONFIG", self.path("magi.toml"))
             .env("MAGI_ALERT_DB", self.path("alert.db"))
+            .env("MAGI_METRICS_DIR", self.path("metrics"))
             .env_remove("JOURNAL_STREAM")
             .env_remove("MAGI_LOG")
             .args(args);
@@ -417,6 +418,16 @@ fn ack_silence_list_and_history_look_after_alerts() {
         .unwrap();
     assert!(ack.status.success(), "{}", stderr(&ack));
     assert_eq!(setup.alerts()[0]["ack_note"], "on it");
+    // The ack is marked on the dashboard's charts, against the alert's subject.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let marks = magi_tsdb::Reader::new(&setup.path("metrics"), magi_tsdb::Tiers::default())
+        .annotations(now - 600_000, now + 1)
+        .unwrap();
+    assert!(
+        marks.iter().any(|m| m.service.as_deref() == Some("qdrant")
+            && m.text.ends_with("acknowledged #1: on it")),
+        "{marks:?}"
+    );
     let missing = setup.command(&["ack", "42"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(
@@ -872,6 +883,27 @@ fn magi_health_watch_piped_into_magi_alert_alerts_once_and_resolves_once() {
         "exactly one firing and one resolve: {:?}\n{}",
         all.iter().map(|r| r.text()).collect::<Vec<_>>(),
         logs()
+    );
+    // Both are marked on the dashboard's charts, against litellm.
+    let state = stack
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "STATE_DIRECTORY")
+        .map(|(_, v)| std::path::PathBuf::from(v))
+        .unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let marks: Vec<String> =
+        magi_tsdb::Reader::new(&state.join("metrics"), magi_tsdb::Tiers::default())
+            .annotations(now - 600_000, now + 1)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "alert" && m.service.as_deref() == Some("litellm"))
+            .map(|m| m.text)
+            .collect();
+    assert!(
+        marks.iter().any(|t| t.starts_with("core-down fired"))
+            && marks.iter().any(|t| t.starts_with("core-down resolved")),
+        "{marks:?}"
     );
 
     // The operator stops the pipeline: magi-health ends, magi-alert reads EOF and exits 0.

@@ -397,6 +397,7 @@ fn costs_check_sends_80_and_100_percent_once_per_period_and_magi_alert_follows()
         command
             .env("MAGI_CONFIG", costs.dir.path().join("magi.toml"))
             .env("MAGI_ALERT_DB", alert_dir.path().join("alert.db"))
+            .env("MAGI_METRICS_DIR", alert_dir.path().join("metrics"))
             .env_remove("JOURNAL_STREAM")
             .env_remove("MAGI_LOG")
             .args(args);

@@ -344,6 +344,7 @@ fn metrics_a_threshold_rule_fires_through_magi_alert_and_resolves() {
         .unwrap();
     let mut alert = bin("magi-alert")
         .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
+        .env("MAGI_METRICS_DIR", &store)
         .env_remove("MAGI_CONFIG")
         .args(["--drain", "5s", "--to", &hook.url("/magi")])
         .stdin(Stdio::from(watch.stdout.take().unwrap()))

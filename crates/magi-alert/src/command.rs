@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 db,
                 extra: cli.to,
                 drain: cli.drain,
+                marks: magi_tsdb::dir_from_env(&context.paths.state_dir),
             };
             let summary = daemon::run(&context.config, &context.paths, &options, input, stop)?;
             log::info!(
@@ -117,6 +118,21 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Ack { id, note }) => {
             let mut store = open_store(&db)?;
             let alert = store.ack(id, note.as_deref(), now)?;
+            // The daemon marks firing and resolving in the `alert` shard; an ack comes from another process.
+            magi_tsdb::mark(
+                &magi_tsdb::dir_from_env(&context.paths.state_dir),
+                "alert-ack",
+                "alert",
+                Some(&alert.subject),
+                &format!(
+                    "{} acknowledged #{}{}",
+                    alert.rule,
+                    alert.id,
+                    note.as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ),
+            );
             writeln!(
                 out,
                 "acknowledged #{}: {} {} ({}); no reminders until it resolves",

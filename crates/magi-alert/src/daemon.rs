@@ -50,6 +50,8 @@ pub struct Options {
     pub extra: Vec<String>,
     /// At the end of the input, how long to wait for queued deliveries before leaving them for the next run.
     pub drain: Duration,
+    /// The metrics store where fired, escalated and resolved alerts are marked for the dashboard's charts.
+    pub marks: PathBuf,
 }
 
 /// What a run did.
@@ -201,7 +203,15 @@ pub fn run(
             let acked = store.acked()?;
             engine.set_acked(&|rule, subject| acked.iter().any(|(r, s)| r == rule && s == subject));
             let decisions = engine.tick(now);
-            record(&mut store, &decisions, now, &route, &wake, &mut summary)?;
+            record(
+                &mut store,
+                &decisions,
+                now,
+                &route,
+                &wake,
+                &mut summary,
+                &options.marks,
+            )?;
         }
         match rx.recv_timeout(
             Duration::from_millis(200).min(next_tick.saturating_duration_since(Instant::now())),
@@ -211,7 +221,15 @@ pub fn run(
                 let now = Timestamp::now();
                 let decisions = engine.observe(&event, now);
                 if !decisions.is_empty() {
-                    record(&mut store, &decisions, now, &route, &wake, &mut summary)?;
+                    record(
+                        &mut store,
+                        &decisions,
+                        now,
+                        &route,
+                        &wake,
+                        &mut summary,
+                        &options.marks,
+                    )?;
                 }
             }
             Ok(Message::End(result, stats)) => {
@@ -309,6 +327,7 @@ fn record(
     route: crate::store::Route<'_>,
     wake: &Wake,
     summary: &mut Summary,
+    marks: &std::path::Path,
 ) -> Result<(), DaemonError> {
     if decisions.is_empty() {
         return Ok(());
@@ -346,6 +365,13 @@ fn record(
                 line.trim_end_matches(": "),
             )
             .with("rule", d.rule.clone()),
+        );
+        magi_tsdb::mark(
+            marks,
+            "alert",
+            "alert",
+            Some(&d.subject),
+            line.trim_end_matches(": "),
         );
     }
     Ok(())

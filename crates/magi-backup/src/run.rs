@@ -327,9 +327,7 @@ fn create_command(start: Start, args: CreateArgs, quiet: bool) -> anyhow::Result
 /// `backup` shard of the metrics store. Best effort: a store that cannot be written costs the charts a
 /// mark, never the backup.
 fn mark_on_charts(state_dir: &Path, taken: Result<&Created, &anyhow::Error>) {
-    let dir = std::env::var_os("MAGI_METRICS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| magi_tsdb::default_dir(state_dir));
+    let dir = magi_tsdb::dir_from_env(state_dir);
     let now = jiff::Timestamp::now().as_millisecond();
     let marked = magi_tsdb::Writer::open(
         &dir,

@@ -25,3 +25,21 @@ pub use tier::Tiers;
 pub fn default_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
     state_dir.join("metrics")
 }
+
+/// The store a tool writes marks to without a flag of its own: `$MAGI_METRICS_DIR`, else [`default_dir`].
+pub fn dir_from_env(state_dir: &std::path::Path) -> std::path::PathBuf {
+    std::env::var_os("MAGI_METRICS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| default_dir(state_dir))
+}
+
+/// Writes one annotation (a backup, an alert) to `shard` of the store in `dir`: best effort, for tools
+/// whose own job must not fail for a chart's sake, so a failure is logged, never returned.
+pub fn mark(dir: &std::path::Path, shard: &str, kind: &str, service: Option<&str>, text: &str) {
+    let now = jiff::Timestamp::now().as_millisecond();
+    let marked = Writer::open(dir, shard, Tiers::default(), store::Limits::default())
+        .and_then(|mut w| w.annotate(now, kind, service, text));
+    if let Err(e) = marked {
+        log::warn!("not marked on the dashboard's charts: {e}");
+    }
+}
