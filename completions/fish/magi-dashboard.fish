@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_magi_dashboard_global_optspecs
-    string join \n config= v/verbose q/quiet metrics-dir= h/help V/version
+    string join \n config= v/verbose q/quiet metrics-dir= usage-db= h/help V/version
 end
 
 function __fish_magi_dashboard_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -l usage-db -d 'The gateway\'s usage database, for the budget lines [default: usage.db in the state directory]' -r -F
 complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-dashboard -n "__fish_magi_dashboard_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -36,6 +37,7 @@ complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -l 
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -l max-live -d 'Open live streams (tabs) served at once; more are asked to retry' -r
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -l usage-db -d 'The gateway\'s usage database, for the budget lines [default: usage.db in the state directory]' -r -F
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-dashboard -n "__fish_magi_dashboard_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -523,6 +523,7 @@ complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subco
 complete -c magi -n "__fish_magi_using_subcommand metrics; and __fish_seen_subcommand_from scrape" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -l usage-db -d 'The gateway\'s usage database, for the budget lines [default: usage.db in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and not __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -532,6 +533,7 @@ complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_sub
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l max-live -d 'Open live streams (tabs) served at once; more are asked to retry' -r
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -l usage-db -d 'The gateway\'s usage database, for the budget lines [default: usage.db in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'

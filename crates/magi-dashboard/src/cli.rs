@@ -39,6 +39,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "MAGI_METRICS_DIR")]
     pub metrics_dir: Option<PathBuf>,
 
+    /// The gateway's usage database, for the budget lines [default: usage.db in the state directory]
+    #[arg(long, global = true, value_name = "FILE", env = "MAGI_LIMITS_DB")]
+    pub usage_db: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

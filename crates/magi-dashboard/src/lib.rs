@@ -47,6 +47,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             magi_core::daemon::ready(&format!("serving on {address}"));
             let settings = server::Settings {
                 dir,
+                usage_db: cli
+                    .usage_db
+                    .clone()
+                    .unwrap_or_else(|| magi_usage::db::default_path(&context.paths)),
                 services: context
                     .config
                     .services

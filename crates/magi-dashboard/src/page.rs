@@ -122,7 +122,7 @@ pub fn overview(tiles: &[Tile], charts: &[Chart<'_>], marks: &[Annotation], view
     for c in charts {
         main.push_str(&c.render());
     }
-    main.push_str("<h2>Restarts, backups and upgrades</h2>");
+    main.push_str("<h2>Restarts, backups and alerts</h2>");
     main.push_str(&marks_list(marks));
     main
 }
@@ -148,11 +148,25 @@ pub fn service(
 }
 
 /// The models page's `<main>`.
-pub fn models(rows: &[ModelRow], users: &[UserRow], month: &Month, charts: &[Chart<'_>]) -> String {
+pub fn models(
+    rows: &[ModelRow],
+    users: &[UserRow],
+    month: &Month,
+    monthly_budget: Option<f64>,
+    charts: &[Chart<'_>],
+) -> String {
     let mut main = String::from("<h1>Models and cost</h1>");
+    let budget = match monthly_budget {
+        Some(b) if b > 0.0 => format!(
+            "; the monthly budget is <strong>{}</strong> ({:.0} % at this pace)",
+            Unit::Dollars.show(b),
+            100.0 * month.forecast / b
+        ),
+        _ => String::new(),
+    };
     let _ = write!(
         main,
-        r#"<p class="month">This month: <strong>{}</strong> so far; at this pace <strong>{}</strong> by its end.</p>"#,
+        r#"<p class="month">This month: <strong>{}</strong> so far; at this pace <strong>{}</strong> by its end{budget}.</p>"#,
         Unit::Dollars.show(month.spent),
         Unit::Dollars.show(month.forecast)
     );

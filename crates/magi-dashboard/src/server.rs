@@ -42,6 +42,8 @@ connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 pub struct Settings {
     /// The metrics store directory.
     pub dir: PathBuf,
+    /// The gateway's usage database, read for the budgets (when it exists; never created here).
+    pub usage_db: PathBuf,
     /// The catalog's services, in the order their tiles appear.
     pub services: Vec<String>,
     /// Open `/live` streams at once.
@@ -51,6 +53,7 @@ pub struct Settings {
 #[derive(Clone)]
 struct Shared {
     store: Arc<Store>,
+    usage_db: Arc<PathBuf>,
     changes: watch::Receiver<u128>,
     stopping: watch::Receiver<bool>,
     live: Arc<Semaphore>,
@@ -76,6 +79,7 @@ pub async fn serve(
     });
     let shared = Shared {
         store: Arc::new(Store::new(&settings.dir, settings.services)),
+        usage_db: Arc::new(settings.usage_db),
         changes,
         stopping,
         live: Arc::new(Semaphore::new(settings.max_live.max(1))),
@@ -293,10 +297,12 @@ async fn service(State(shared): State<Shared>, Path(name): Path<String>, uri: Ur
 
 async fn models(State(shared): State<Shared>, uri: Uri) -> Response {
     let store = shared.store;
+    let usage_db = shared.usage_db;
     render(&uri, move |view, now| {
         let rows = store.models(view, now)?;
         let users = store.users(view, now)?;
         let month = store.month(now)?;
+        let budget = global_budget(&usage_db);
         let chart = |title: &str, unit, lines| Chart {
             title: title.to_owned(),
             unit,
@@ -317,13 +323,23 @@ async fn models(State(shared): State<Shared>, uri: Uri) -> Response {
                 Unit::Seconds,
                 store.p95_lines(&rows, view, now)?,
             ),
-            chart(
-                "Cost per day by model",
-                Unit::Dollars,
-                store.daily_cost(view, now)?,
-            ),
+            Chart {
+                level: budget.as_ref().and_then(|b| b.daily_usd).map(|d| {
+                    let shown = Unit::Dollars.show(d);
+                    (
+                        d,
+                        format!("the daily budget, {shown}, for all models together"),
+                    )
+                }),
+                ..chart(
+                    "Cost per day by model",
+                    Unit::Dollars,
+                    store.daily_cost(view, now)?,
+                )
+            },
         ];
-        let main = page::models(&rows, &users, &month, &charts);
+        let monthly = budget.and_then(|b| b.monthly_usd);
+        let main = page::models(&rows, &users, &month, monthly, &charts);
         Ok(Some(page::layout(
             "Models and cost",
             "/models",
@@ -332,6 +348,21 @@ async fn models(State(shared): State<Shared>, uri: Uri) -> Response {
         )))
     })
     .await
+}
+
+/// The budget of all users together, if the gateway's database exists and has one. Read only when the
+/// file is there: the dashboard never creates the gateway's database.
+fn global_budget(path: &std::path::Path) -> Option<magi_usage::policy::Budget> {
+    if !path.is_file() {
+        return None;
+    }
+    match magi_usage::policy::Policy::open(path).and_then(|p| p.budgets()) {
+        Ok(budgets) => budgets.into_iter().find(|b| b.user.is_none()),
+        Err(e) => {
+            log::warn!("the budgets are not shown: {e}");
+            None
+        }
+    }
 }
 
 /// Server-sent events: `retry`, then a `changed` event each time the store changes, a comment every

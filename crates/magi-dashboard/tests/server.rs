@@ -155,6 +155,7 @@ fn start(dir: &Path, max_live: usize) -> Running {
             .map(str::to_owned)
             .to_vec(),
         max_live,
+        usage_db: dir.join("usage.db"),
     };
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -273,6 +274,11 @@ fn the_models_page_has_requests_errors_percentiles_and_cost() {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_millisecond();
     seed(dir.path(), now);
+    // The gateway's database with a budget for everyone: $10 a day, $100 a month.
+    magi_usage::policy::Policy::open(&dir.path().join("usage.db"))
+        .unwrap()
+        .set_budget(None, Some(10.0), Some(100.0))
+        .unwrap();
     let server = start(dir.path(), 4);
     let page = http::get(server.port, "/models?range=24h");
     assert_eq!(page.status, 200, "{}", page.body);
@@ -306,6 +312,21 @@ fn the_models_page_has_requests_errors_percentiles_and_cost() {
         page.body
             .contains("This month: <strong>$1.25</strong> so far")
     );
+    assert!(
+        page.body
+            .contains("the monthly budget is <strong>$100.00</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<title>the daily budget, $10.00, for all models together</title>")
+    );
+    // Without the gateway's database there are no budget lines, and none is created.
+    let bare = tempfile::tempdir().unwrap();
+    let server = start(bare.path(), 4);
+    assert!(!http::get(server.port, "/models").body.contains("budget"));
+    assert!(!bare.path().join("usage.db").exists());
 }
 
 #[test]
