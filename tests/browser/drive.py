@@ -13,6 +13,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 
@@ -24,9 +25,17 @@ def browser():
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+def holds(test):
+    # The page's script swaps <main> whole: an element found a moment ago may be gone by the next call.
+    try:
+        return test()
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+
+
 def wait(driver, what, test, timeout):
     started = time.monotonic()
-    while not test():
+    while not holds(test):
         if time.monotonic() - started > timeout:
             raise SystemExit(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.1)
