@@ -1198,6 +1198,12 @@ fn limits_serves_the_socket_systemd_passes() {
     let log = std::fs::File::create(gateway.dir.path().join("gateway.log")).unwrap();
     let mut activator = Command::new("systemd-socket-activate")
         .args(["--listen", &format!("127.0.0.1:{}", gateway.port)])
+        // systemd-socket-activate hands the child only the environment it is told to: without this the
+        // gateway would keep its figures in the machine's own /var/lib/magi/metrics.
+        .arg(format!(
+            "--setenv=MAGI_METRICS_DIR={}",
+            gateway.metrics_dir().display()
+        ))
         .arg(magi_testkit::bin_path("magi-limits"))
         .arg("--db")
         .arg(gateway.db())
@@ -1210,7 +1216,6 @@ fn limits_serves_the_socket_systemd_passes() {
         ])
         .arg("--litellm-config")
         .arg(gateway.dir.path().join("none.yaml"))
-        .env("MAGI_METRICS_DIR", gateway.metrics_dir())
         .env_remove("JOURNAL_STREAM")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
