@@ -59,6 +59,20 @@ fn dashboard(stack: &MiniStack, port: u16, metrics: &Path) -> Child {
     child
 }
 
+/// `magi-health watch` every 2 s, writing its figures to the store at `metrics`.
+fn watch(stack: &MiniStack, metrics: &Path) -> Killed {
+    Killed(
+        stack
+            .command("magi-health")
+            .args(["watch", "--interval", "2s", "--metrics-dir"])
+            .arg(metrics)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
     Command::new("chromium")
         .args([
@@ -82,16 +96,7 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
     let stack = MiniStack::up();
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("metrics");
-    let _watch = Killed(
-        stack
-            .command("magi-health")
-            .args(["watch", "--interval", "2s", "--metrics-dir"])
-            .arg(&metrics)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _watch = watch(&stack, &metrics);
     let port = free_port();
     let dash = Killed(dashboard(&stack, port, &metrics));
 
@@ -203,16 +208,7 @@ fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
     let stack = MiniStack::up();
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("metrics");
-    let _watch = Killed(
-        stack
-            .command("magi-health")
-            .args(["watch", "--interval", "2s", "--metrics-dir"])
-            .arg(&metrics)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _watch = watch(&stack, &metrics);
     let port = free_port();
     let dash = Killed(dashboard(&stack, port, &metrics));
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -9,7 +9,6 @@
 //! the window (5 minutes when none is given). No data in the window is neither a breach nor a recovery.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -386,12 +385,6 @@ pub enum Reading {
     Breach(f64),
     Clear(f64),
     NoData,
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
 }
 
 /// Every instance of `rule` and its reading at `now_ms`.
