@@ -38,6 +38,7 @@ complete -c magi-alert -n "__fish_magi_alert_needs_command" -a "silence" -d 'Hol
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -a "test" -d 'Send a test notice to a configured channel or a URL now, and show the server\'s answer'
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -a "history" -d 'What happened: alerts fired, notices sent, failures, acks and silences'
 complete -c magi-alert -n "__fish_magi_alert_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c magi-alert -n "__fish_magi_alert_using_subcommand list" -l limit -d 'At most this many, the newest' -r
 complete -c magi-alert -n "__fish_magi_alert_using_subcommand list" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-alert -n "__fish_magi_alert_using_subcommand list" -l db -d 'The alert database (default: alert.db in the state directory, /var/lib/magi as root)' -r -F
 complete -c magi-alert -n "__fish_magi_alert_using_subcommand list" -l active -d 'Only alerts that have not resolved'

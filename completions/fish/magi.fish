@@ -209,6 +209,7 @@ complete -c magi -n "__fish_magi_using_subcommand alert; and not __fish_seen_sub
 complete -c magi -n "__fish_magi_using_subcommand alert; and not __fish_seen_subcommand_from list ack silence test history" -a "silence" -d 'Hold notices about a subject for a while'
 complete -c magi -n "__fish_magi_using_subcommand alert; and not __fish_seen_subcommand_from list ack silence test history" -a "test" -d 'Send a test notice to a configured channel or a URL now, and show the server\'s answer'
 complete -c magi -n "__fish_magi_using_subcommand alert; and not __fish_seen_subcommand_from list ack silence test history" -a "history" -d 'What happened: alerts fired, notices sent, failures, acks and silences'
+complete -c magi -n "__fish_magi_using_subcommand alert; and __fish_seen_subcommand_from list" -l limit -d 'At most this many, the newest' -r
 complete -c magi -n "__fish_magi_using_subcommand alert; and __fish_seen_subcommand_from list" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand alert; and __fish_seen_subcommand_from list" -l db -d 'The alert database (default: alert.db in the state directory, /var/lib/magi as root)' -r -F
 complete -c magi -n "__fish_magi_using_subcommand alert; and __fish_seen_subcommand_from list" -l active -d 'Only alerts that have not resolved'

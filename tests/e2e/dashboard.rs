@@ -1,14 +1,20 @@
 //! magi-dashboard against the mini stack, fed by a real `magi-health watch`, read over HTTP and by headless
-//! Chromium (Debian's): the tiles agree with `magi-health --json`, a stopped container turns red within
-//! 10 s, the page renders with JavaScript on and off, a `kill -9` of the daemon is over within 5 s, and
-//! screenshots at phone and desktop widths are kept as artifacts.
+//! Chromium (Debian's): the tiles agree with `magi-health --json`, a stopped core container turns red within
+//! 10 s and its alert (the same watch piped into magi-alert) reaches a webhook within 10 s, the page renders
+//! with JavaScript on and off, a `kill -9` of the daemon is over within 5 s, and screenshots at phone and
+//! desktop widths are kept as artifacts. Behind Caddy and magi-users' forward-auth, the dashboard is only
+//! for those signed in, and an alert is acknowledged from its page by the person the proxy names.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use magi_testkit::{Component, Killed, MiniStack, free_port, http, require};
+use magi_testkit::{
+    Caddy, Component, Killed, MiniStack, WebhookReceiver, bin, free_port, http, require,
+};
+
+use crate::users::{Browser, Users, seed};
 
 /// The (service, condition) pairs of the tiles on a page.
 fn tiles(body: &str) -> BTreeMap<String, String> {
@@ -42,11 +48,13 @@ fn health_conditions(stack: &MiniStack) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The dashboard on `port`, reading the store at `metrics` and the alerts of the magi-alert database beside it.
 fn dashboard(stack: &MiniStack, port: u16, metrics: &Path) -> Child {
     let child = stack
         .command("magi-dashboard")
         .args(["start", "--listen", &format!("127.0.0.1:{port}")])
         .env("MAGI_METRICS_DIR", metrics)
+        .env("MAGI_ALERT_DB", metrics.with_file_name("alert.db"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -89,14 +97,37 @@ fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
+fn dashboard_tiles_agree_with_magi_health_and_a_stopped_core_container_turns_red_and_alerts() {
     if !MiniStack::available() || !require(Component::Chromium) {
         return;
     }
     let stack = MiniStack::up();
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("metrics");
-    let _watch = watch(&stack, &metrics);
+    let hook = WebhookReceiver::start();
+    // One watch feeds both: the store the page reads, and (`--json | magi-alert`) the alerts.
+    let mut watching = stack
+        .command("magi-health")
+        .args(["watch", "--json", "--interval", "2s", "--metrics-dir"])
+        .arg(&metrics)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _alerting = Killed(
+        stack
+            .command("magi-alert")
+            .env("MAGI_ALERT_DB", metrics.with_file_name("alert.db"))
+            .env("MAGI_METRICS_DIR", &metrics)
+            .args(["--to", &hook.url("/magi")])
+            .stdin(Stdio::from(watching.stdout.take().unwrap()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let _watch = Killed(watching);
     let port = free_port();
     let dash = Killed(dashboard(&stack, port, &metrics));
 
@@ -116,13 +147,14 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
-    // A stopped container: its tile red within 10 s of the stop.
-    stack.stop("searxng");
+    // A stopped core container: its tile red within 10 s of the stop, its alert at the webhook within 10 s.
+    assert!(hook.requests().is_empty(), "{:?}", hook.requests());
+    stack.stop("litellm");
     let stopped = Instant::now();
     loop {
         let page = http::get(port, "/");
-        if tiles(&page.body).get("searxng").map(String::as_str) == Some("down") {
-            let t = page.body.split(r#"data-service="searxng""#).next().unwrap();
+        if tiles(&page.body).get("litellm").map(String::as_str) == Some("down") {
+            let t = page.body.split(r#"data-service="litellm""#).next().unwrap();
             assert!(
                 t.ends_with(r#"<li class="tile crit" "#),
                 "{}",
@@ -132,15 +164,41 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
         }
         assert!(
             stopped.elapsed() < Duration::from_secs(10),
-            "searxng still {:?} after 10 s",
-            tiles(&page.body).get("searxng")
+            "litellm still {:?} after 10 s",
+            tiles(&page.body).get("litellm")
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    println!(
-        "searxng red on the dashboard {:?} after its stop",
-        stopped.elapsed()
+    let red = stopped.elapsed();
+    let firing = hook.wait_for(1, Duration::from_secs(10).saturating_sub(stopped.elapsed()));
+    let alerted = stopped.elapsed();
+    let body = firing[0].json();
+    assert_eq!(
+        (&body["status"], &body["alert"]["subject"]),
+        (&"firing".into(), &"litellm".into()),
+        "{body}"
     );
+    assert!(
+        alerted < Duration::from_secs(10),
+        "alerted after {alerted:?}"
+    );
+    println!(
+        "litellm red on the dashboard {red:?} and its alert at the webhook {alerted:?} after its stop"
+    );
+    // The alert is on the alerts page and marked on the charts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let alerts = http::get(port, "/alerts").body;
+        let overview = http::get(port, "/?range=1h").body;
+        if alerts.contains(r#"data-state="firing""#)
+            && alerts.contains("litellm")
+            && overview.contains("alert litellm")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{alerts}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     // Headless Chromium, with JavaScript and without: the same tiles in the DOM.
     let url = format!("http://127.0.0.1:{port}/?range=1h");
@@ -151,7 +209,7 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
         let dom = chromium(&profile, &args);
         let dom = String::from_utf8_lossy(&dom.stdout);
         assert_eq!(
-            tiles(&dom).get("searxng").map(String::as_str),
+            tiles(&dom).get("litellm").map(String::as_str),
             Some("down"),
             "{name}: {dom}"
         );
@@ -192,9 +250,182 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_container_turns_red() {
         "{:?}",
         killed.elapsed()
     );
-    assert_eq!(tiles(&page.body).get("searxng"), before.get("searxng"));
+    assert_eq!(tiles(&page.body).get("litellm"), before.get("litellm"));
 
-    stack.start("searxng");
+    stack.start("litellm");
+}
+
+/// One `service.status` event of magi-health's, as `magi-health watch --json` prints it.
+fn status_event(subject: &str, severity: &str) -> String {
+    format!(
+        "{{\"v\":1,\"ts\":\"{}\",\"host\":\"magi-host\",\"source\":\"magi-health\",\"kind\":\"service.status\",\"subject\":\"{subject}\",\"severity\":\"{severity}\",\"message\":\"{subject} is down\",\"data\":{{\"tier\":\"core\"}}}}\n",
+        jiff::Timestamp::now()
+    )
+}
+
+/// Behind Caddy with magi-users' forward-auth, as the docs wire it: nobody reaches the dashboard without
+/// signing in, and an alert is acknowledged on its page in the name of the person the proxy vouches for (a
+/// forged `Remote-User` does not get through); a form posted from another site is refused.
+#[test]
+fn dashboard_behind_forward_auth_acknowledges_an_alert_for_the_signed_in_user() {
+    if !require(Component::Caddy) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("magi.toml");
+    std::fs::write(&config, "").unwrap();
+    let env = |c: &mut Command| {
+        c.env("MAGI_CONFIG", &config)
+            .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
+            .env("MAGI_METRICS_DIR", dir.path().join("metrics"))
+            .env("MAGI_LIMITS_DB", dir.path().join("usage.db"))
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("MAGI_LOG");
+    };
+    // An alert firing: a core service down, as magi-health would say it.
+    let mut alert = bin("magi-alert");
+    env(&mut alert);
+    let mut feeding = alert
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    feeding
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(status_event("qdrant", "critical").as_bytes())
+        .unwrap();
+    let fed = feeding.wait_with_output().unwrap();
+    assert!(
+        fed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fed.stderr)
+    );
+
+    let port = free_port();
+    let mut start = bin("magi-dashboard");
+    env(&mut start);
+    let _dash = Killed(
+        start
+            .args(["start", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut users = Users::new("");
+    seed(&users);
+    users.start(None);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let caddy = Caddy::start(&format!(
+        "\thandle_path /magi-users/* {{\n\t\treverse_proxy 127.0.0.1:{users}\n\t}}\n\
+         \thandle {{\n\
+         \t\tforward_auth 127.0.0.1:{users} {{\n\
+         \t\t\turi /auth\n\
+         \t\t\tcopy_headers Remote-User Remote-Email Remote-Name Remote-Groups\n\
+         \t\t}}\n\
+         \t\treverse_proxy 127.0.0.1:{port}\n\
+         \t}}",
+        users = users.port
+    ));
+    let base = caddy.url("");
+
+    let mut browser = Browser::default();
+    let anonymous = browser.get(&format!("{base}/alerts"));
+    assert_eq!(anonymous.status, 302, "{anonymous:?}");
+    assert!(
+        anonymous
+            .header("location")
+            .is_some_and(|l| l.contains("/magi-users/login")),
+        "{anonymous:?}"
+    );
+    let refused = browser.send("POST", &format!("{base}/alerts/1/ack"), &[], Some(""));
+    assert_eq!(
+        refused.status, 302,
+        "an anonymous acknowledgement never reaches the dashboard"
+    );
+
+    let login = browser.login(&base, "ada", "ada-password", &format!("{base}/alerts"));
+    assert_eq!(login.status, 303, "{login:?}");
+    let page = browser.get(&format!("{base}/alerts"));
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains(r#"data-alert="1" data-state="firing""#) && page.body.contains("qdrant"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"action="/alerts/1/ack""#),
+        "{}",
+        page.body
+    );
+
+    // A form on another site, posted by ada's browser with her cookie: refused, and nothing changed.
+    let forged = browser.send(
+        "POST",
+        &format!("{base}/alerts/1/ack"),
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ],
+        Some(""),
+    );
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(
+        browser
+            .get(&format!("{base}/alerts"))
+            .body
+            .contains(r#"data-state="firing""#)
+    );
+
+    // Her own page's button, with a Remote-User of someone else's that the proxy replaces with hers.
+    let acked = browser.send(
+        "POST",
+        &format!("{base}/alerts/1/ack"),
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", &base),
+            ("remote-user", "root"),
+        ],
+        Some(""),
+    );
+    assert_eq!(acked.status, 303, "{acked:?}");
+    assert_eq!(acked.header("location"), Some("/alerts"));
+    let mut list = bin("magi-alert");
+    env(&mut list);
+    let listed = list
+        .args(["list", "--json", "--limit", "1"])
+        .output()
+        .unwrap();
+    let alert: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(alert["id"], 1, "{alert}");
+    assert!(alert["acked_at"].is_string(), "{alert}");
+    assert_eq!(
+        alert["ack_note"], "acknowledged on the dashboard by ada",
+        "{alert}"
+    );
+    let page = browser.get(&format!("{base}/alerts"));
+    assert!(
+        page.body.contains(r#"data-state="acknowledged""#)
+            && page.body.contains("acknowledged on the dashboard by ada"),
+        "{}",
+        page.body
+    );
+    // Acknowledging twice is harmless; an unknown alert is a clear refusal.
+    let unknown = browser.send(
+        "POST",
+        &format!("{base}/alerts/99/ack"),
+        &[("sec-fetch-site", "same-origin")],
+        Some(""),
+    );
+    assert_eq!(unknown.status, 409, "{unknown:?}");
+    assert!(unknown.body.contains("no alert #99"), "{}", unknown.body);
 }
 
 /// The page in a real browser (Chromium through its driver): a stopped container's tile turns red by the

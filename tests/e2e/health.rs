@@ -638,6 +638,16 @@ fn health_watch_emits_one_event_per_change_and_talks_to_systemd() {
         !series(r#"container_memory_bytes{service="redis"}"#).is_empty(),
         "memory is sampled"
     );
+    // Network and block I/O as bytes a second between rounds: each round's probe sends redis a PING.
+    let received = series(r#"container_network_receive_bytes_per_second{service="redis"}"#);
+    assert!(
+        received.iter().any(|b| *b > 0.0) && received.iter().all(|b| *b >= 0.0),
+        "redis receives each round's probe: {received:?}"
+    );
+    assert!(
+        !series(r#"container_block_write_bytes_per_second{service="redis"}"#).is_empty(),
+        "block I/O is sampled"
+    );
     // How full the MAGI home's disk is, as a percentage (what `disk > 85%` rules read).
     let disk = series(r#"disk_used_percent{disk="MAGI home"}"#);
     assert!(

@@ -19,7 +19,7 @@ use serde_json::Value;
 /// A users.db, a config and, once started, `magi-users serve` on a fixed loopback port.
 pub(crate) struct Users {
     dir: tempfile::TempDir,
-    port: u16,
+    pub(crate) port: u16,
     server: Option<Child>,
 }
 
@@ -91,7 +91,7 @@ impl Users {
     }
 
     /// Starts the server (with `notify` as its NOTIFY_SOCKET, if given) and waits for /healthz.
-    fn start(&mut self, notify: Option<&std::path::Path>) {
+    pub(crate) fn start(&mut self, notify: Option<&std::path::Path>) {
         let mut c = self.command();
         c.args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .stdin(Stdio::null())
@@ -147,14 +147,14 @@ impl Drop for Users {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -197,12 +197,12 @@ fn http(method: &str, url: &str, headers: &[(&str, &str)], form: Option<&str>) -
 
 /// A browser: keeps cookies, accepts HTML.
 #[derive(Default)]
-struct Browser {
+pub(crate) struct Browser {
     cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn send(
+    pub(crate) fn send(
         &mut self,
         method: &str,
         url: &str,
@@ -235,7 +235,7 @@ impl Browser {
         reply
     }
 
-    fn get(&mut self, url: &str) -> Reply {
+    pub(crate) fn get(&mut self, url: &str) -> Reply {
         self.send("GET", url, &[], None)
     }
 
@@ -253,7 +253,7 @@ impl Browser {
         self.send("POST", action, &[], Some(&body.finish()))
     }
 
-    fn login(&mut self, base: &str, user: &str, password: &str, rd: &str) -> Reply {
+    pub(crate) fn login(&mut self, base: &str, user: &str, password: &str, rd: &str) -> Reply {
         let page = format!("{base}/magi-users/login?rd={}", encode(rd));
         self.submit(
             &page,
@@ -277,7 +277,7 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// The users the proxy tests share: ada (user, team research), root (admin), and an API key of ada's.
-fn seed(users: &Users) -> String {
+pub(crate) fn seed(users: &Users) -> String {
     users.ok(&["teams", "add", "research"], "");
     users.ok(
         &[

@@ -7,13 +7,12 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use magi_core::cli::CommonArgs;
 use magi_core::exit::UsageError;
-use magi_core::tools::TOOLS;
+use magi_core::tools::{self, TOOLS};
 
 /// An installed tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,15 +23,9 @@ pub struct Tool {
 
 /// The installed tools, in the family's order and then external ones by name.
 pub fn installed_tools() -> Vec<Tool> {
-    let own_dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf));
-    let path_dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
-    for dir in own_dir.into_iter().chain(path_dirs) {
+    for dir in tools::search_dirs() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -45,7 +38,7 @@ pub fn installed_tools() -> Vec<Tool> {
                     && name
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                (valid && is_executable(&entry.path())).then(|| (name, entry.path()))
+                (valid && tools::is_executable(&entry.path())).then(|| (name, entry.path()))
             })
             .collect();
         names.sort();
@@ -67,10 +60,6 @@ pub fn installed_tools() -> Vec<Tool> {
             .then_with(|| a.name.cmp(&b.name))
     });
     found
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The tools section of `magi --help`.

@@ -72,6 +72,9 @@ pub enum Command {
         /// Only alerts that have not resolved
         #[arg(long)]
         active: bool,
+        /// At most this many, the newest
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
         /// One JSON object a line
         #[arg(long)]
         json: bool,

@@ -81,9 +81,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::SUCCESS)
         }
-        Some(Command::List { active, json }) => {
+        Some(Command::List {
+            active,
+            limit,
+            json,
+        }) => {
             let store = open_store(&db)?;
-            let alerts = store.alerts(active)?;
+            let alerts = store.alerts(active, limit)?;
             if json {
                 for a in &alerts {
                     writeln!(out, "{}", serde_json::to_string(a)?)?;

@@ -394,17 +394,18 @@ impl Store {
             .optional()?)
     }
 
-    /// Alerts, newest first.
-    pub fn alerts(&self, active_only: bool) -> Result<Vec<AlertRow>> {
+    /// Alerts, newest first; at most `limit` of them.
+    pub fn alerts(&self, active_only: bool, limit: Option<u32>) -> Result<Vec<AlertRow>> {
         let filter = if active_only {
             "WHERE resolved_at IS NULL"
         } else {
             ""
         };
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{ALERT_COLUMNS} {filter} ORDER BY id DESC"))?;
-        let rows = stmt.query_map([], alert_row)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{ALERT_COLUMNS} {filter} ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let limit = limit.map_or(-1, i64::from);
+        let rows = stmt.query_map([limit], alert_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -767,7 +768,7 @@ mod tests {
             let d = engine.observe(&status("qdrant", sev, t), at(t));
             store.apply(&d, at(t), &route).unwrap();
         }
-        let alerts = store.alerts(false).unwrap();
+        let alerts = store.alerts(false, None).unwrap();
         assert_eq!(alerts.len(), 1);
         assert_eq!(
             (alerts[0].started_at, alerts[0].resolved_at),
@@ -871,7 +872,7 @@ mod tests {
                 &route,
             )
             .unwrap();
-        let id = store.alerts(true).unwrap()[0].id;
+        let id = store.alerts(true, Some(1)).unwrap()[0].id;
         let acked = store.ack(id, Some("on it"), at(5)).unwrap();
         assert_eq!(
             (acked.acked_at, acked.ack_note.as_deref()),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use magi_core::{Config, Service};
 use magi_docker::stats::cpu_percent;
-use magi_docker::{Container, CpuSample, Engine, Memory, Sample, State};
+use magi_docker::{Container, Engine, Memory, Sample, State, TransferRate};
 use tokio::time::timeout_at;
 
 use crate::probe::{self, ProbeOutcome};
@@ -53,6 +53,10 @@ pub struct Observation {
     /// Percent of one CPU.
     pub cpu_percent: Option<f64>,
     pub memory: Option<Memory>,
+    /// Bytes a second received and sent on the container's network since the last sample.
+    pub network: Option<TransferRate>,
+    /// Bytes a second read from and written to block devices since the last sample.
+    pub block_io: Option<TransferRate>,
     /// The size of the service's data directories.
     pub data_bytes: Option<u64>,
     /// How long observing took.
@@ -82,7 +86,8 @@ pub struct Checker {
     engine: Engine,
     config: Config,
     options: Options,
-    baselines: Mutex<HashMap<String, CpuSample>>,
+    /// Each running container's last sample and when it was taken: the start of the next CPU and I/O window.
+    baselines: Mutex<HashMap<String, (Sample, tokio::time::Instant)>>,
     sizes: Mutex<HashMap<String, (Instant, Option<u64>)>>,
 }
 
@@ -178,6 +183,8 @@ impl Checker {
                 probe,
                 cpu_percent: None,
                 memory: None,
+                network: None,
+                block_io: None,
                 data_bytes: self.data_size(service, deadline).await,
                 elapsed: started.elapsed(),
             };
@@ -203,18 +210,20 @@ impl Checker {
                 .await
                 .ok()
                 .and_then(Result::ok)
-                .and_then(|s| s.cpu),
+                .map(|s| (s, tokio::time::Instant::now())),
         };
-        let first_taken = tokio::time::Instant::now();
         let second_sample = async {
-            if baseline.is_none() {
-                let ready = first_taken + self.options.cpu_window;
+            if baseline.is_none()
+                && let Some((_, taken)) = first
+            {
+                let ready = taken + self.options.cpu_window;
                 tokio::time::sleep_until(ready.min(deadline)).await;
             }
             timeout_at(deadline, self.engine.sample(&container))
                 .await
                 .ok()
                 .and_then(Result::ok)
+                .map(|s| (s, tokio::time::Instant::now()))
         };
         // The CPU window closes before the probe, so the figure is the service's own load, not our request's.
         let sampled_then_probed = async {
@@ -223,25 +232,35 @@ impl Checker {
         };
         let ((second, probe), data_bytes) =
             tokio::join!(sampled_then_probed, self.data_size(service, deadline));
-        let second = second.unwrap_or(Sample {
-            cpu: None,
-            memory: None,
-        });
-        let cpu_percent = match (first, second.cpu) {
-            (Some(a), Some(b)) => cpu_percent(&a, &b),
-            _ => None,
+        let (cpu_percent, network, block_io) = match (&first, &second) {
+            (Some((a, at)), Some((b, bt))) => {
+                let seconds = bt.duration_since(*at).as_secs_f64();
+                let rate = |before: Option<magi_docker::Transfer>,
+                            after: Option<magi_docker::Transfer>| {
+                    after?.rate(&before?, seconds)
+                };
+                (
+                    a.cpu.zip(b.cpu).and_then(|(a, b)| cpu_percent(&a, &b)),
+                    rate(a.network, b.network),
+                    rate(a.block, b.block),
+                )
+            }
+            _ => (None, None, None),
         };
-        if let Some(b) = second.cpu {
+        let memory = second.and_then(|(s, _)| s.memory);
+        if let Some(second) = second {
             self.baselines
                 .lock()
                 .expect("not poisoned")
-                .insert(name.to_owned(), b);
+                .insert(name.to_owned(), second);
         }
         Observation {
             container: Ok(container),
             probe,
             cpu_percent,
-            memory: second.memory,
+            memory,
+            network,
+            block_io,
             data_bytes,
             elapsed: started.elapsed(),
         }
@@ -308,6 +327,8 @@ fn unknown(reason: String, started: tokio::time::Instant) -> Observation {
         probe: None,
         cpu_percent: None,
         memory: None,
+        network: None,
+        block_io: None,
         data_bytes: None,
         elapsed: started.elapsed(),
     }

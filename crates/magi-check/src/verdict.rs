@@ -477,6 +477,8 @@ mod tests {
             probe,
             cpu_percent: None,
             memory: None,
+            network: None,
+            block_io: None,
             data_bytes: None,
             elapsed: Duration::from_millis(5),
         }

@@ -1,5 +1,10 @@
 //! The family of tools: each binary's name and the one line that says what it is for. The dispatcher lists
-//! them and each binary uses its line as its `--help` summary, so the two never disagree.
+//! them and each binary uses its line as its `--help` summary, so the two never disagree. Where a tool's
+//! executable is found ([`search_dirs`], [`locate`]) is here too, for the dispatcher and for a tool that runs
+//! another (the dashboard acknowledging an alert through `magi-alert`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 /// A tool of the family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,4 +81,29 @@ pub fn shortcut(name: &str) -> Option<&'static Shortcut> {
 /// The summary line of a tool of the family, by its short name.
 pub fn about(name: &str) -> Option<&'static str> {
     TOOLS.iter().find(|t| t.name == name).map(|t| t.about)
+}
+
+/// Where `magi-*` executables are looked for, in order: the directory of the running binary, then PATH
+/// (as git finds its subcommands, so an installed family finds its own members first).
+pub fn search_dirs() -> Vec<PathBuf> {
+    let own_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    own_dir.into_iter().chain(path_dirs).collect()
+}
+
+/// The executable `magi-NAME`, the first found in [`search_dirs`].
+pub fn locate(name: &str) -> Option<PathBuf> {
+    search_dirs()
+        .into_iter()
+        .map(|dir| dir.join(format!("magi-{name}")))
+        .find(|path| is_executable(path))
+}
+
+/// A regular file someone may execute.
+pub fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

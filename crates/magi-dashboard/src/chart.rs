@@ -18,13 +18,14 @@ use magi_tsdb::store::Annotation;
 pub enum Unit {
     Percent,
     Bytes,
+    BytesPerSecond,
     Seconds,
     Count,
     Dollars,
 }
 
 impl Unit {
-    /// `value` for a person: "12.5 %", "1.2 GiB", "340 ms", "1,204", "$3.20".
+    /// `value` for a person: "12.5 %", "1.2 GiB", "3.4 MiB/s", "340 ms", "1,204", "$3.20".
     pub fn show(self, value: f64) -> String {
         if !value.is_finite() {
             return "-".to_owned();
@@ -32,6 +33,7 @@ impl Unit {
         match self {
             Unit::Percent => format!("{value:.1} %"),
             Unit::Bytes => format::human_bytes(value.max(0.0) as u64),
+            Unit::BytesPerSecond => format!("{}/s", format::human_bytes(value.max(0.0) as u64)),
             Unit::Seconds if value < 1.0 => format!("{:.0} ms", value * 1000.0),
             Unit::Seconds => format!("{value:.2} s"),
             Unit::Count if value.fract() == 0.0 && value.abs() < 1e15 => {

@@ -251,6 +251,36 @@ impl Store {
         })
     }
 
+    /// A chart of one service's two directions of traffic (`(metric, label)` each): received and sent,
+    /// read and written.
+    pub fn service_traffic_chart<'a>(
+        &self,
+        service: &str,
+        directions: [(&str, &str); 2],
+        title: &str,
+        view: &View,
+        marks: &'a [Annotation],
+        now_ms: i64,
+    ) -> Result<Chart<'a>, TsdbError> {
+        let mut lines = Vec::new();
+        for (metric, label) in directions {
+            let selector = Selector::name(metric).with("service", service);
+            for mut line in self.lines(&selector, "service", view, POINTS_SINGLE, now_ms)? {
+                line.label = label.to_owned();
+                lines.push(line);
+            }
+        }
+        Ok(Chart {
+            title: format!("{service}: {title}"),
+            unit: Unit::BytesPerSecond,
+            lines,
+            marks,
+            from_ms: view.from_ms,
+            to_ms: view.to_ms,
+            level: None,
+        })
+    }
+
     /// The annotations over the view, of one service or all.
     pub fn marks(&self, view: &View, service: Option<&str>) -> Result<Vec<Annotation>, TsdbError> {
         let mut marks = self.reader.annotations(view.from_ms, view.to_ms)?;

@@ -1,10 +1,11 @@
 //! magi-dashboard: MAGI's web dashboard over the metrics store ([`magi_tsdb`]).
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. [`view`] reads what a URL asks to see, [`data`] reads
-//! it from the store, [`chart`] draws it as SVG with words and a table beside it, [`page`] lays out the
+//! it from the store, [`alerts`] asks magi-alert for its alerts, [`chart`] draws it as SVG with words and a table beside it, [`page`] lays out the
 //! HTML, and [`server`] answers HTTP and tells open tabs when the store changed. It runs on a
 //! current-thread runtime: its work is waiting on sockets, and reads go to a small blocking pool.
 
+pub mod alerts;
 pub mod chart;
 pub mod cli;
 pub mod data;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     .map(|s| s.name.clone())
                     .collect(),
                 max_live: args.max_live as usize,
+                alerts: alerts::AlertTool::installed(),
             };
             server::serve(listener, settings, magi_core::daemon::stop_signal()).await;
             magi_core::daemon::stopping();

@@ -1,5 +1,5 @@
 //! The dashboard's pages as whole HTML documents: the overview (a tile per service and the fleet's CPU,
-//! memory and disk), one service's charts, and the models' usage and cost. Each is complete without
+//! memory and disk), one service's charts, the models' usage and cost, and the alerts. Each is complete without
 //! JavaScript; `live.js` only swaps in a fresh `<main>` when the store changes. Everything from the store or
 //! the URL is escaped on the way in.
 
@@ -9,6 +9,7 @@ use magi_core::Severity;
 use magi_core::format::html_escape;
 use magi_tsdb::store::Annotation;
 
+use crate::alerts::{Alert, AlertsError};
 use crate::chart::{self, Chart, Unit};
 use crate::data::{ModelRow, Month, Tile, UserRow};
 use crate::view::{RANGES, View};
@@ -16,7 +17,11 @@ use crate::view::{RANGES, View};
 /// The page around `main`: title, navigation, the range picker, the stylesheet and the live script.
 pub fn layout(title: &str, here: &str, view: &View, main: &str) -> String {
     let mut nav = String::new();
-    for (path, name) in [("/", "Services"), ("/models", "Models and cost")] {
+    for (path, name) in [
+        ("/", "Services"),
+        ("/models", "Models and cost"),
+        ("/alerts", "Alerts"),
+    ] {
         let current = if path == here {
             r#" aria-current="page""#
         } else {
@@ -219,6 +224,73 @@ pub fn models(
     }
     main.push_str("</tbody></table>");
     main
+}
+
+/// The alerts page's `<main>`: the active alerts, each firing one with a button that acknowledges it
+/// (a plain form: it works without JavaScript), then the recently resolved.
+pub fn alerts(listed: &Result<Vec<Alert>, AlertsError>) -> String {
+    let mut main = String::from("<h1>Alerts</h1>");
+    let alerts = match listed {
+        Ok(alerts) => alerts,
+        Err(e) => {
+            let _ = write!(
+                main,
+                r#"<p class="problem">The alerts cannot be shown: {}</p>"#,
+                html_escape(&e.to_string())
+            );
+            return main;
+        }
+    };
+    let (active, resolved): (Vec<&Alert>, Vec<&Alert>) =
+        alerts.iter().partition(|a| a.resolved_at.is_none());
+    let head = r#"<table class="figures alerts"><thead><tr><th scope="col">#</th><th scope="col">State</th><th scope="col">Subject</th><th scope="col">Severity</th><th scope="col">Since</th><th scope="col">Message</th><th scope="col">Acknowledgement</th></tr></thead><tbody>"#;
+    main.push_str("<h2>Active</h2>");
+    if active.is_empty() {
+        main.push_str("<p>No alert is active.</p>");
+    } else {
+        main.push_str(head);
+        for a in active {
+            let ack = match (&a.acked_at, &a.ack_note) {
+                (Some(at), note) => format!(
+                    "{} {}",
+                    html_escape(&magi_core::format::time(*at)),
+                    html_escape(note.as_deref().unwrap_or(""))
+                ),
+                (None, _) => format!(
+                    r#"<form method="post" action="/alerts/{id}/ack"><button type="submit" aria-label="Acknowledge alert {id} on {subject}">Acknowledge</button></form>"#,
+                    id = a.id,
+                    subject = html_escape(&a.subject)
+                ),
+            };
+            main.push_str(&alert_row(a, &ack));
+        }
+        main.push_str("</tbody></table>");
+    }
+    main.push_str("<h2>Recently resolved</h2>");
+    if resolved.is_empty() {
+        main.push_str("<p>None.</p>");
+    } else {
+        main.push_str(head);
+        for a in resolved {
+            let ack = a.ack_note.as_deref().map(html_escape).unwrap_or_default();
+            main.push_str(&alert_row(a, &ack));
+        }
+        main.push_str("</tbody></table>");
+    }
+    main
+}
+
+fn alert_row(a: &Alert, ack: &str) -> String {
+    format!(
+        r#"<tr data-alert="{id}" data-state="{state}"><th scope="row">{id}</th><td>{state}</td><td>{subject}</td><td class="{class}">{severity}</td><td>{since}</td><td>{message}</td><td>{ack}</td></tr>"#,
+        id = a.id,
+        state = a.state(),
+        subject = html_escape(&a.subject),
+        class = severity_class(a.severity),
+        severity = a.severity.as_str(),
+        since = html_escape(&magi_core::format::time(a.started_at)),
+        message = html_escape(&a.message),
+    )
 }
 
 /// A page that says what went wrong, in a sentence.

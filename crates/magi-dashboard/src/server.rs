@@ -1,5 +1,10 @@
-//! The dashboard's HTTP face: `/` (the services), `/service/NAME`, `/models`, `/live` (server-sent
-//! events saying the store changed), `/assets/*` (embedded in the binary) and `/healthz`.
+//! The dashboard's HTTP face: `/` (the services), `/service/NAME`, `/models`, `/alerts` (and `POST
+//! /alerts/ID/ack`), `/live` (server-sent events saying the store changed), `/assets/*` (embedded in the
+//! binary) and `/healthz`.
+//!
+//! The one request that changes anything, acknowledging an alert, is refused unless it comes from a page of
+//! the dashboard itself: a browser says where a form was sent from (`Sec-Fetch-Site`, `Origin`), so a
+//! page elsewhere cannot make a visitor's browser acknowledge alerts (cross-site request forgery).
 //!
 //! Pages are read from the store on the blocking pool, so a slow disk never stalls the accept loop. `/live`
 //! streams are bounded (`max_live`; one more gets 503 and the script retries later) and fed by one poller
@@ -16,13 +21,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use magi_tsdb::TsdbError;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::alerts::AlertTool;
 use crate::chart::{Chart, Unit};
 use crate::data::Store;
 use crate::page;
@@ -35,7 +41,9 @@ const POLL: Duration = Duration::from_secs(1);
 /// A comment on every open stream this often: a tab that went away is noticed and its slot freed.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The alerts page shows this many, the newest.
+const ALERTS_SHOWN: u32 = 50;
 
 /// What the server needs.
 #[derive(Debug, Clone)]
@@ -48,11 +56,14 @@ pub struct Settings {
     pub services: Vec<String>,
     /// Open `/live` streams at once.
     pub max_live: usize,
+    /// magi-alert, asked for the alerts page and its acknowledgements.
+    pub alerts: AlertTool,
 }
 
 #[derive(Clone)]
 struct Shared {
     store: Arc<Store>,
+    alerts: Arc<AlertTool>,
     usage_db: Arc<PathBuf>,
     changes: watch::Receiver<u128>,
     stopping: watch::Receiver<bool>,
@@ -79,6 +90,7 @@ pub async fn serve(
     });
     let shared = Shared {
         store: Arc::new(Store::new(&settings.dir, settings.services)),
+        alerts: Arc::new(settings.alerts),
         usage_db: Arc::new(settings.usage_db),
         changes,
         stopping,
@@ -88,6 +100,8 @@ pub async fn serve(
         .route("/", get(overview))
         .route("/service/{name}", get(service))
         .route("/models", get(models))
+        .route("/alerts", get(alerts))
+        .route("/alerts/{id}/ack", post(acknowledge))
         .route("/live", get(live))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
@@ -287,12 +301,111 @@ async fn service(State(shared): State<Shared>, Path(name): Path<String>, uri: Ur
                 &marks,
                 now,
             )?,
+            store.service_traffic_chart(
+                &name,
+                [
+                    ("container_network_receive_bytes_per_second", "received"),
+                    ("container_network_transmit_bytes_per_second", "sent"),
+                ],
+                "network",
+                view,
+                &marks,
+                now,
+            )?,
+            store.service_traffic_chart(
+                &name,
+                [
+                    ("container_block_read_bytes_per_second", "read"),
+                    ("container_block_write_bytes_per_second", "written"),
+                ],
+                "block I/O",
+                view,
+                &marks,
+                now,
+            )?,
         ];
         let main = page::service(&name, Some(tile), &charts, &marks, view);
         let here = format!("/service/{name}");
         Ok(Some(page::layout(&name, &here, view, &main)))
     })
     .await
+}
+
+async fn alerts(State(shared): State<Shared>, uri: Uri) -> Response {
+    let listed = shared.alerts.list(ALERTS_SHOWN).await;
+    if let Err(e) = &listed {
+        log::warn!("the alerts page: {e}");
+    }
+    render(&uri, move |view, _now| {
+        let main = page::alerts(&listed);
+        Ok(Some(page::layout("Alerts", "/alerts", view, &main)))
+    })
+    .await
+}
+
+/// Whether a state-changing request comes from the dashboard's own pages: `Sec-Fetch-Site` (sent by every
+/// current browser) must say same-origin, else `Origin` (older browsers) must name the host the request
+/// was sent to. A request with neither comes from no browser (curl on this host), which no other site can
+/// make a visitor send.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let get = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    match (
+        get("origin"),
+        get("x-forwarded-host").or_else(|| get("host")),
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
+}
+
+async fn acknowledge(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    if !same_origin(&headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            page::problem(
+                "Refused",
+                "An alert is acknowledged from the dashboard's own alerts page, not from another site.",
+            ),
+        );
+    }
+    let user = headers.get("remote-user").and_then(|v| v.to_str().ok());
+    match shared.alerts.acknowledge(id, user).await {
+        Ok(()) => {
+            log::info!(
+                "alert #{id} acknowledged on the dashboard{}",
+                user.map(|u| format!(" by {}", magi_core::printable::printable(u)))
+                    .unwrap_or_default()
+            );
+            secured(
+                (
+                    StatusCode::SEE_OTHER,
+                    [
+                        (header::LOCATION, "/alerts"),
+                        (header::CACHE_CONTROL, "no-store"),
+                    ],
+                )
+                    .into_response(),
+            )
+        }
+        Err(e) => html(
+            StatusCode::CONFLICT,
+            page::problem("The alert was not acknowledged", &e.to_string()),
+        ),
+    }
 }
 
 async fn models(State(shared): State<Shared>, uri: Uri) -> Response {

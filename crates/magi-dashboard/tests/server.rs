@@ -156,6 +156,7 @@ fn start(dir: &Path, max_live: usize) -> Running {
             .to_vec(),
         max_live,
         usage_db: dir.join("usage.db"),
+        alerts: magi_dashboard::alerts::AlertTool::installed(),
     };
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -15,4 +15,4 @@ pub mod engine;
 
 pub use container::{Address, Container, Health, HealthStatus, State};
 pub use engine::{DockerError, Engine};
-pub use stats::{CpuSample, Memory, Sample};
+pub use stats::{CpuSample, Memory, Sample, Transfer, TransferRate};

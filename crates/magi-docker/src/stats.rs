@@ -3,7 +3,9 @@
 //! CPU % needs two samples: the container's CPU time used between them over the whole machine's CPU time in
 //! the same span, times the number of online CPUs (so one busy core reads 100 %). Memory used is the docker
 //! CLI's figure: usage less the inactive file cache, which the kernel reports as `total_inactive_file` on
-//! cgroup v1 and `inactive_file` on cgroup v2 (older v1 engines only give `cache`). Both are pure functions.
+//! cgroup v1 and `inactive_file` on cgroup v2 (older v1 engines only give `cache`). Network and block I/O are
+//! cumulative byte counters too, turned into bytes per second between two samples by [`Transfer::rate`]. All
+//! are pure functions.
 
 use std::collections::HashMap;
 
@@ -35,11 +37,42 @@ impl Memory {
     }
 }
 
+/// Bytes moved in two directions since the container started: for a network, received and sent (every
+/// interface but loopback); for block devices, read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Transfer {
+    pub inbound: u64,
+    pub outbound: u64,
+}
+
+/// Bytes per second in each direction between two [`Transfer`] samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TransferRate {
+    pub inbound: f64,
+    pub outbound: f64,
+}
+
+impl Transfer {
+    /// The rate from `before` to `self` over `seconds`; `None` when no time passed or a counter went
+    /// backwards (the container restarted, or an interface went away).
+    pub fn rate(&self, before: &Transfer, seconds: f64) -> Option<TransferRate> {
+        if seconds <= 0.0 || !seconds.is_finite() {
+            return None;
+        }
+        Some(TransferRate {
+            inbound: self.inbound.checked_sub(before.inbound)? as f64 / seconds,
+            outbound: self.outbound.checked_sub(before.outbound)? as f64 / seconds,
+        })
+    }
+}
+
 /// One stats sample of a running container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct Sample {
     pub cpu: Option<CpuSample>,
     pub memory: Option<Memory>,
+    pub network: Option<Transfer>,
+    pub block: Option<Transfer>,
 }
 
 impl Sample {
@@ -65,8 +98,54 @@ impl Sample {
                 limit: m.limit.unwrap_or(0),
             })
         });
-        Sample { cpu, memory }
+        let network = stats.networks.as_ref().map(|networks| {
+            networks
+                .iter()
+                .filter(|(name, _)| name.as_str() != "lo")
+                .fold(Transfer::default(), |sum, (_, n)| Transfer {
+                    inbound: sum.inbound.saturating_add(n.rx_bytes.unwrap_or(0)),
+                    outbound: sum.outbound.saturating_add(n.tx_bytes.unwrap_or(0)),
+                })
+        });
+        let block = stats
+            .blkio_stats
+            .as_ref()
+            .and_then(|b| b.io_service_bytes_recursive.as_ref())
+            .map(|entries| {
+                block_transfer(
+                    entries
+                        .iter()
+                        .filter_map(|e| Some((e.op.as_deref()?, e.value?))),
+                )
+            });
+        Sample {
+            cpu,
+            memory,
+            network,
+            block,
+        }
     }
+}
+
+/// Block bytes read and written from `(operation, bytes)` entries, per device, as cgroup v1's
+/// `blkio.throttle.io_service_bytes` and the engine write them (`Read`/`read`, `Write`/`write`; the
+/// `Total`, `Sync` and `Async` lines count the same bytes again and are left out).
+pub fn block_transfer<'a>(entries: impl Iterator<Item = (&'a str, u64)>) -> Transfer {
+    entries.fold(Transfer::default(), |sum, (op, bytes)| {
+        if op.eq_ignore_ascii_case("read") {
+            Transfer {
+                inbound: sum.inbound.saturating_add(bytes),
+                ..sum
+            }
+        } else if op.eq_ignore_ascii_case("write") {
+            Transfer {
+                outbound: sum.outbound.saturating_add(bytes),
+                ..sum
+            }
+        } else {
+            sum
+        }
+    })
 }
 
 /// CPU use between two samples, in percent of one CPU (200 % is two busy CPUs). `None` when the samples do
@@ -167,5 +246,60 @@ mod tests {
                 limit: 25276514304
             })
         );
+        assert_eq!((sample.network, sample.block), (None, None));
+    }
+
+    #[test]
+    fn network_and_block_io_sum_every_interface_and_device() {
+        let stats: ContainerStatsResponse = serde_json::from_value(serde_json::json!({
+            "networks": {"eth0": {"rx_bytes": 1000, "tx_bytes": 200},
+                         "eth1": {"rx_bytes": 24, "tx_bytes": 6},
+                         "lo": {"rx_bytes": 99999, "tx_bytes": 99999}},
+            "blkio_stats": {"io_service_bytes_recursive": [
+                {"major": 8, "minor": 0, "op": "Read", "value": 4096},
+                {"major": 8, "minor": 0, "op": "Write", "value": 8192},
+                {"major": 8, "minor": 0, "op": "Sync", "value": 12288},
+                {"major": 8, "minor": 0, "op": "Total", "value": 12288},
+                {"major": 8, "minor": 16, "op": "read", "value": 1},
+                {"major": 8, "minor": 16, "op": "write", "value": 2}
+            ]}
+        }))
+        .unwrap();
+        let sample = Sample::from_stats(&stats);
+        assert_eq!(
+            sample.network,
+            Some(Transfer {
+                inbound: 1024,
+                outbound: 206
+            })
+        );
+        assert_eq!(
+            sample.block,
+            Some(Transfer {
+                inbound: 4097,
+                outbound: 8194
+            })
+        );
+    }
+
+    #[test]
+    fn rates_are_bytes_a_second_and_none_across_a_restart() {
+        let before = Transfer {
+            inbound: 1_000,
+            outbound: 50,
+        };
+        let after = Transfer {
+            inbound: 11_000,
+            outbound: 50,
+        };
+        assert_eq!(
+            after.rate(&before, 5.0),
+            Some(TransferRate {
+                inbound: 2_000.0,
+                outbound: 0.0
+            })
+        );
+        assert_eq!(after.rate(&before, 0.0), None, "no time passed");
+        assert_eq!(before.rate(&after, 5.0), None, "counters reset");
     }
 }

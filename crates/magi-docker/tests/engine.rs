@@ -118,6 +118,14 @@ fn cgroup_samples_agree_with_the_engine() {
     }
     let busy = Scratch::run("busy", &["sh", "-c", "while :; do :; done"]);
     let idle = Scratch::run("idle", &["sleep", "600"]);
+    let pinged = Scratch::run(
+        "ping",
+        &[
+            "sh",
+            "-c",
+            "ping -c 3 -i 0.2 $(ip route | awk '/default/ {print $3}'); sleep 600",
+        ],
+    );
     runtime().block_on(async {
         let engine = Engine::connect().await.unwrap();
         let c = engine.inspect(&busy.0).await.unwrap();
@@ -137,6 +145,36 @@ fn cgroup_samples_agree_with_the_engine() {
         let after = engine.sample(&i).await.unwrap().cpu.unwrap();
         let idle_cpu = magi_docker::stats::cpu_percent(&before, &after).unwrap();
         assert!(idle_cpu < 5.0, "a sleeping container: {idle_cpu}");
+
+        // Network bytes are the same counters read two ways: a container that pinged its gateway and went
+        // quiet reads the same from its /proc/PID/net/dev as from the engine; block I/O likewise.
+        let pinger = engine.inspect(&pinged.0).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let (ours, theirs) = loop {
+            let ours = magi_docker::cgroup::sample(pinger.pid).expect("the pinger's sample");
+            let theirs = engine.engine_sample(&pinger.name).await.unwrap();
+            if ours.network.is_some_and(|n| n.outbound >= 3 * 98)
+                || std::time::Instant::now() > deadline
+            {
+                break (ours, theirs);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let network = ours
+            .network
+            .expect("network counters from /proc/PID/net/dev");
+        assert!(
+            network.inbound > 0 && network.outbound >= 3 * 98,
+            "three pings: {network:?}"
+        );
+        assert_eq!(
+            ours.network, theirs.network,
+            "the engine counts the same interfaces"
+        );
+        assert_eq!(
+            ours.block, theirs.block,
+            "block I/O from the cgroup and the engine"
+        );
 
         let ours = second.memory.unwrap();
         let theirs = engine.engine_sample(&c.name).await.unwrap().memory.unwrap();

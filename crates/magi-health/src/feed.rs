@@ -1,5 +1,5 @@
 //! What `watch` writes to the metrics store each round (the `health` shard): per service its CPU, memory,
-//! probe latency, data size, restart count, whether it is up and its condition (as a code of
+//! network and block I/O in bytes a second (whole bytes: a rate between two rounds), probe latency, data size, restart count, whether it is up and its condition (as a code of
 //! [`Condition::code`]), how full each disk of the stack is, and the stack's status. Figures are
 //! rounded to what they can mean (CPU to 0.01 %, latency to 0.1 ms), which is also what lets the store
 //! write them in a byte or two.
@@ -15,7 +15,7 @@ pub const SHARD: &str = "health";
 
 /// The samples of one round, at `ts_ms`.
 pub fn samples(report: &Report, ts_ms: i64) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(report.services.len() * 7 + 1);
+    let mut out = Vec::with_capacity(report.services.len() * 11 + 1);
     let mut push = |name: &str, service: Option<&str>, value: f64| {
         let labels: Vec<(&str, &str)> = service.map(|s| ("service", s)).into_iter().collect();
         if let Ok(key) = SeriesKey::of(name, &labels) {
@@ -36,6 +36,30 @@ pub fn samples(report: &Report, ts_ms: i64) -> Vec<Sample> {
         if let Some(memory) = o.memory {
             push("container_memory_bytes", service, memory.used as f64);
             push("container_memory_limit_bytes", service, memory.limit as f64);
+        }
+        if let Some(n) = o.network {
+            push(
+                "container_network_receive_bytes_per_second",
+                service,
+                n.inbound.round(),
+            );
+            push(
+                "container_network_transmit_bytes_per_second",
+                service,
+                n.outbound.round(),
+            );
+        }
+        if let Some(b) = o.block_io {
+            push(
+                "container_block_read_bytes_per_second",
+                service,
+                b.inbound.round(),
+            );
+            push(
+                "container_block_write_bytes_per_second",
+                service,
+                b.outbound.round(),
+            );
         }
         if let Some(latency) = o.probe.as_ref().and_then(|p| p.latency()) {
             push(

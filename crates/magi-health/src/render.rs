@@ -97,6 +97,14 @@ pub fn service_event(s: &ServiceReport, at: Timestamp, impacts: &[String]) -> Ev
         data["memory_used"] = json!(m.used);
         data["memory_limit"] = json!(m.limit);
     }
+    if let Some(n) = o.network {
+        data["network_receive_bytes_per_second"] = json!(n.inbound.round());
+        data["network_transmit_bytes_per_second"] = json!(n.outbound.round());
+    }
+    if let Some(b) = o.block_io {
+        data["block_read_bytes_per_second"] = json!(b.inbound.round());
+        data["block_write_bytes_per_second"] = json!(b.outbound.round());
+    }
     if let Some(d) = o.data_bytes {
         data["data_bytes"] = json!(d);
     }
@@ -403,6 +411,8 @@ pub(crate) mod tests {
                         used: 1 << 20,
                         limit: 1 << 30,
                     }),
+                    network: None,
+                    block_io: None,
                     data_bytes: None,
                     elapsed: Duration::from_millis(4),
                 };
