@@ -4,6 +4,9 @@
   drive.py live URL SERVICE STATE   prints "loaded"; then, with the page left open, the seconds until the tile
                                     of SERVICE says STATE (updated by the page's own script), then the seconds
                                     from the page noticing its stream broke to its stream being back
+  drive.py peak URL                 the highest value the first chart's lines and bands reach as Chromium laid
+                                    them out (read off the drawn geometry against the chart's own axis), and the
+                                    chart's sentence: JSON
 """
 import json
 import sys
@@ -74,8 +77,38 @@ def live(url, service, state):
     driver.quit()
 
 
+# The drawn top of every line and band of the first chart, and its axis: the grid lines at 0 and at the top
+# value, whose label says that value (e.g. "100.0 %").
+PEAK = """
+const figure = document.querySelector('figure.chart');
+const svg = figure.querySelector('svg');
+let drawnTop = Infinity;
+for (const p of svg.querySelectorAll('path.line, path.band')) {
+  const box = p.getBBox();
+  if (box.width > 0 || box.height > 0) drawnTop = Math.min(drawnTop, box.y);
+}
+const grid = [...svg.querySelectorAll('line.grid')].map(l => l.y1.baseVal.value);
+const labels = [...svg.querySelectorAll('text.axis')].map(t => t.textContent);
+return {drawnTop, zeroY: Math.max(...grid), topY: Math.min(...grid), topLabel: labels[2],
+        sentence: figure.querySelector('p.summary').textContent};
+"""
+
+
+def peak(url):
+    driver = browser()
+    driver.get(url)
+    found = driver.execute_script(PEAK)
+    driver.quit()
+    top_value = float(found["topLabel"].split()[0].replace(",", ""))
+    span = found["zeroY"] - found["topY"]
+    found["peak"] = top_value * (found["zeroY"] - found["drawnTop"]) / span if span > 0 else None
+    print(json.dumps(found))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "audit":
         audit(sys.argv[2:])
+    elif sys.argv[1] == "peak":
+        peak(sys.argv[2])
     else:
         live(*sys.argv[2:5])

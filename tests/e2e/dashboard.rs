@@ -428,9 +428,10 @@ fn dashboard_behind_forward_auth_acknowledges_an_alert_for_the_signed_in_user() 
     assert!(unknown.body.contains("no alert #99"), "{}", unknown.body);
 }
 
-/// The page in a real browser (Chromium through its driver): a stopped container's tile turns red by the
-/// page's own live update within 10 s, a `kill -9` of the daemon is over for the open tab within 5 s of it
-/// noticing, and axe-core finds no accessibility violation on any view.
+/// The page in a real browser (Chromium through its driver): a 5-minute spike ten days ago is drawn at its
+/// height at 30-day zoom, axe-core finds no accessibility violation on any view (the alerts page with an
+/// alert to acknowledge among them), a stopped container's tile turns red by the page's own live update
+/// within 10 s, and a `kill -9` of the daemon is over for the open tab within 5 s of it noticing.
 #[test]
 fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
     if !MiniStack::available() || !require(Component::BrowserDriver) {
@@ -454,12 +455,109 @@ fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/drive.py");
     let base = format!("http://127.0.0.1:{port}");
 
+    // A 5-minute spike of qdrant's CPU to 95 % ten days ago, over a day of 1 % around it: at 30-day zoom
+    // (hourly buckets) Chromium draws it reaching 95 % on the chart's own axis.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let spike = now - 10 * 86_400_000;
+    let mut lines = String::new();
+    let mut t = spike - 43_200_000;
+    while t < spike + 43_200_000 {
+        let cpu = if (spike..spike + 300_000).contains(&t) {
+            95
+        } else {
+            1
+        };
+        lines.push_str(&format!(
+            "{{\"metric\":\"container_cpu_percent\",\"labels\":{{\"service\":\"qdrant\"}},\"value\":{cpu},\"ts_ms\":{t}}}\n"
+        ));
+        t += if (spike - 600_000..spike + 600_000).contains(&t) {
+            5_000
+        } else {
+            60_000
+        };
+    }
+    let mut push = stack
+        .command("magi-metrics")
+        .args(["push", "--dir"])
+        .arg(&metrics)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    push.stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let pushed = push.wait_with_output().unwrap();
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let peak = Command::new("python3")
+        .args([script, "peak", &format!("{base}/service/qdrant?range=30d")])
+        .output()
+        .unwrap();
+    assert!(
+        peak.status.success(),
+        "{}",
+        String::from_utf8_lossy(&peak.stderr)
+    );
+    let peak: serde_json::Value = serde_json::from_slice(&peak.stdout).unwrap();
+    let top = peak["peak"].as_f64().unwrap_or_else(|| panic!("{peak}"));
+    assert!(
+        (93.0..=97.0).contains(&top),
+        "the spike drawn at {top} %: {peak}"
+    );
+    assert!(
+        peak["sentence"].as_str().unwrap().contains("95"),
+        "the sentence names the spike: {peak}"
+    );
+    println!("a 5-minute spike 10 days ago drawn at {top:.1} % in Chromium at 30-day zoom");
+
+    // An alert firing, so the alerts page is audited with its acknowledge button.
+    let mut alert = stack
+        .command("magi-alert")
+        .env("MAGI_ALERT_DB", metrics.with_file_name("alert.db"))
+        .env("MAGI_METRICS_DIR", &metrics)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    alert
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(status_event("qdrant", "critical").as_bytes())
+        .unwrap();
+    let fed = alert.wait_with_output().unwrap();
+    assert!(
+        fed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fed.stderr)
+    );
+    assert!(
+        http::get(port, "/alerts")
+            .body
+            .contains(r#"action="/alerts/1/ack""#)
+    );
+
     let audit = Command::new("python3")
         .arg(script)
         .arg("audit")
         .args(
-            ["/", "/?range=30d", "/service/qdrant", "/models?range=7d"]
-                .map(|p| format!("{base}{p}")),
+            [
+                "/",
+                "/?range=30d",
+                "/service/qdrant",
+                "/models?range=7d",
+                "/alerts",
+            ]
+            .map(|p| format!("{base}{p}")),
         )
         .output()
         .unwrap();

@@ -18,6 +18,8 @@ gateway the models' requests, latency, tokens and cost. Every view is a URL (/?r
 /models?range=30d&end=2026-12-01T00:00:00Z) and works with JavaScript off; with it on, an open tab updates \
 within seconds of each new sample over server-sent events (/live).
 
+/alerts lists the active and recent alerts and acknowledges one with a button: the dashboard runs `magi-alert list` and `magi-alert ack` (found next to it or on PATH) as its own user, so they share magi-alert's database; behind magi-users forward-auth the acknowledgement names the signed-in user. A form posted from another site is refused.
+
 Port 9090 is also Prometheus' default: give one of them another with --listen.";
 
 /// The web dashboard: service tiles, 30 days of charts, model usage and cost, live
