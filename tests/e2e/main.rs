@@ -12,5 +12,6 @@ mod metrics;
 mod package;
 mod rig;
 mod roadmap;
+mod sla;
 mod units;
 mod users;

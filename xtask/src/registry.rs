@@ -60,6 +60,7 @@ pub const BINARIES: &[Binary] = &[
     tool("magi-costs", magi_costs::cli::Cli::command),
     tool("magi-metrics", magi_metrics::cli::Cli::command),
     tool("magi-dashboard", magi_dashboard::cli::Cli::command),
+    tool("magi-sla", magi_sla::cli::Cli::command),
 ];
 
 impl Binary {

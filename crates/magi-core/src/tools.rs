@@ -51,6 +51,10 @@ pub const TOOLS: &[Tool] = &[
         name: "users",
         about: "Accounts, roles, sessions and API keys; forward-auth for the reverse proxy",
     },
+    Tool {
+        name: "sla",
+        about: "SLA report: availability against targets, error budgets, incidents, request availability",
+    },
 ];
 
 /// A word `magi` takes for a tool's subcommand: `magi errors recent` runs `magi-limits errors recent`.

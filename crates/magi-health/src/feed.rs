@@ -1,8 +1,9 @@
 //! What `watch` writes to the metrics store each round (the `health` shard): per service its CPU, memory,
-//! network and block I/O in bytes a second (whole bytes: a rate between two rounds), probe latency, data size, restart count, whether it is up and its condition (as a code of
-//! [`Condition::code`]), how full each disk of the stack is, and the stack's status. Figures are
-//! rounded to what they can mean (CPU to 0.01 %, latency to 0.1 ms), which is also what lets the store
-//! write them in a byte or two.
+//! network and block I/O in bytes a second (whole bytes: a rate between two rounds), probe latency, data
+//! size, restart count, whether it is up and its condition (as a code of [`Condition::code`]), how full each
+//! disk of the stack is, and the stack's status (and whether its core is up, 1 or 0). Figures are rounded to
+//! what they can mean (CPU to 0.01 %, latency to 0.1 ms), which is also what lets the store write them in a
+//! byte or two.
 //!
 //! A service Docker could not say anything about (unknown) or that is not deployed (absent) gets no
 //! `service_up` point at all: time without an observation stays unknown, never counted as up or down.
@@ -94,6 +95,16 @@ pub fn samples(report: &Report, ts_ms: i64) -> Vec<Sample> {
         StackStatus::Down => 0.0,
     };
     push("stack_status", None, stack);
+    // The core's own 1/0, for the SLA report's time accounting (a rollup's sum over count is its share up).
+    push(
+        "stack_core_up",
+        None,
+        if report.stack.status == StackStatus::Down {
+            0.0
+        } else {
+            1.0
+        },
+    );
     for disk in &report.disks {
         if let Some(free) = disk.free_fraction()
             && let Ok(key) = SeriesKey::of("disk_used_percent", &[("disk", disk.role.as_str())])

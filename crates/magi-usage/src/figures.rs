@@ -78,7 +78,7 @@ impl Figures {
         };
         let sums = self.sums.entry((model.clone(), user)).or_default();
         sums.requests += 1.0;
-        if record.status >= 500 || (record.error.is_some() && record.status >= 400) {
+        if record.failed() {
             sums.errors += 1.0;
         }
         sums.prompt_tokens += record.prompt_tokens as f64;

@@ -88,6 +88,13 @@ pub struct Record {
     pub error: Option<String>,
 }
 
+impl Record {
+    /// Whether the request failed its caller (see [`FAILED_SQL`]).
+    pub fn failed(&self) -> bool {
+        self.status >= 500 || (self.error.is_some() && self.status >= 400)
+    }
+}
+
 /// A breaker's state as last recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BreakerRow {
@@ -381,6 +388,19 @@ pub struct Activity {
     pub tokens: u64,
 }
 
+/// A request failed its caller when the model did not answer: a 5xx, or an upstream failure the gateway
+/// recorded with its error. A refusal on purpose (429 for a limit, 403) is a request, not a failure. The
+/// same rule in SQL and in Rust ([`Record::failed`]); a test holds them together.
+pub const FAILED_SQL: &str = "(status >= 500 OR (error IS NOT NULL AND status >= 400))";
+
+/// One model's requests over a range, and how many failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub model: String,
+    pub requests: u64,
+    pub failed: u64,
+}
+
 /// The usage store opened for reading.
 #[derive(Debug)]
 pub struct UsageStore {
@@ -452,6 +472,30 @@ impl UsageStore {
             .map_err(self.failed("reading totals"))?;
         rows.collect::<Result<_, _>>()
             .map_err(self.failed("reading totals"))
+    }
+
+    /// Each model's requests in `[from, to)` and how many of them failed the caller ([`FAILED_SQL`]), busiest
+    /// first: the request-based availability of the SLA report.
+    pub fn outcomes(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Outcome>, UsageError> {
+        let sql = format!(
+            "SELECT model, count(*), sum(CASE WHEN {FAILED_SQL} THEN 1 ELSE 0 END) FROM usage \
+             WHERE ts >= ?1 AND ts < ?2 AND model != '' GROUP BY model ORDER BY count(*) DESC, model"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(self.failed("reading request outcomes"))?;
+        let rows = stmt
+            .query_map(params![clock::stored(from), clock::stored(to)], |row| {
+                Ok(Outcome {
+                    model: row.get(0)?,
+                    requests: row.get::<_, i64>(1)? as u64,
+                    failed: row.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(self.failed("reading request outcomes"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.failed("reading request outcomes"))
     }
 
     /// Tokens and cost of `user` (everyone when `None`) in `[from, to)`.
@@ -668,6 +712,53 @@ mod tests {
                 .unwrap(),
             vec![failed]
         );
+    }
+
+    #[test]
+    fn outcomes_count_failures_as_the_figures_do() {
+        let at = "2026-11-24T10:00:00Z";
+        let mut all = Vec::new();
+        // (status, error): answered, refused on purpose, failed upstream, a 5xx, a 4xx with an upstream error.
+        for (status, error) in [
+            (200, None),
+            (200, None),
+            (429, None),
+            (403, None),
+            (502, Some("upstream 502")),
+            (500, None),
+            (400, Some("upstream refused the body")),
+        ] {
+            let mut r = record(at, "ann", "gpt", (1, 1), 0.0);
+            r.status = status;
+            r.error = error.map(str::to_owned);
+            all.push(r);
+        }
+        all.push(record(at, "ann", "claude", (1, 1), 0.0));
+        all.push(record("2026-11-25T10:00:00Z", "ann", "gpt", (1, 1), 0.0));
+        let failed_in_rust = all[..7].iter().filter(|r| r.failed()).count() as u64;
+        let (_dir, store) = store_with(&all);
+        let outcomes = store
+            .outcomes(
+                "2026-11-24T00:00:00Z".parse().unwrap(),
+                "2026-11-25T00:00:00Z".parse().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome {
+                    model: "gpt".into(),
+                    requests: 7,
+                    failed: 3
+                },
+                Outcome {
+                    model: "claude".into(),
+                    requests: 1,
+                    failed: 0
+                }
+            ]
+        );
+        assert_eq!(failed_in_rust, 3, "the SQL and the Rust rule agree");
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The command line of magi-sla: `report` (availability, budgets, incidents, requests) and `maintenance`
+//! (planned windows, left out of the figures).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use magi_core::cli::CommonArgs;
+use magi_core::config::parse_duration;
+
+const EXAMPLES: &str = "\
+Examples:
+  magi-sla report                                  the last 30 days, every service and the stack's core
+  magi-sla report --since 7d --service qdrant      one service over a week
+  magi-sla report --target 99.5 --target-of litellm=99.95
+  magi-sla report --html > sla.html                a self-contained page (prints to PDF as it shows)
+  magi-sla report --json | jq '.services[] | {name, availability_percent}'
+  magi-sla maintenance start --service qdrant --note 'moving to a bigger disk'
+  magi-sla maintenance end --service qdrant
+
+Time is counted three ways and never guessed: up and down as magi-health watch saw them, and unknown where \
+nothing saw the service (the watch was stopped, the box was off): an observation vouches for three watch \
+intervals at most. Availability is up over up and down; the worst case also counts the unknown time as down. \
+Planned maintenance (between `maintenance start` and `maintenance end`) is listed and left out. Requests are \
+counted from the magi-limits gateway's usage records: those that failed their caller (a 5xx, an upstream \
+failure) over all, per model; a request refused on purpose (429, 403) is no failure.";
+
+/// Availability against targets, error budgets, incidents, request availability
+#[derive(Debug, Parser)]
+#[command(
+    name = "magi-sla",
+    version,
+    about = magi_core::tools::about("sla"),
+    long_about = "Report each service's and the stack core's availability over a window, time-weighted to the \
+second from the metrics store that magi-health watch writes, with up, down, unknown and planned maintenance \
+kept apart; the error budget of a target spent and left; the incidents with their cause, MTTR and MTBF; and the \
+share of LLM requests that succeeded, per model, from the gateway's usage records.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// The metrics store directory [default: metrics/ in the state directory]
+    #[arg(long, global = true, value_name = "DIR", env = "MAGI_METRICS_DIR")]
+    pub metrics_dir: Option<PathBuf>,
+
+    /// The gateway's usage database [default: usage.db in the state directory]
+    #[arg(long, global = true, value_name = "FILE", env = "MAGI_LIMITS_DB")]
+    pub usage_db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Availability, error budget, incidents and request availability over a window
+    Report(ReportArgs),
+    /// Mark planned maintenance: its time is listed and left out of availability
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: this long before now (e.g. 24h, 7d, 30d, 90d)
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub since: Duration,
+
+    /// Only this service (repeatable) [default: every service of the catalog with figures]
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// The availability target, in percent
+    #[arg(long, value_name = "PERCENT", default_value_t = 99.9, value_parser = percent)]
+    pub target: f64,
+
+    /// Another target for one service, as SERVICE=PERCENT (repeatable)
+    #[arg(long = "target-of", value_name = "SERVICE=PERCENT", value_parser = service_target)]
+    pub targets_of: Vec<(String, f64)>,
+
+    /// The interval magi-health watch samples at: an observation vouches for three of them at most
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// One JSON document
+    #[arg(long, conflicts_with = "html")]
+    pub json: bool,
+
+    /// A self-contained HTML page
+    #[arg(long)]
+    pub html: bool,
+}
+
+impl ReportArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.html {
+            Format::Html
+        } else {
+            Format::Text
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Planned maintenance begins now
+    Start(MaintenanceArgs),
+    /// The planned maintenance ends now
+    End(MaintenanceArgs),
+    /// The maintenance windows over a time, newest last
+    List {
+        /// This long before now
+        #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+        since: Duration,
+        /// One JSON object a line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceArgs {
+    /// The service under maintenance [default: the whole stack]
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+
+    /// Why, shown in the report
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub note: String,
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{text}' is not a percentage"))?;
+    if (0.0..100.0).contains(&value) && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "a target is above 0 and below 100 percent, not {value}"
+        ))
+    }
+}
+
+fn service_target(text: &str) -> Result<(String, f64), String> {
+    let (service, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not SERVICE=PERCENT"))?;
+    if service.is_empty() {
+        return Err(format!("'{text}' names no service"));
+    }
+    Ok((service.to_owned(), percent(value)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn targets_are_percentages_below_a_hundred() {
+        assert_eq!(percent("99.9"), Ok(99.9));
+        assert_eq!(percent("99.5%"), Ok(99.5));
+        assert!(percent("100").is_err());
+        assert!(percent("0").is_err());
+        assert!(percent("lots").is_err());
+        assert_eq!(service_target("qdrant=99"), Ok(("qdrant".into(), 99.0)));
+        assert!(service_target("=99").is_err());
+        assert!(service_target("qdrant").is_err());
+    }
+}

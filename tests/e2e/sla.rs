@@ -1,0 +1,337 @@
+//! magi-sla over a metrics store and usage records written by the same writers magi-health watch and the
+//! gateway use, with histories whose seconds are known exactly: the report's up, down, unknown and
+//! maintenance time, its availability and budget, its incidents and its request availability are checked to
+//! the second; a monitor gap counts as unknown, never up; the HTML page is self-contained.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use magi_testkit::bin;
+use magi_tsdb::store::Limits;
+use magi_tsdb::tier::HOUR_MS;
+use magi_tsdb::{Kind, Sample, SeriesKey, Tiers, Writer};
+use magi_usage::usage::{Record, Recorder};
+use serde_json::Value;
+
+const S: i64 = 1000;
+
+fn up(service: &str, ts_ms: i64, value: f64) -> Sample {
+    Sample {
+        key: SeriesKey::of("service_up", &[("service", service)]).unwrap(),
+        kind: Kind::Gauge,
+        ts_ms,
+        value,
+    }
+}
+
+fn condition(service: &str, ts_ms: i64, code: u8) -> Sample {
+    Sample {
+        key: SeriesKey::of("service_condition", &[("service", service)]).unwrap(),
+        kind: Kind::Gauge,
+        ts_ms,
+        value: code.into(),
+    }
+}
+
+fn sla(dir: &Path, args: &[&str]) -> Output {
+    bin("magi-sla")
+        .env("MAGI_CONFIG", dir.join("magi.toml"))
+        .env("MAGI_METRICS_DIR", dir.join("metrics"))
+        .env("MAGI_LIMITS_DB", dir.join("usage.db"))
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("MAGI_LOG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn record(ts: jiff::Timestamp, model: &str, status: u16, error: Option<&str>) -> Record {
+    Record {
+        ts,
+        user: "ann".into(),
+        model: model.into(),
+        prompt_tokens: 1,
+        completion_tokens: 1,
+        cost_usd: 0.0,
+        latency_ms: 10,
+        first_byte_ms: None,
+        status,
+        disconnected: false,
+        key_prefix: None,
+        path: "/v1/chat/completions".into(),
+        error: error.map(str::to_owned),
+    }
+}
+
+/// The last 24 hours, at 5 s: qdrant up but for a 10-minute outage (a restart recorded in it) and a
+/// 30-minute gap where the watch was stopped; redis up throughout but for an hour of maintenance. The
+/// window ends at `end`, a minute ago.
+#[test]
+fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    // Whole seconds: the report's window is "24h before now", so the history begins before it.
+    let begin = (now - 25 * HOUR_MS) / (5 * S) * (5 * S);
+    let outage = (begin + 10 * HOUR_MS, begin + 10 * HOUR_MS + 600 * S);
+    let gap = (begin + 15 * HOUR_MS, begin + 15 * HOUR_MS + 1800 * S);
+    let mut writer = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
+    let mut batch = Vec::new();
+    let mut t = begin;
+    while t < now {
+        if !(gap.0..gap.1).contains(&t) {
+            let down = (outage.0..outage.1).contains(&t);
+            batch.push(up("qdrant", t, if down { 0.0 } else { 1.0 }));
+            batch.push(condition("qdrant", t, if down { 5 } else { 0 }));
+        }
+        batch.push(up("redis", t, 1.0));
+        if batch.len() >= 5_000 {
+            writer.append(&batch, now).unwrap();
+            batch.clear();
+        }
+        t += 5 * S;
+    }
+    writer.append(&batch, now).unwrap();
+    writer
+        .annotate(
+            outage.0 + 60 * S,
+            "restart",
+            Some("qdrant"),
+            "restarted: exited with code 137",
+        )
+        .unwrap();
+    drop(writer);
+
+    // An hour of redis maintenance, marked through the tool as an operator would (start, then end).
+    ok(&sla(
+        dir.path(),
+        &[
+            "maintenance",
+            "start",
+            "--service",
+            "redis",
+            "--note",
+            "disk swap",
+        ],
+    ));
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(&sla(
+        dir.path(),
+        &["maintenance", "end", "--service", "redis"],
+    ));
+
+    // Requests: gpt 997 answered, 2 upstream failures, 1 refusal for a limit (no failure); llama 10 answered.
+    let recorder =
+        Recorder::start(&dir.path().join("usage.db"), Duration::from_millis(20)).unwrap();
+    let at = jiff::Timestamp::from_millisecond(now - HOUR_MS).unwrap();
+    for i in 0..1000 {
+        let (status, error) = match i {
+            0 | 1 => (502, Some("upstream 502")),
+            2 => (429, None),
+            _ => (200, None),
+        };
+        assert!(recorder.record(record(at, "gpt", status, error)));
+    }
+    for _ in 0..10 {
+        assert!(recorder.record(record(at, "llama", 200, None)));
+    }
+    recorder.finish();
+
+    let out = ok(&sla(
+        dir.path(),
+        &[
+            "report",
+            "--since",
+            "24h",
+            "--service",
+            "qdrant",
+            "--service",
+            "redis",
+            "--json",
+        ],
+    ));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let service = |name: &str| -> &Value {
+        report["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+    };
+    let secs = |v: &Value, field: &str| v[field].as_f64().unwrap();
+
+    // qdrant: 600 s down (the last down point vouches to the next, up, point); the watch's 30-minute gap
+    // is unknown but for the 10 s of it the point 5 s before it vouches for (15 s); the rest of the 24 h up. The window's
+    // edge falls between points, hence the second of slack at each end.
+    let q = service("qdrant");
+    assert_eq!(secs(q, "down_seconds"), 600.0, "{q:#}");
+    assert!(
+        (secs(q, "unknown_seconds") - 1790.0).abs() < 1.0,
+        "the monitor's gap is unknown: {q:#}"
+    );
+    let window = 86_400.0;
+    assert!(
+        (secs(q, "up_seconds") - (window - 600.0 - 1790.0)).abs() < 1.0,
+        "{q:#}"
+    );
+    let expected = 100.0 * (window - 2390.0) / (window - 1790.0);
+    assert!(
+        (q["availability_percent"].as_f64().unwrap() - expected).abs() < 0.001,
+        "{q:#}"
+    );
+    assert_eq!(q["met"], false, "99.3 % misses 99.9 %");
+    assert!(q["budget"]["spent_percent"].as_f64().unwrap() > 100.0);
+    let incidents = q["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{q:#}");
+    assert_eq!(incidents[0]["duration_seconds"], 600.0);
+    assert_eq!(
+        incidents[0]["start"].as_str().unwrap(),
+        jiff::Timestamp::from_millisecond(outage.0)
+            .unwrap()
+            .to_string()
+    );
+    let cause = incidents[0]["cause"].as_str().unwrap();
+    assert!(
+        cause.starts_with("down") && cause.contains("exited with code 137"),
+        "{cause}"
+    );
+    assert_eq!(q["mttr_seconds"], 600.0);
+
+    // redis: up throughout but for its maintenance, which is neither up nor down nor unknown.
+    let r = service("redis");
+    let maintenance = secs(r, "maintenance_seconds");
+    assert!((1.0..5.0).contains(&maintenance), "{r:#}");
+    assert_eq!(secs(r, "down_seconds"), 0.0);
+    assert!(secs(r, "unknown_seconds") < 1.0, "{r:#}");
+    assert_eq!(r["availability_percent"], 100.0);
+    assert_eq!(r["incidents"].as_array().unwrap().len(), 0);
+    assert_eq!(report["maintenance"][0]["note"], "disk swap");
+
+    // Requests: exact shares, refusals not counted as failures.
+    let requests = report["requests"].as_array().unwrap();
+    let gpt = requests.iter().find(|r| r["model"] == "gpt").unwrap();
+    assert_eq!(
+        (gpt["requests"].as_u64(), gpt["failed"].as_u64()),
+        (Some(1000), Some(2))
+    );
+    assert_eq!(gpt["availability_percent"], 99.8);
+    let all = requests.iter().find(|r| r["model"] == "all").unwrap();
+    assert_eq!(
+        all["availability_percent"].as_f64().unwrap(),
+        100.0 * 1008.0 / 1010.0
+    );
+
+    // A per-service target: qdrant held to 99 % meets it.
+    let out = ok(&sla(
+        dir.path(),
+        &[
+            "report",
+            "--since",
+            "24h",
+            "--service",
+            "qdrant",
+            "--target-of",
+            "qdrant=99",
+            "--json",
+        ],
+    ));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["services"][0]["met"], true, "{report:#}");
+
+    // The table and the page say the same; the page loads nothing from anywhere.
+    let text = ok(&sla(
+        dir.path(),
+        &["report", "--since", "24h", "--service", "qdrant"],
+    ));
+    assert!(
+        text.contains("qdrant") && text.contains("exited with code 137"),
+        "{text}"
+    );
+    let html = ok(&sla(dir.path(), &["report", "--since", "24h", "--html"]));
+    assert!(html.starts_with("<!doctype html>") && html.contains("@media print"));
+    for outside in ["src=", "href=", "http://", "https://", "<script"] {
+        assert!(!html.contains(outside), "the page refers to {outside}");
+    }
+}
+
+/// Histories older than the raw tier come from the 1-minute rollups: a whole-minute outage and a whole
+/// hour without any observation are still exact.
+#[test]
+fn sla_report_reads_rollups_for_older_history() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let minute = 60 * S;
+    let begin = (now - 6 * 24 * HOUR_MS) / minute * minute;
+    let end = now - 4 * 24 * HOUR_MS;
+    let outage = (begin + 24 * HOUR_MS, begin + 24 * HOUR_MS + 20 * minute);
+    let gap = (begin + 30 * HOUR_MS, begin + 31 * HOUR_MS);
+    let mut writer = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
+    let mut batch = Vec::new();
+    let mut t = begin;
+    while t < end {
+        if !(gap.0..gap.1).contains(&t) {
+            let down = (outage.0..outage.1).contains(&t);
+            batch.push(up("qdrant", t, if down { 0.0 } else { 1.0 }));
+        }
+        if batch.len() >= 5_000 {
+            writer.append(&batch, now).unwrap();
+            batch.clear();
+        }
+        t += 5 * S;
+    }
+    writer.append(&batch, now).unwrap();
+    writer.compact(now).unwrap();
+    drop(writer);
+
+    let out = ok(&sla(
+        dir.path(),
+        &["report", "--since", "7d", "--service", "qdrant", "--json"],
+    ));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let q = &report["services"][0];
+    assert_eq!(q["down_seconds"], 1200.0, "{q:#}");
+    let observed = (end - begin) as f64 / 1000.0 - 3600.0;
+    assert!(
+        (q["up_seconds"].as_f64().unwrap() - (observed - 1200.0)).abs() < 60.0,
+        "{q:#}"
+    );
+    assert!(
+        q["unknown_seconds"].as_f64().unwrap() >= 7.0 * 86_400.0 - observed - 60.0,
+        "the hour without a watch and the days before and after are unknown: {q:#}"
+    );
+    assert_eq!(q["incidents"].as_array().unwrap().len(), 1, "{q:#}");
+}
+
+/// Bad input gets one clear line and a usage exit.
+#[test]
+fn sla_bad_arguments_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    for (args, says) in [
+        (vec!["report", "--target", "100"], "below 100 percent"),
+        (vec!["report", "--target-of", "qdrant"], "SERVICE=PERCENT"),
+        (vec!["report", "--since", "forever"], "forever"),
+    ] {
+        let out = sla(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // An empty store is a report that says so, not a failure.
+    let text = ok(&sla(dir.path(), &["report"]));
+    assert!(text.contains("No service has figures"), "{text}");
+}
