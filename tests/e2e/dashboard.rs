@@ -200,6 +200,28 @@ fn dashboard_tiles_agree_with_magi_health_and_a_stopped_core_container_turns_red
         std::thread::sleep(Duration::from_millis(250));
     }
 
+    // The service-level report (magi-sla's page, run by the dashboard): litellm's outage is an incident
+    // still open, and the page loads nothing but its own inline style.
+    let sla = http::get(port, "/sla?range=1h");
+    assert_eq!(sla.status, 200, "{}", sla.body);
+    assert!(
+        sla.body.contains("MAGI service levels")
+            && sla.body.contains("<th scope=\"row\">litellm</th>"),
+        "{}",
+        sla.body
+    );
+    assert!(
+        sla.body.contains("ongoing"),
+        "litellm's incident is open: {}",
+        sla.body
+    );
+    assert!(
+        sla.header("content-security-policy")
+            .is_some_and(|csp| csp.starts_with("default-src 'none'; style-src 'unsafe-inline'")),
+        "{}",
+        sla.head
+    );
+
     // Headless Chromium, with JavaScript and without: the same tiles in the DOM.
     let url = format!("http://127.0.0.1:{port}/?range=1h");
     for (name, extra) in [("js", None), ("no-js", Some("--disable-javascript"))] {
@@ -556,6 +578,7 @@ fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
                 "/service/qdrant",
                 "/models?range=7d",
                 "/alerts",
+                "/sla?range=1h",
             ]
             .map(|p| format!("{base}{p}")),
         )

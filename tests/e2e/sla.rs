@@ -316,6 +316,136 @@ fn sla_report_reads_rollups_for_older_history() {
     assert_eq!(q["incidents"].as_array().unwrap().len(), 1, "{q:#}");
 }
 
+/// Burn rates on the multiwindow thresholds, through magi-alert to a webhook: three minutes down just now
+/// fire the fast level (critical) and not the slow; a steady trickle of 0.2 % down over three days fires
+/// the slow level (warning) and not the fast; a service that never failed is ok.
+#[test]
+fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let begin = (now - 74 * HOUR_MS) / (5 * S) * (5 * S);
+    let mut writer = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
+    let mut batch = Vec::new();
+    let mut t = begin;
+    let mut i = 0u64;
+    while t < now {
+        // qdrant: three minutes down, ending now.
+        batch.push(up("qdrant", t, if t >= now - 180 * S { 0.0 } else { 1.0 }));
+        // redis: one sample in 500 down (0.2 %), all along.
+        batch.push(up("redis", t, if i % 500 == 250 { 0.0 } else { 1.0 }));
+        batch.push(up("searxng", t, 1.0));
+        if batch.len() >= 5_000 {
+            writer.append(&batch, now).unwrap();
+            batch.clear();
+        }
+        t += 5 * S;
+        i += 1;
+    }
+    writer.append(&batch, now).unwrap();
+    writer.compact(now).unwrap();
+    drop(writer);
+
+    let args = [
+        "burn",
+        "--json",
+        "--service",
+        "qdrant",
+        "--service",
+        "redis",
+        "--service",
+        "searxng",
+    ];
+    let out = ok(&sla(dir.path(), &args));
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |subject: &str| -> &Value {
+        events
+            .iter()
+            .find(|e| e["subject"] == subject)
+            .unwrap_or_else(|| panic!("no event of {subject}: {out}"))
+    };
+    let qdrant = of("qdrant");
+    assert_eq!(
+        (
+            &qdrant["kind"],
+            &qdrant["severity"],
+            &qdrant["data"]["level"]
+        ),
+        (&"sla.burn".into(), &"critical".into(), &"fast".into()),
+        "{qdrant:#}"
+    );
+    assert!(
+        qdrant["data"]["burn_slow"].as_f64().unwrap() < 1.0,
+        "three minutes in three days is within the slow level: {qdrant:#}"
+    );
+    let redis = of("redis");
+    assert_eq!(
+        (&redis["severity"], &redis["data"]["level"]),
+        (&"warning".into(), &"slow".into()),
+        "{redis:#}"
+    );
+    assert!(
+        redis["data"]["burn_fast"].as_f64().unwrap() < 14.4,
+        "{redis:#}"
+    );
+    assert_eq!(of("searxng")["severity"], "ok");
+
+    // Through magi-alert's built-in sla-burn rule to a webhook: qdrant critical, redis warning.
+    let hook = magi_testkit::WebhookReceiver::start();
+    let mut alert = bin("magi-alert")
+        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+        .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
+        .env("MAGI_METRICS_DIR", &metrics)
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("MAGI_LOG")
+        .args(["--drain", "10s", "--to", &hook.url("/burn")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    alert
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(out.as_bytes())
+        .unwrap();
+    let done = alert.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let sent: Vec<Value> = hook
+        .wait_for(2, Duration::from_secs(10))
+        .iter()
+        .map(|r| r.json())
+        .collect();
+    let mut alerted: Vec<(String, String)> = sent
+        .iter()
+        .map(|b| {
+            assert_eq!(b["alert"]["rule"], "sla-burn", "{b}");
+            (
+                b["alert"]["subject"].as_str().unwrap().to_owned(),
+                b["alert"]["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    alerted.sort();
+    assert_eq!(
+        alerted,
+        [
+            ("qdrant".to_owned(), "critical".to_owned()),
+            ("redis".to_owned(), "warning".to_owned())
+        ]
+    );
+}
+
 /// Bad input gets one clear line and a usage exit.
 #[test]
 fn sla_bad_arguments_are_refused_clearly() {

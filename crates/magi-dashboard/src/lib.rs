@@ -1,7 +1,7 @@
 //! magi-dashboard: MAGI's web dashboard over the metrics store ([`magi_tsdb`]).
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. [`view`] reads what a URL asks to see, [`data`] reads
-//! it from the store, [`alerts`] asks magi-alert for its alerts, [`chart`] draws it as SVG with words and a table beside it, [`page`] lays out the
+//! it from the store, [`alerts`] asks magi-alert for its alerts and [`tool`] runs it (and magi-sla for its report), [`chart`] draws it as SVG with words and a table beside it, [`page`] lays out the
 //! HTML, and [`server`] answers HTTP and tells open tabs when the store changed. It runs on a
 //! current-thread runtime: its work is waiting on sockets, and reads go to a small blocking pool.
 
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod data;
 pub mod page;
 pub mod server;
+pub mod tool;
 pub mod view;
 
 use anyhow::Context as _;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     .collect(),
                 max_live: args.max_live as usize,
                 alerts: alerts::AlertTool::installed(),
+                sla: tool::Tool::installed("sla"),
             };
             server::serve(listener, settings, magi_core::daemon::stop_signal()).await;
             magi_core::daemon::stopping();

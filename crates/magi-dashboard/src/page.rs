@@ -9,9 +9,10 @@ use magi_core::Severity;
 use magi_core::format::html_escape;
 use magi_tsdb::store::Annotation;
 
-use crate::alerts::{Alert, AlertsError};
+use crate::alerts::Alert;
 use crate::chart::{self, Chart, Unit};
 use crate::data::{ModelRow, Month, Tile, UserRow};
+use crate::tool::ToolError;
 use crate::view::{RANGES, View};
 
 /// The page around `main`: title, navigation, the range picker, the stylesheet and the live script.
@@ -21,6 +22,7 @@ pub fn layout(title: &str, here: &str, view: &View, main: &str) -> String {
         ("/", "Services"),
         ("/models", "Models and cost"),
         ("/alerts", "Alerts"),
+        ("/sla", "Service levels"),
     ] {
         let current = if path == here {
             r#" aria-current="page""#
@@ -228,7 +230,7 @@ pub fn models(
 
 /// The alerts page's `<main>`: the active alerts, each firing one with a button that acknowledges it
 /// (a plain form: it works without JavaScript), then the recently resolved.
-pub fn alerts(listed: &Result<Vec<Alert>, AlertsError>) -> String {
+pub fn alerts(listed: &Result<Vec<Alert>, ToolError>) -> String {
     let mut main = String::from("<h1>Alerts</h1>");
     let alerts = match listed {
         Ok(alerts) => alerts,

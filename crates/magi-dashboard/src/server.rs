@@ -1,6 +1,6 @@
 //! The dashboard's HTTP face: `/` (the services), `/service/NAME`, `/models`, `/alerts` (and `POST
-//! /alerts/ID/ack`), `/live` (server-sent events saying the store changed), `/assets/*` (embedded in the
-//! binary) and `/healthz`.
+//! /alerts/ID/ack`), `/sla` (magi-sla's report), `/live` (server-sent events saying the store changed),
+//! `/assets/*` (embedded in the binary) and `/healthz`.
 //!
 //! The one request that changes anything, acknowledging an alert, is refused unless it comes from a page of
 //! the dashboard itself: a browser says where a form was sent from (`Sec-Fetch-Site`, `Origin`), so a
@@ -32,6 +32,7 @@ use crate::alerts::AlertTool;
 use crate::chart::{Chart, Unit};
 use crate::data::Store;
 use crate::page;
+use crate::tool::Tool;
 use crate::view::View;
 
 const STYLE: &str = include_str!("assets/style.css");
@@ -42,6 +43,10 @@ const POLL: Duration = Duration::from_secs(1);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
 connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The SLA report's own policy: its one inline stylesheet and nothing else (it is magi-sla's self-contained
+/// page, served as it prints it).
+const SLA_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+frame-ancestors 'none'";
 /// The alerts page shows this many, the newest.
 const ALERTS_SHOWN: u32 = 50;
 
@@ -58,12 +63,15 @@ pub struct Settings {
     pub max_live: usize,
     /// magi-alert, asked for the alerts page and its acknowledgements.
     pub alerts: AlertTool,
+    /// magi-sla, asked for the service-level report.
+    pub sla: Tool,
 }
 
 #[derive(Clone)]
 struct Shared {
     store: Arc<Store>,
     alerts: Arc<AlertTool>,
+    sla: Arc<Tool>,
     usage_db: Arc<PathBuf>,
     changes: watch::Receiver<u128>,
     stopping: watch::Receiver<bool>,
@@ -91,6 +99,7 @@ pub async fn serve(
     let shared = Shared {
         store: Arc::new(Store::new(&settings.dir, settings.services)),
         alerts: Arc::new(settings.alerts),
+        sla: Arc::new(settings.sla),
         usage_db: Arc::new(settings.usage_db),
         changes,
         stopping,
@@ -102,6 +111,7 @@ pub async fn serve(
         .route("/models", get(models))
         .route("/alerts", get(alerts))
         .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/sla", get(sla))
         .route("/live", get(live))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
@@ -341,6 +351,40 @@ async fn alerts(State(shared): State<Shared>, uri: Uri) -> Response {
         Ok(Some(page::layout("Alerts", "/alerts", view, &main)))
     })
     .await
+}
+
+/// magi-sla's report over the view's range (30 days unless the URL names one), ending now.
+async fn sla(State(shared): State<Shared>, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or("");
+    let since = if query.split('&').any(|p| p.starts_with("range=")) {
+        match View::parse(Some(query), now_ms()) {
+            Ok(view) => view.range,
+            Err(why) => return html(StatusCode::BAD_REQUEST, page::problem("Not a view", &why)),
+        }
+    } else {
+        "30d"
+    };
+    match shared
+        .sla
+        .run(&["report", "--since", since, "--html"])
+        .await
+    {
+        Ok(page) => {
+            let mut response = html(StatusCode::OK, page);
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(SLA_CSP),
+            );
+            response
+        }
+        Err(e) => {
+            log::warn!("the SLA page: {e}");
+            html(
+                StatusCode::BAD_GATEWAY,
+                page::problem("The SLA report cannot be shown", &e.to_string()),
+            )
+        }
+    }
 }
 
 /// Whether a state-changing request comes from the dashboard's own pages: `Sec-Fetch-Site` (sent by every

@@ -157,6 +157,7 @@ fn start(dir: &Path, max_live: usize) -> Running {
         max_live,
         usage_db: dir.join("usage.db"),
         alerts: magi_dashboard::alerts::AlertTool::installed(),
+        sla: magi_dashboard::tool::Tool::installed("sla"),
     };
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -15,6 +15,7 @@ Examples:
   magi-sla report --target 99.5 --target-of litellm=99.95
   magi-sla report --html > sla.html                a self-contained page (prints to PDF as it shows)
   magi-sla report --json | jq '.services[] | {name, availability_percent}'
+  magi-sla burn --json | magi-alert                error-budget burn-rate alerts (a shipped timer does it)
   magi-sla maintenance start --service qdrant --note 'moving to a bigger disk'
   magi-sla maintenance end --service qdrant
 
@@ -57,9 +58,59 @@ pub struct Cli {
 pub enum Command {
     /// Availability, error budget, incidents and request availability over a window
     Report(ReportArgs),
+    /// Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert
+    #[command(
+        long_about = "How fast each service (and the core) is burning its error budget, over the standard \
+pairs of windows: 14.4× over 1 h and 5 min (fast, critical), 6× over 6 h and 30 min (medium, critical), 1× over \
+3 days and 6 h (slow, warning); a level fires when both of its windows reach its factor. With --json, one \
+sla.burn event per service, at the fastest level firing or ok, for magi-alert (the shipped timer runs it every \
+5 minutes into magi-alert's FIFO)."
+    )]
+    Burn(BurnArgs),
     /// Mark planned maintenance: its time is listed and left out of availability
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BurnArgs {
+    /// Only this service (repeatable) [default: every service of the catalog with figures]
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub targets: Targets,
+
+    /// One sla.burn event a line, for magi-alert
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The targets, and the watch's interval the observations are counted with.
+#[derive(Debug, Args)]
+pub struct Targets {
+    /// The availability target, in percent
+    #[arg(long, value_name = "PERCENT", default_value_t = 99.9, value_parser = percent)]
+    pub target: f64,
+
+    /// Another target for one service, as SERVICE=PERCENT (repeatable)
+    #[arg(long = "target-of", value_name = "SERVICE=PERCENT", value_parser = service_target)]
+    pub targets_of: Vec<(String, f64)>,
+
+    /// The interval magi-health watch samples at: an observation vouches for three of them at most
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: Duration,
+}
+
+impl Targets {
+    /// The target of `service`: its own, else the default.
+    pub fn of(&self, service: &str) -> f64 {
+        self.targets_of
+            .iter()
+            .rev()
+            .find(|(name, _)| name == service)
+            .map_or(self.target, |(_, t)| *t)
+    }
 }
 
 /// How a report is printed.
@@ -80,17 +131,8 @@ pub struct ReportArgs {
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 
-    /// The availability target, in percent
-    #[arg(long, value_name = "PERCENT", default_value_t = 99.9, value_parser = percent)]
-    pub target: f64,
-
-    /// Another target for one service, as SERVICE=PERCENT (repeatable)
-    #[arg(long = "target-of", value_name = "SERVICE=PERCENT", value_parser = service_target)]
-    pub targets_of: Vec<(String, f64)>,
-
-    /// The interval magi-health watch samples at: an observation vouches for three of them at most
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub interval: Duration,
+    #[command(flatten)]
+    pub targets: Targets,
 
     /// One JSON document
     #[arg(long, conflicts_with = "html")]

@@ -77,6 +77,11 @@ impl Account {
         (known > 0.0).then(|| self.up_ms / known)
     }
 
+    /// Down over up and down: the share of the observed time that failed (what burns an error budget).
+    pub fn error_rate(&self) -> Option<f64> {
+        self.availability().map(|a| 1.0 - a)
+    }
+
     /// Up over up, down and unknown: the availability if every unobserved moment had been down.
     pub fn worst_case(&self) -> Option<f64> {
         let all = self.up_ms + self.down_ms + self.unknown_ms;

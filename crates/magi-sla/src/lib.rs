@@ -1,11 +1,12 @@
 //! magi-sla: service levels from what MAGI already records.
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. [`ledger`] does the time accounting (up, down, unknown,
-//! maintenance) as pure functions; [`report`] reads the metrics store (written by magi-health watch) and the
+//! maintenance) as pure functions, [`burn`] the error budget's burn rates; [`report`] reads the metrics store (written by magi-health watch) and the
 //! gateway's usage records ([`magi_usage::usage::UsageStore::outcomes`]), and prints the result. Planned
 //! maintenance is two marks in the store (`maintenance.start`, `maintenance.end`), written by
 //! `magi-sla maintenance` here and, later, by the tools that do the maintenance.
 
+pub mod burn;
 pub mod cli;
 pub mod ledger;
 pub mod report;
@@ -18,7 +19,7 @@ use magi_core::exit;
 use magi_tsdb::{Reader, Tiers, Writer};
 use magi_usage::usage::UsageStore;
 
-use crate::cli::{Cli, Command, Format, MaintenanceArgs, MaintenanceCommand, ReportArgs};
+use crate::cli::{BurnArgs, Cli, Command, Format, MaintenanceArgs, MaintenanceCommand, ReportArgs};
 
 /// The shard `magi-sla maintenance` writes its marks to.
 pub const SHARD: &str = "sla";
@@ -35,20 +36,21 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| magi_usage::db::default_path(&context.paths));
     let now = jiff::Timestamp::now();
-    match cli.command {
-        Command::Report(args) => {
-            let services: Vec<String> = if args.services.is_empty() {
-                context
-                    .config
-                    .services
-                    .iter()
-                    .map(|s| s.name.clone())
-                    .collect()
-            } else {
-                args.services.clone()
-            };
-            report(&dir, &usage_db, &services, &args, now)
+    let services = |asked: &[String]| -> Vec<String> {
+        if asked.is_empty() {
+            context
+                .config
+                .services
+                .iter()
+                .map(|s| s.name.clone())
+                .collect()
+        } else {
+            asked.to_vec()
         }
+    };
+    match cli.command {
+        Command::Report(args) => report(&dir, &usage_db, &services(&args.services), &args, now),
+        Command::Burn(args) => burn_rates(&dir, &services(&args.services), &args, now),
         Command::Maintenance(MaintenanceCommand::Start(m)) => {
             mark(&dir, report::MAINTENANCE_START, &m, now)
         }
@@ -100,21 +102,11 @@ fn report(
         from_ms,
         to_ms,
         now_ms: to_ms,
-        interval_ms: i64::try_from(args.interval.as_millis())
-            .unwrap_or(5_000)
-            .max(1),
+        interval_ms: interval_ms(args.targets.interval),
     };
     let targets: Vec<(String, f64)> = services
         .iter()
-        .map(|s| {
-            let target = args
-                .targets_of
-                .iter()
-                .rev()
-                .find(|(name, _)| name == s)
-                .map_or(args.target, |(_, t)| *t);
-            (s.clone(), target)
-        })
+        .map(|s| (s.clone(), args.targets.of(s)))
         .collect();
     // The usage database is the gateway's: read when it exists, never created here.
     let outcomes = if usage_db.exists() {
@@ -130,12 +122,99 @@ fn report(
         Vec::new()
     };
     let reader = Reader::new(dir, Tiers::default());
-    let report = report::build(&reader, &targets, args.target, &outcomes, &window)?;
+    let report = report::build(&reader, &targets, args.targets.target, &outcomes, &window)?;
     let mut out = std::io::stdout().lock();
     match args.format() {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
         Format::Html => write!(out, "{}", report::html(&report))?,
         Format::Text => write!(out, "{}", report::text(&report))?,
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn interval_ms(interval: std::time::Duration) -> i64 {
+    i64::try_from(interval.as_millis()).unwrap_or(5_000).max(1)
+}
+
+/// Each service's (and the core's) burn rates now: a table, or one `sla.burn` event each.
+fn burn_rates(
+    dir: &Path,
+    services: &[String],
+    args: &BurnArgs,
+    now: jiff::Timestamp,
+) -> anyhow::Result<u8> {
+    let now_ms = now.as_millisecond();
+    let longest = burn::LEVELS
+        .iter()
+        .map(|l| l.long.as_millis() as i64)
+        .max()
+        .unwrap_or(0);
+    let window = report::Window {
+        from_ms: now_ms - longest,
+        to_ms: now_ms,
+        now_ms,
+        interval_ms: interval_ms(args.targets.interval),
+    };
+    let reader = Reader::new(dir, Tiers::default());
+    let maintenance = report::maintenance(&reader, window.from_ms, now_ms)?;
+    let subjects = std::iter::once((None, "core".to_owned(), args.targets.target)).chain(
+        services
+            .iter()
+            .map(|s| (Some(s.as_str()), s.clone(), args.targets.of(s))),
+    );
+    let mut table = magi_core::table::Table::new([
+        "SERVICE",
+        "TARGET",
+        "FAST 1h",
+        "FAST 5m",
+        "MEDIUM 6h",
+        "MEDIUM 30m",
+        "SLOW 3d",
+        "SLOW 6h",
+        "FIRING",
+    ])
+    .right([1, 2, 3, 4, 5, 6, 7]);
+    let mut out = std::io::stdout().lock();
+    for (service, name, target) in subjects {
+        let slices = report::observed(&reader, service, &window)?;
+        if slices.is_empty() {
+            continue;
+        }
+        let windows = report::windows_for(&maintenance, service, now_ms);
+        let burns = burn::evaluate(
+            |span| {
+                ledger::account(&slices, &windows, now_ms - span.as_millis() as i64, now_ms)
+                    .error_rate()
+            },
+            target,
+        );
+        if args.json {
+            writeln!(out, "{}", burn::event(&name, target, &burns, now).to_line())?;
+        } else {
+            let show = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{r:.1}×"));
+            let mut row = vec![name.clone(), format!("{target} %")];
+            for b in &burns {
+                row.push(show(b.long));
+                row.push(show(b.short));
+            }
+            row.push(
+                burns
+                    .iter()
+                    .find(|b| b.firing())
+                    .map_or("-".to_owned(), |b| b.level.name.to_owned()),
+            );
+            table.row(row);
+        }
+    }
+    if !args.json {
+        if table.is_empty() {
+            writeln!(
+                out,
+                "No service has figures in the last 3 days: is magi-health watch writing the metrics store?"
+            )?;
+        } else {
+            table.write(&mut out)?;
+        }
     }
     Ok(exit::SUCCESS)
 }

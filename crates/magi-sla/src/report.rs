@@ -186,7 +186,7 @@ fn windows_of(marks: &[Annotation]) -> Vec<Maintenance> {
 }
 
 /// The windows that apply to `service` (its own and the whole stack's), as disjoint ms ranges up to `to`.
-fn windows_for(all: &[Maintenance], service: Option<&str>, to_ms: i64) -> Vec<(i64, i64)> {
+pub fn windows_for(all: &[Maintenance], service: Option<&str>, to_ms: i64) -> Vec<(i64, i64)> {
     ledger::union(
         all.iter()
             .filter(|m| m.service.is_none() || m.service.as_deref() == service)
@@ -249,6 +249,19 @@ fn slices(reader: &Reader, selector: &Selector, w: &Window) -> Result<Vec<Slice>
     Ok(out)
 }
 
+/// The observed slices of `service` (the core when `None`) over the window.
+pub fn observed(
+    reader: &Reader,
+    service: Option<&str>,
+    w: &Window,
+) -> Result<Vec<Slice>, TsdbError> {
+    let selector = match service {
+        Some(s) => Selector::name(SERVICE_UP).with("service", s),
+        None => Selector::name(CORE_UP),
+    };
+    slices(reader, &selector, w)
+}
+
 /// What magi-health saw as `service` went down at `start_ms`, and the restarts recorded during the outage.
 fn cause(
     reader: &Reader,
@@ -298,11 +311,7 @@ fn service_sla(
     marks: &[Annotation],
     w: &Window,
 ) -> Result<Option<ServiceSla>, TsdbError> {
-    let selector = match service {
-        Some(s) => Selector::name(SERVICE_UP).with("service", s),
-        None => Selector::name(CORE_UP),
-    };
-    let slices = slices(reader, &selector, w)?;
+    let slices = observed(reader, service, w)?;
     if slices.is_empty() {
         return Ok(None);
     }

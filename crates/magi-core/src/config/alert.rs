@@ -1,7 +1,8 @@
 //! The `[alert]` section of the configuration: alert rules, delivery channels and their defaults.
 //!
-//! With no file at all `magi-alert` alerts on a core service down, a failed backup and a budget threshold
-//! (warning at 80 %, critical at 100 %), to every channel given on its command line. A file overrides the
+//! With no file at all `magi-alert` alerts on a core service down, a failed backup, a budget threshold
+//! (warning at 80 %, critical at 100 %), magi-metrics' threshold rules and magi-sla's error-budget burn
+//! rates, to every channel given on its command line. A file overrides the
 //! defaults field by field, overrides or disables (`enabled = false`) a built-in rule, adds rules, and names
 //! channels by URL. Rules here are resolved: each carries its effective values, defaults applied.
 
@@ -129,6 +130,8 @@ impl AlertConfig {
             rule("budget", "budget.threshold", None, Severity::Warning),
             // magi-metrics' threshold rules: each event carries its rule's own severity.
             rule("threshold", "metric.threshold", None, Severity::Warning),
+            // magi-sla's error-budget burn rates: critical at the fast and medium levels, warning at the slow.
+            rule("sla-burn", "sla.burn", None, Severity::Warning),
         ];
         AlertConfig {
             defaults,
@@ -571,7 +574,16 @@ mod tests {
     fn without_a_file_core_down_failed_backups_budgets_and_thresholds_alert() {
         let alert = load("").unwrap().alert;
         let names: Vec<&str> = alert.rules.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["core-down", "backup-failed", "budget", "threshold"]);
+        assert_eq!(
+            names,
+            [
+                "core-down",
+                "backup-failed",
+                "budget",
+                "threshold",
+                "sla-burn"
+            ]
+        );
         let core = alert.rule("core-down").unwrap();
         assert_eq!(
             (core.tier, core.severity, core.fire_after),
