@@ -539,16 +539,17 @@ complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_sub
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand dashboard; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -l usage-db -d 'The gateway\'s usage database [default: usage.db in the state directory]' -r -F
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -s V -l version -d 'Print version'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -f -a "report" -d 'Availability, error budget, incidents and request availability over a window'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -f -a "burn" -d 'Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert'
-complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn maintenance" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -l usage-db -d 'The gateway\'s usage database [default: usage.db in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -f -a "report" -d 'Availability, error budget, incidents and request availability over a window'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -f -a "burn" -d 'Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -f -a "capacity" -d 'When each disk, data directory and container\'s memory reaches its limit at the trend; the month\'s tokens and cost against the budget (`magi capacity`)'
+complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l since -d 'The window: this long before now (e.g. 24h, 7d, 30d, 90d)' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l service -d 'Only this service (repeatable) [default: every service of the catalog with figures]' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l target -d 'The availability target, in percent' -r
@@ -573,6 +574,14 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcomman
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -l trend -d 'The history the trends are fitted over' -r
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -l usage-db -d 'The gateway\'s usage database [default: usage.db in the state directory]' -r -F
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -l json -d 'One JSON document'
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from capacity" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -l usage-db -d 'The gateway\'s usage database [default: usage.db in the state directory]' -r -F

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use magi_testkit::bin;
+use magi_testkit::{Component, Killed, bin, require};
 use magi_tsdb::store::Limits;
 use magi_tsdb::tier::HOUR_MS;
 use magi_tsdb::{Kind, Sample, SeriesKey, Tiers, Writer};
@@ -444,6 +444,241 @@ fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle()
             ("redis".to_owned(), "warning".to_owned())
         ]
     );
+}
+
+fn gauge(name: &str, labels: &[(&str, &str)], ts_ms: i64, value: f64) -> Sample {
+    Sample {
+        key: SeriesKey::of(name, labels).unwrap(),
+        kind: Kind::Gauge,
+        ts_ms,
+        value,
+    }
+}
+
+/// A week of hourly history with known trends: the MAGI home's disk 2 points a day from 40 % (full in 30
+/// days), redis's memory 10 MiB a day toward its 512 MiB limit from 200 MiB, qdrant's data 1 GiB a day on
+/// this machine's /tmp (its room is the free space there now); and a month of usage against a budget.
+#[test]
+fn sla_capacity_forecasts_disks_data_and_memory_and_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("qdrant-data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        dir.path().join("magi.toml"),
+        format!(
+            "[stack]\nhome = {:?}\n[services.qdrant]\ndata = [\"qdrant-data\"]\n",
+            dir.path().to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let day = 24 * HOUR_MS;
+    let mut writer = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
+    let mut batch = Vec::new();
+    let mib = 1024.0 * 1024.0;
+    for h in (0..7 * 24).rev() {
+        let t = now - h * HOUR_MS - 60_000;
+        let days_ago = (now - t) as f64 / day as f64;
+        batch.push(gauge(
+            "disk_used_percent",
+            &[("disk", "MAGI home")],
+            t,
+            40.0 - 2.0 * days_ago,
+        ));
+        batch.push(gauge(
+            "container_memory_bytes",
+            &[("service", "redis")],
+            t,
+            (200.0 - 10.0 * days_ago) * mib,
+        ));
+        batch.push(gauge(
+            "container_memory_limit_bytes",
+            &[("service", "redis")],
+            t,
+            512.0 * mib,
+        ));
+        batch.push(gauge(
+            "data_bytes",
+            &[("service", "qdrant")],
+            t,
+            (20.0 - days_ago) * 1024.0 * mib,
+        ));
+    }
+    writer.append(&batch, now).unwrap();
+    writer.compact(now).unwrap();
+    drop(writer);
+    // 40 requests a day since the month began, a dollar each, against a monthly budget of $100.
+    let month_start = magi_usage::clock::month_start(jiff::Timestamp::now());
+    let recorder =
+        Recorder::start(&dir.path().join("usage.db"), Duration::from_millis(20)).unwrap();
+    let mut r = record(month_start, "gpt", 200, None);
+    r.cost_usd = 1.0;
+    assert!(recorder.record(r));
+    recorder.finish();
+    let mut policy = magi_usage::policy::Policy::open(&dir.path().join("usage.db")).unwrap();
+    policy.set_budget(None, None, Some(100.0)).unwrap();
+    drop(policy);
+
+    let out = ok(&sla(dir.path(), &["capacity", "--json"]));
+    let c: Value = serde_json::from_str(&out).unwrap();
+    let of = |kind: &str, subject: &str| -> &Value {
+        c["headroom"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == kind && h["subject"] == subject)
+            .unwrap_or_else(|| panic!("no {kind} {subject}: {c:#}"))
+    };
+    let days_until = |h: &Value| -> f64 {
+        let at: jiff::Timestamp = h["reaches_at"].as_str().unwrap().parse().unwrap();
+        (at.as_millisecond() - now) as f64 / day as f64
+    };
+    let within = |h: &Value, truth: f64| {
+        let got = days_until(h);
+        assert!(
+            (got - truth).abs() / truth < 0.10,
+            "{got:.2} days, not {truth:.2}: {h:#}"
+        );
+        let band = |edge: &str| -> f64 {
+            let t: jiff::Timestamp = h[edge].as_str().unwrap().parse().unwrap();
+            (t.as_millisecond() - now) as f64 / day as f64
+        };
+        assert!(
+            band("earliest") <= got + 1e-6 && got <= band("latest") + 1e-6,
+            "{h:#}"
+        );
+    };
+    let disk = of("disk", "MAGI home");
+    assert_eq!(disk["method"], "linear");
+    assert!(
+        (disk["per_day"].as_f64().unwrap() - 2.0).abs() < 0.01,
+        "{disk:#}"
+    );
+    within(disk, 30.0);
+    within(of("memory", "redis"), 31.2);
+    let qdrant = of("data", "qdrant");
+    let free = nix::sys::statvfs::statvfs(&data).unwrap();
+    let free = free.blocks_available() as f64 * free.fragment_size() as f64;
+    within(qdrant, free / (1024.0 * mib));
+    assert_eq!(c["month"]["monthly_budget_usd"], 100.0);
+    assert_eq!(c["month"]["cost_usd"], 1.0);
+    let text = ok(&sla(dir.path(), &["capacity"]));
+    assert!(
+        text.contains("MAGI home") && text.contains("linear, R² 1.00"),
+        "{text}"
+    );
+    // `magi capacity` is the same command.
+    let via_magi = bin("magi")
+        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+        .env("MAGI_METRICS_DIR", &metrics)
+        .env("MAGI_LIMITS_DB", dir.path().join("usage.db"))
+        .env_remove("JOURNAL_STREAM")
+        .args(["capacity", "--json"])
+        .output()
+        .unwrap();
+    let again: Value = serde_json::from_str(&ok(&via_magi)).unwrap();
+    assert_eq!(
+        again["headroom"].as_array().unwrap().len(),
+        c["headroom"].as_array().unwrap().len()
+    );
+}
+
+/// A real tmpfs as the MAGI home, filled at a steady rate while a real `magi-health watch` measures it:
+/// `magi capacity`, asked part way, predicts the moment it fills within 10 % of the time that was left.
+#[test]
+fn sla_capacity_predicts_a_filling_tmpfs_within_ten_percent() {
+    if !require(Component::Root) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "magi-capacity-test"])
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount tmpfs");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(home.clone());
+    std::fs::write(
+        dir.path().join("magi.toml"),
+        format!(
+            "[stack]\nhome = {:?}\nbackup_dir = {:?}\n",
+            home.to_str().unwrap(),
+            home.join("backups").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let metrics = dir.path().join("metrics");
+    let _watch = Killed(
+        bin("magi-health")
+            .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .args(["watch", "--interval", "1s", "--metrics-dir"])
+            .arg(&metrics)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // 32 KiB every 125 ms on a fixed schedule (256 KiB/s: 8 MiB in about 32 s), until the file system is full.
+    let file = home.join("filling");
+    let filler = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&file).unwrap();
+        let chunk = vec![7u8; 32 * 1024];
+        let start = std::time::Instant::now();
+        for i in 1u32.. {
+            if f.write_all(&chunk).and_then(|()| f.sync_data()).is_err() {
+                return jiff::Timestamp::now();
+            }
+            let next = start + Duration::from_millis(125) * i;
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
+        unreachable!()
+    });
+    std::thread::sleep(Duration::from_secs(14));
+    let asked = jiff::Timestamp::now();
+    let out = ok(&bin("magi-sla")
+        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+        .env("MAGI_METRICS_DIR", &metrics)
+        .env("MAGI_LIMITS_DB", dir.path().join("usage.db"))
+        .env_remove("JOURNAL_STREAM")
+        .args(["capacity", "--json", "--trend", "12s"])
+        .output()
+        .unwrap());
+    let c: Value = serde_json::from_str(&out).unwrap();
+    let disk = c["headroom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "disk" && h["subject"] == "MAGI home")
+        .unwrap_or_else(|| panic!("{c:#}"))
+        .clone();
+    let predicted: jiff::Timestamp = disk["reaches_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{disk:#}"))
+        .parse()
+        .unwrap();
+    let full = filler.join().unwrap();
+    let left = (full.as_millisecond() - asked.as_millisecond()) as f64;
+    let error = (predicted.as_millisecond() - full.as_millisecond()) as f64;
+    println!(
+        "tmpfs full {:.1} s after the question; predicted {:+.1} s off ({:.1} %)",
+        left / 1000.0,
+        error / 1000.0,
+        100.0 * error.abs() / left
+    );
+    assert!(error.abs() / left < 0.10, "{disk:#}");
 }
 
 /// Bad input gets one clear line and a usage exit.

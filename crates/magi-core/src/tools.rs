@@ -75,6 +75,10 @@ pub const SHORTCUTS: &[Shortcut] = &[
         name: "alerts",
         runs: &["metrics", "alerts"],
     },
+    Shortcut {
+        name: "capacity",
+        runs: &["sla", "capacity"],
+    },
 ];
 
 /// The shortcut named `name`, if there is one.

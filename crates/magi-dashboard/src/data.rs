@@ -479,7 +479,6 @@ impl Store {
     pub fn month(&self, now_ms: i64) -> Result<Month, TsdbError> {
         let now = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let start_ms = clock::month_start(now).as_millisecond();
-        let end_ms = clock::next_month(now).as_millisecond();
         let view = View {
             range: "30d",
             pinned: true,
@@ -490,9 +489,10 @@ impl Store {
             .totals("llm_cost_usd", "model", &view, now_ms)?
             .values()
             .sum();
-        let elapsed = (now_ms - start_ms).max(1) as f64;
-        let forecast = spent * (end_ms - start_ms) as f64 / elapsed;
-        Ok(Month { spent, forecast })
+        Ok(Month {
+            spent,
+            forecast: clock::month_pace(spent, now),
+        })
     }
 
     /// The newest change any writer made, as a number that grows: the shards' files' latest mtime, in

@@ -16,6 +16,7 @@ Examples:
   magi-sla report --html > sla.html                a self-contained page (prints to PDF as it shows)
   magi-sla report --json | jq '.services[] | {name, availability_percent}'
   magi-sla burn --json | magi-alert                error-budget burn-rate alerts (a shipped timer does it)
+  magi-sla capacity                                when disks, data and memory fill (`magi capacity`)
   magi-sla maintenance start --service qdrant --note 'moving to a bigger disk'
   magi-sla maintenance end --service qdrant
 
@@ -67,9 +68,30 @@ sla.burn event per service, at the fastest level firing or ok, for magi-alert (t
 5 minutes into magi-alert's FIFO)."
     )]
     Burn(BurnArgs),
+    /// When each disk, data directory and container's memory reaches its limit at the trend; the month's
+    /// tokens and cost against the budget (`magi capacity`)
+    #[command(
+        long_about = "When each disk fills, each service's data directory runs out of room on its file \
+system and each container reaches its memory limit, at the trend over --trend: a linear fit and a daily seasonal \
+one (trend plus a mean by hour of day, used when it explains clearly more), with the fit's R² and a band from \
+the slope's standard error (about 95 %). Then the month's tokens and cost so far, where they are heading by the \
+month's end at this pace, and the share of everyone's monthly budget that makes."
+    )]
+    Capacity(CapacityArgs),
     /// Mark planned maintenance: its time is listed and left out of availability
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The history the trends are fitted over
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub trend: Duration,
+
+    /// One JSON document
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,9 @@
 //! `magi-sla maintenance` here and, later, by the tools that do the maintenance.
 
 pub mod burn;
+pub mod capacity;
 pub mod cli;
+pub mod forecast;
 pub mod ledger;
 pub mod report;
 
@@ -19,7 +21,9 @@ use magi_core::exit;
 use magi_tsdb::{Reader, Tiers, Writer};
 use magi_usage::usage::UsageStore;
 
-use crate::cli::{BurnArgs, Cli, Command, Format, MaintenanceArgs, MaintenanceCommand, ReportArgs};
+use crate::cli::{
+    BurnArgs, CapacityArgs, Cli, Command, Format, MaintenanceArgs, MaintenanceCommand, ReportArgs,
+};
 
 /// The shard `magi-sla maintenance` writes its marks to.
 pub const SHARD: &str = "sla";
@@ -51,6 +55,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Report(args) => report(&dir, &usage_db, &services(&args.services), &args, now),
         Command::Burn(args) => burn_rates(&dir, &services(&args.services), &args, now),
+        Command::Capacity(args) => {
+            let data: std::collections::BTreeMap<String, Vec<std::path::PathBuf>> = context
+                .config
+                .services
+                .iter()
+                .map(|s| {
+                    let paths = s.data.iter().map(|p| context.config.resolve(p)).collect();
+                    (s.name.clone(), paths)
+                })
+                .collect();
+            capacity(&dir, &usage_db, &data, &args, now)
+        }
         Command::Maintenance(MaintenanceCommand::Start(m)) => {
             mark(&dir, report::MAINTENANCE_START, &m, now)
         }
@@ -215,6 +231,49 @@ fn burn_rates(
         } else {
             table.write(&mut out)?;
         }
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `magi capacity`.
+fn capacity(
+    dir: &Path,
+    usage_db: &Path,
+    data: &std::collections::BTreeMap<String, Vec<std::path::PathBuf>>,
+    args: &CapacityArgs,
+    now: jiff::Timestamp,
+) -> anyhow::Result<u8> {
+    let now_ms = now.as_millisecond();
+    let trend_ms = i64::try_from(args.trend.as_millis()).unwrap_or(i64::MAX / 2);
+    let reader = Reader::new(dir, Tiers::default());
+    let room = |service: &str| data.get(service).and_then(|p| capacity::free_space(p));
+    let headroom = capacity::headrooms(&reader, trend_ms, now_ms, &room)?;
+    // The usage database and the budgets are the gateway's: read when they exist, never created here.
+    let month = if usage_db.exists() {
+        let spent = UsageStore::open(usage_db)
+            .and_then(|u| u.spent(None, magi_usage::clock::month_start(now), now))
+            .with_context(|| format!("reading the usage records in {}", usage_db.display()))?;
+        let budget = magi_usage::policy::Policy::open(usage_db)
+            .and_then(|p| p.budgets())
+            .with_context(|| format!("reading the budgets in {}", usage_db.display()))?
+            .into_iter()
+            .find(|b| b.user.is_none())
+            .and_then(|b| b.monthly_usd);
+        Some(capacity::month(&spent, budget, now))
+    } else {
+        None
+    };
+    let answer = capacity::Capacity {
+        at: now,
+        trend_seconds: args.trend.as_secs(),
+        headroom,
+        month,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+    } else {
+        write!(out, "{}", capacity::text(&answer))?;
     }
     Ok(exit::SUCCESS)
 }

@@ -74,6 +74,15 @@ pub fn next_month(at: Timestamp) -> Timestamp {
     midnight(day_of(at).first_of_month().saturating_add(1.month()))
 }
 
+/// What `so_far` (spent or used since the month began) comes to by the month's end at the pace so far, at
+/// `at`: the month-end forecast of the dashboard and of `magi capacity`.
+pub fn month_pace(so_far: f64, at: Timestamp) -> f64 {
+    let start = month_start(at).as_millisecond();
+    let end = next_month(at).as_millisecond();
+    let elapsed = (at.as_millisecond() - start).max(1) as f64;
+    so_far * (end - start) as f64 / elapsed
+}
+
 /// 00:00 UTC of `date`.
 pub fn midnight(date: Date) -> Timestamp {
     date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -90,6 +99,13 @@ pub fn stored(at: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_month_pace_scales_what_was_spent_to_the_whole_month() {
+        // 10 days into a 30-day month: three times as much.
+        let at: Timestamp = "2026-11-11T00:00:00Z".parse().unwrap();
+        assert!((month_pace(4.0, at) - 12.0).abs() < 1e-9);
+    }
 
     #[test]
     fn boundaries_are_utc() {
