@@ -38,8 +38,8 @@ complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "maintenance" -d '
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l since -d 'The window: this long before now (e.g. 24h, 7d, 30d, 90d)' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l service -d 'Only this service (repeatable) [default: every service of the catalog with figures]' -r
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l target -d 'The availability target, in percent' -r
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable)' -r
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l target -d 'The availability target, in percent [default: [sla] target in the config, else 99.9]' -r
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable) [default: [sla.targets]]' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l interval -d 'The interval magi-health watch samples at: an observation vouches for three of them at most' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
@@ -50,8 +50,8 @@ complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -s v -l verbos
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand report" -s h -l help -d 'Print help'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l service -d 'Only this service (repeatable) [default: every service of the catalog with figures]' -r
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l target -d 'The availability target, in percent' -r
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable)' -r
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l target -d 'The availability target, in percent [default: [sla] target in the config, else 99.9]' -r
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable) [default: [sla.targets]]' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l interval -d 'The interval magi-health watch samples at: an observation vouches for three of them at most' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand burn" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F

@@ -552,8 +552,8 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subco
 complete -c magi -n "__fish_magi_using_subcommand sla; and not __fish_seen_subcommand_from report burn capacity maintenance" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l since -d 'The window: this long before now (e.g. 24h, 7d, 30d, 90d)' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l service -d 'Only this service (repeatable) [default: every service of the catalog with figures]' -r
-complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l target -d 'The availability target, in percent' -r
-complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l target -d 'The availability target, in percent [default: [sla] target in the config, else 99.9]' -r
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable) [default: [sla.targets]]' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l interval -d 'The interval magi-health watch samples at: an observation vouches for three of them at most' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
@@ -564,8 +564,8 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcomman
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l service -d 'Only this service (repeatable) [default: every service of the catalog with figures]' -r
-complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l target -d 'The availability target, in percent' -r
-complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l target -d 'The availability target, in percent [default: [sla] target in the config, else 99.9]' -r
+complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l target-of -d 'Another target for one service, as SERVICE=PERCENT (repeatable) [default: [sla.targets]]' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l interval -d 'The interval magi-health watch samples at: an observation vouches for three of them at most' -r
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from burn" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F

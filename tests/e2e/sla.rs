@@ -249,6 +249,17 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
     ));
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["services"][0]["met"], true, "{report:#}");
+    // The same target from the config; the command line still wins over it.
+    std::fs::write(dir.path().join("magi.toml"), "[sla.targets]\nqdrant = 99\n").unwrap();
+    let met = |extra: &[&str]| -> Value {
+        let mut args = vec!["report", "--since", "24h", "--service", "qdrant", "--json"];
+        args.extend_from_slice(extra);
+        let report: Value = serde_json::from_str(&ok(&sla(dir.path(), &args))).unwrap();
+        report["services"][0]["met"].clone()
+    };
+    assert_eq!(met(&[]), true);
+    assert_eq!(met(&["--target-of", "qdrant=99.9"]), false);
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
 
     // The table and the page say the same; the page loads nothing from anywhere.
     let text = ok(&sla(

@@ -18,6 +18,7 @@ mod alert;
 mod backup;
 mod health;
 mod metrics;
+mod sla;
 mod users;
 pub use alert::{
     AlertChannel, AlertConfig, AlertDefaults, AlertRule, CHANNEL_SCHEMES, format_duration,
@@ -26,6 +27,7 @@ pub use alert::{
 pub use backup::BackupConfig;
 pub use health::HealthConfig;
 pub use metrics::{MetricsConfig, ScrapeTarget};
+pub use sla::{SlaConfig, Target as SlaTarget};
 pub use users::UsersConfig;
 
 /// Whether the stack works without a service. A core service down takes the stack down; an optional one
@@ -325,6 +327,8 @@ pub struct Config {
     pub health: HealthConfig,
     /// The `[metrics]` section: the endpoints `magi-metrics scrape` reads.
     pub metrics: MetricsConfig,
+    /// The `[sla]` section: the availability targets `magi-sla` measures against.
+    pub sla: SlaConfig,
 }
 
 fn services_as_table<S: serde::Serializer>(
@@ -379,6 +383,7 @@ impl Config {
             users: UsersConfig::defaults(),
             health: HealthConfig::defaults(),
             metrics: MetricsConfig::default(),
+            sla: SlaConfig::default(),
         }
     }
 
@@ -584,6 +589,9 @@ impl Config {
         if let Some(metrics) = file.metrics {
             self.metrics.apply(metrics, &invalid)?;
         }
+        if let Some(sla) = file.sla {
+            self.sla.apply(sla, &invalid)?;
+        }
         let written = |key: &str| {
             locate_key(text, &key.split('.').collect::<Vec<_>>()).is_some_and(|(_, all)| all)
         };
@@ -728,6 +736,7 @@ struct FileConfig {
     users: Option<users::FileUsers>,
     health: Option<health::FileHealth>,
     metrics: Option<metrics::FileMetrics>,
+    sla: Option<sla::FileSla>,
 }
 
 #[derive(Debug, Deserialize)]

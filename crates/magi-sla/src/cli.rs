@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use magi_core::cli::CommonArgs;
-use magi_core::config::parse_duration;
+use magi_core::config::{SlaConfig, parse_duration};
 
 const EXAMPLES: &str = "\
 Examples:
   magi-sla report                                  the last 30 days, every service and the stack's core
   magi-sla report --since 7d --service qdrant      one service over a week
-  magi-sla report --target 99.5 --target-of litellm=99.95
+  magi-sla report --target 99.5 --target-of litellm=99.95   (or [sla] target and [sla.targets] in the config)
   magi-sla report --html > sla.html                a self-contained page (prints to PDF as it shows)
   magi-sla report --json | jq '.services[] | {name, availability_percent}'
   magi-sla burn --json | magi-alert                error-budget burn-rate alerts (a shipped timer does it)
@@ -111,11 +111,11 @@ pub struct BurnArgs {
 /// The targets, and the watch's interval the observations are counted with.
 #[derive(Debug, Args)]
 pub struct Targets {
-    /// The availability target, in percent
-    #[arg(long, value_name = "PERCENT", default_value_t = 99.9, value_parser = percent)]
-    pub target: f64,
+    /// The availability target, in percent [default: [sla] target in the config, else 99.9]
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub target: Option<f64>,
 
-    /// Another target for one service, as SERVICE=PERCENT (repeatable)
+    /// Another target for one service, as SERVICE=PERCENT (repeatable) [default: [sla.targets]]
     #[arg(long = "target-of", value_name = "SERVICE=PERCENT", value_parser = service_target)]
     pub targets_of: Vec<(String, f64)>,
 
@@ -125,13 +125,27 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The target of `service`: its own, else the default.
-    pub fn of(&self, service: &str) -> f64 {
-        self.targets_of
+    /// The target of `service`, in percent: its own from the command line, else from the config's
+    /// `[sla.targets]`, else everyone's (`--target`, else the config's `[sla] target`).
+    pub fn of(&self, service: &str, config: &SlaConfig) -> f64 {
+        if let Some((_, t)) = self
+            .targets_of
             .iter()
             .rev()
             .find(|(name, _)| name == service)
-            .map_or(self.target, |(_, t)| *t)
+        {
+            return *t;
+        }
+        match (config.targets.get(service), self.target) {
+            (Some(own), _) => own.percent(),
+            (None, Some(everyone)) => everyone,
+            (None, None) => config.target.percent(),
+        }
+    }
+
+    /// The core's target, in percent.
+    pub fn core(&self, config: &SlaConfig) -> f64 {
+        self.target.unwrap_or(config.target.percent())
     }
 }
 

@@ -17,6 +17,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use magi_core::config::SlaConfig;
 use magi_core::exit;
 use magi_tsdb::{Reader, Tiers, Writer};
 use magi_usage::usage::UsageStore;
@@ -53,8 +54,21 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
     };
     match cli.command {
-        Command::Report(args) => report(&dir, &usage_db, &services(&args.services), &args, now),
-        Command::Burn(args) => burn_rates(&dir, &services(&args.services), &args, now),
+        Command::Report(args) => report(
+            &dir,
+            &usage_db,
+            &services(&args.services),
+            &args,
+            &context.config.sla,
+            now,
+        ),
+        Command::Burn(args) => burn_rates(
+            &dir,
+            &services(&args.services),
+            &args,
+            &context.config.sla,
+            now,
+        ),
         Command::Capacity(args) => {
             let data: std::collections::BTreeMap<String, Vec<std::path::PathBuf>> = context
                 .config
@@ -110,6 +124,7 @@ fn report(
     usage_db: &Path,
     services: &[String],
     args: &ReportArgs,
+    config: &SlaConfig,
     now: jiff::Timestamp,
 ) -> anyhow::Result<u8> {
     let to_ms = now.as_millisecond();
@@ -122,7 +137,7 @@ fn report(
     };
     let targets: Vec<(String, f64)> = services
         .iter()
-        .map(|s| (s.clone(), args.targets.of(s)))
+        .map(|s| (s.clone(), args.targets.of(s, config)))
         .collect();
     // The usage database is the gateway's: read when it exists, never created here.
     let outcomes = if usage_db.exists() {
@@ -138,7 +153,8 @@ fn report(
         Vec::new()
     };
     let reader = Reader::new(dir, Tiers::default());
-    let report = report::build(&reader, &targets, args.targets.target, &outcomes, &window)?;
+    let core = args.targets.core(config);
+    let report = report::build(&reader, &targets, core, &outcomes, &window)?;
     let mut out = std::io::stdout().lock();
     match args.format() {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -157,6 +173,7 @@ fn burn_rates(
     dir: &Path,
     services: &[String],
     args: &BurnArgs,
+    config: &SlaConfig,
     now: jiff::Timestamp,
 ) -> anyhow::Result<u8> {
     let now_ms = now.as_millisecond();
@@ -173,10 +190,10 @@ fn burn_rates(
     };
     let reader = Reader::new(dir, Tiers::default());
     let maintenance = report::maintenance(&reader, window.from_ms, now_ms)?;
-    let subjects = std::iter::once((None, "core".to_owned(), args.targets.target)).chain(
+    let subjects = std::iter::once((None, "core".to_owned(), args.targets.core(config))).chain(
         services
             .iter()
-            .map(|s| (Some(s.as_str()), s.clone(), args.targets.of(s))),
+            .map(|s| (Some(s.as_str()), s.clone(), args.targets.of(s, config))),
     );
     let mut table = magi_core::table::Table::new([
         "SERVICE",
