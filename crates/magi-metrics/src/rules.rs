@@ -1,5 +1,6 @@
 //! Threshold rules on stored series, as people write them: `cpu > 90% for 5m on qdrant`, `disk > 85%`,
-//! `p95 latency > 10s on model gpt-4o`, `error rate > 5% for 10m`, or any series by its selector
+//! `p95 latency > 10s on model gpt-4o`, `p95 ttft > 2s on model gpt-4o` (time to the first token: the
+//! upstream answer's first byte), `error rate > 5% for 10m`, or any series by its selector
 //! (`queue_depth{service="n8n"} > 100 for 2m`).
 //!
 //! [`Rule::parse`] reads one; [`RulesFile`] keeps them (TOML, in the config directory); [`Evaluator`]
@@ -72,8 +73,13 @@ pub enum Measure {
     Gauge { selector: Selector, label: String },
     /// Memory used over the limit, in percent, per service.
     MemoryPercent { service: Option<String> },
-    /// A latency percentile of the models' whole answers, per model.
-    Percentile { q: f64, model: Option<String> },
+    /// A latency percentile per model, of `metric`: the whole answer (`llm_latency_seconds`) or its
+    /// first byte (`llm_first_byte_seconds`).
+    Percentile {
+        q: f64,
+        metric: &'static str,
+        model: Option<String>,
+    },
     /// Errors over requests, in percent, per model.
     ErrorRate { model: Option<String> },
 }
@@ -233,21 +239,33 @@ impl Rule {
                     model: target.clone(),
                 }
             }
-            s if s.ends_with(" latency") && s.starts_with('p') => {
+            s if s.starts_with('p')
+                && [" latency", " ttft", " first byte"]
+                    .iter()
+                    .any(|w| s.ends_with(w)) =>
+            {
                 want(&["time", "plain"], "a time (e.g. 10s)")?;
-                let q: f64 = s[1..s.len() - " latency".len()]
+                let (figure, metric) = if s.ends_with(" latency") {
+                    (" latency", "llm_latency_seconds")
+                } else if s.ends_with(" ttft") {
+                    (" ttft", "llm_first_byte_seconds")
+                } else {
+                    (" first byte", "llm_first_byte_seconds")
+                };
+                let q: f64 = s[1..s.len() - figure.len()]
                     .parse()
                     .ok()
                     .filter(|q| (0.0..100.0).contains(q) && *q > 0.0)
                     .ok_or_else(|| bad(text, "a percentile is p50, p95, p99 and the like"))?;
                 Measure::Percentile {
                     q: q / 100.0,
+                    metric,
                     model: target.clone(),
                 }
             }
             _ => {
                 let mut selector = Selector::parse(subject.trim())
-                    .map_err(|e| bad(text, format!("'{subject}' is neither a known figure (cpu, memory, disk, latency, pNN latency, error rate) nor a series: {e}")))?;
+                    .map_err(|e| bad(text, format!("'{subject}' is neither a known figure (cpu, memory, disk, latency, pNN latency, pNN ttft, error rate) nor a series: {e}")))?;
                 if let Some(t) = &target {
                     let label = if target_is_model { "model" } else { "service" };
                     selector = selector.with(label, t);
@@ -490,16 +508,16 @@ pub fn read(
                 out.insert(service, reading);
             }
         }
-        Measure::Percentile { q, model } => {
+        Measure::Percentile { q, metric, model } => {
             let from = now_ms - window_ms(rule.window);
             for m in models(
                 reader,
                 model.as_deref(),
-                "llm_latency_seconds_bucket",
+                &format!("{metric}_bucket"),
                 from,
                 now_ms,
             )? {
-                let selector = Selector::name("llm_latency_seconds").with("model", &m);
+                let selector = Selector::name(metric).with("model", &m);
                 let value = reader
                     .quantile(&selector, *q, from, now_ms + 1, 1, now_ms)?
                     .overall;
@@ -687,10 +705,29 @@ mod tests {
             r.measure,
             Measure::Percentile {
                 q: 0.95,
+                metric: "llm_latency_seconds",
                 model: Some("gpt-4o".into())
             }
         );
         assert_eq!(r.threshold, 10.0);
+        let r = Rule::parse("p99 ttft > 800ms on model gpt-4o").unwrap();
+        assert_eq!(
+            r.measure,
+            Measure::Percentile {
+                q: 0.99,
+                metric: "llm_first_byte_seconds",
+                model: Some("gpt-4o".into())
+            }
+        );
+        assert_eq!(r.threshold, 0.8);
+        assert_eq!(
+            Rule::parse("p50 first byte > 1s").unwrap().measure,
+            Measure::Percentile {
+                q: 0.5,
+                metric: "llm_first_byte_seconds",
+                model: None
+            }
+        );
         let r = Rule::parse("error rate > 5% for 10m").unwrap();
         assert_eq!(r.measure, Measure::ErrorRate { model: None });
         assert_eq!(r.window, Some(Duration::from_secs(600)));
@@ -798,6 +835,49 @@ mod tests {
         assert_eq!(
             (cooled[0].subject.as_str(), cooled[0].severity),
             ("cpu-hot:qdrant", Severity::Ok)
+        );
+    }
+
+    #[test]
+    fn latency_and_time_to_first_token_budgets_read_their_own_histograms() {
+        use magi_tsdb::histogram::{Histogram, LATENCY_BOUNDS};
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = magi_tsdb::Writer::open(
+            dir.path(),
+            "limits",
+            magi_tsdb::Tiers::default(),
+            magi_tsdb::store::Limits::default(),
+        )
+        .unwrap();
+        let now = jiff::Timestamp::now().as_millisecond();
+        // gpt: whole answers in 3 s, the first byte slow (2 s); llama: both fast.
+        let mut batch = Vec::new();
+        for (model, whole, first) in [("gpt", 3.0, 2.0), ("llama", 0.4, 0.1)] {
+            let mut w = Histogram::new("llm_latency_seconds", &[("model", model)], LATENCY_BOUNDS);
+            let mut f = Histogram::new(
+                "llm_first_byte_seconds",
+                &[("model", model)],
+                LATENCY_BOUNDS,
+            );
+            for _ in 0..100 {
+                w.observe(whole);
+                f.observe(first);
+            }
+            batch.extend(w.drain(now - 60_000));
+            batch.extend(f.drain(now - 60_000));
+        }
+        writer.append(&batch, now).unwrap();
+        let reader = Reader::new(dir.path(), magi_tsdb::Tiers::default());
+        let ttft = read(&reader, &Rule::parse("p95 ttft > 1s").unwrap(), now).unwrap();
+        assert!(
+            matches!(ttft["gpt"], Reading::Breach(v) if (1.0..=2.5).contains(&v)),
+            "{ttft:?}"
+        );
+        assert!(matches!(ttft["llama"], Reading::Clear(_)), "{ttft:?}");
+        let whole = read(&reader, &Rule::parse("p95 latency > 5s").unwrap(), now).unwrap();
+        assert!(
+            matches!(whole["gpt"], Reading::Clear(v) if v >= 2.0),
+            "{whole:?}"
         );
     }
 
