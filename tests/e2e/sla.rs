@@ -692,6 +692,126 @@ fn sla_capacity_predicts_a_filling_tmpfs_within_ten_percent() {
     assert!(error.abs() / left < 0.10, "{disk:#}");
 }
 
+/// Two weeks of two models' figures as the gateway writes them: gpt's error rate triples and its answers slow
+/// down this week, llama's stay as they were. `magi-sla trends --json` says gpt is significantly worse (a
+/// warning through magi-alert's sla-trend rule) and llama is not.
+#[test]
+fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
+    use magi_tsdb::histogram::{Histogram, LATENCY_BOUNDS};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let day = 24 * HOUR_MS;
+    let mut writer = Writer::open(&metrics, "limits", Tiers::default(), Limits::default()).unwrap();
+    let delta = |name: &str, model: &str, ts_ms: i64, value: f64| Sample {
+        key: SeriesKey::of(name, &[("model", model), ("user", "ann")]).unwrap(),
+        kind: Kind::Delta,
+        ts_ms,
+        value,
+    };
+    let mut batch = Vec::new();
+    for d in 0..14 {
+        let t = now - (14 - d) * day + HOUR_MS;
+        let this_week = d >= 7;
+        for (model, errors, slow) in [
+            ("gpt", if this_week { 30.0 } else { 10.0 }, this_week),
+            ("llama", 10.0, false),
+        ] {
+            batch.push(delta("llm_requests", model, t, 1000.0));
+            batch.push(delta("llm_errors", model, t, errors));
+            let mut whole =
+                Histogram::new("llm_latency_seconds", &[("model", model)], LATENCY_BOUNDS);
+            let mut first = Histogram::new(
+                "llm_first_byte_seconds",
+                &[("model", model)],
+                LATENCY_BOUNDS,
+            );
+            for i in 0..1000 {
+                let base = if i % 50 == 0 { 2.0 } else { 0.4 };
+                whole.observe(if slow && i % 4 == 0 { 4.0 } else { base });
+                first.observe(base / 4.0);
+            }
+            batch.extend(whole.drain(t));
+            batch.extend(first.drain(t));
+        }
+    }
+    writer.append(&batch, now).unwrap();
+    writer.compact(now).unwrap();
+    drop(writer);
+
+    let out = ok(&sla(dir.path(), &["trends", "--json"]));
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |model: &str| -> &Value {
+        events
+            .iter()
+            .find(|e| e["subject"] == model)
+            .unwrap_or_else(|| panic!("no {model}: {out}"))
+    };
+    let gpt = of("gpt");
+    assert_eq!(
+        (&gpt["kind"], &gpt["severity"]),
+        (&"sla.trend".into(), &"warning".into()),
+        "{gpt:#}"
+    );
+    let message = gpt["message"].as_str().unwrap();
+    assert!(
+        message.contains("error rate 3.00 % against 1.00 %") && message.contains("p95 latency"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("p95 ttft"),
+        "the first byte did not change: {message}"
+    );
+    assert_eq!(of("llama")["severity"], "ok", "{out}");
+    let table = ok(&sla(dir.path(), &["trends"]));
+    assert!(table.contains("significantly"), "{table}");
+
+    // Through magi-alert: one warning, for gpt, from the built-in sla-trend rule.
+    let hook = magi_testkit::WebhookReceiver::start();
+    let mut alert = bin("magi-alert")
+        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+        .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
+        .env("MAGI_METRICS_DIR", &metrics)
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("MAGI_LOG")
+        .args(["--drain", "10s", "--to", &hook.url("/trend")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    alert
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(out.as_bytes())
+        .unwrap();
+    let done = alert.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let sent = hook.wait_for(1, Duration::from_secs(10));
+    let body = sent[0].json();
+    assert_eq!(
+        (
+            &body["alert"]["rule"],
+            &body["alert"]["subject"],
+            &body["alert"]["severity"]
+        ),
+        (&"sla-trend".into(), &"gpt".into(), &"warning".into()),
+        "{body}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(hook.requests().len(), 1, "llama raised nothing");
+}
+
 /// Bad input gets one clear line and a usage exit.
 #[test]
 fn sla_bad_arguments_are_refused_clearly() {

@@ -16,6 +16,7 @@ Examples:
   magi-sla report --html > sla.html                a self-contained page (prints to PDF as it shows)
   magi-sla report --json | jq '.services[] | {name, availability_percent}'
   magi-sla burn --json | magi-alert                error-budget burn-rate alerts (a shipped timer does it)
+  magi-sla trends                                  each model's week against the week before
   magi-sla capacity                                when disks, data and memory fill (`magi capacity`)
   magi-sla maintenance start --service qdrant --note 'moving to a bigger disk'
   magi-sla maintenance end --service qdrant
@@ -68,6 +69,19 @@ sla.burn event per service, at the fastest level firing or ok, for magi-alert (t
 5 minutes into magi-alert's FIFO)."
     )]
     Burn(BurnArgs),
+    /// Each model's trailing week against the week before: error rate, p95 latency, p95 time to first token
+    #[command(
+        long_about = "Each model's error rate, p95 of whole answers and p95 of time to the first token \
+over the last 7 days against the 7 before, from the gateway's figures in the metrics store, and whether the week \
+is significantly worse: a one-sided test at z ≥ 3 and a change of at least 1.2× (two-proportion z-test for the \
+error rate; for a p95, how many answers were slower than last week's p95 against the 5 % expected). At least 100 \
+requests a week. With --json, one sla.trend event per model (warning when worse, else ok), for magi-alert."
+    )]
+    Trends {
+        /// One sla.trend event a line, for magi-alert
+        #[arg(long)]
+        json: bool,
+    },
     /// When each disk, data directory and container's memory reaches its limit at the trend; the month's
     /// tokens and cost against the budget (`magi capacity`)
     #[command(

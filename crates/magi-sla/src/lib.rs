@@ -1,7 +1,8 @@
 //! magi-sla: service levels from what MAGI already records.
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. [`ledger`] does the time accounting (up, down, unknown,
-//! maintenance) as pure functions, [`burn`] the error budget's burn rates; [`report`] reads the metrics store (written by magi-health watch) and the
+//! maintenance) as pure functions, [`burn`] the error budget's burn rates, [`trends`] this week against the
+//! last, [`forecast`] and [`capacity`] the dates limits are reached; [`report`] reads the metrics store (written by magi-health watch) and the
 //! gateway's usage records ([`magi_usage::usage::UsageStore::outcomes`]), and prints the result. Planned
 //! maintenance is two marks in the store (`maintenance.start`, `maintenance.end`), written by
 //! `magi-sla maintenance` here and, later, by the tools that do the maintenance.
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod forecast;
 pub mod ledger;
 pub mod report;
+pub mod trends;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -69,6 +71,23 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             &context.config.sla,
             now,
         ),
+        Command::Trends { json } => {
+            let comparisons =
+                trends::compare(&Reader::new(&dir, Tiers::default()), now.as_millisecond())?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let mut models: Vec<&str> = comparisons.iter().map(|c| c.model.as_str()).collect();
+                models.dedup();
+                for model in models {
+                    let of: Vec<&trends::Comparison> =
+                        comparisons.iter().filter(|c| c.model == model).collect();
+                    writeln!(out, "{}", trends::event(model, &of, now).to_line())?;
+                }
+            } else {
+                write!(out, "{}", report::trends_text(&comparisons))?;
+            }
+            Ok(exit::SUCCESS)
+        }
         Command::Capacity(args) => {
             let data: std::collections::BTreeMap<String, Vec<std::path::PathBuf>> = context
                 .config

@@ -19,6 +19,7 @@ use magi_usage::usage::Outcome;
 use serde::Serialize;
 
 use crate::ledger::{self, Account, Outage, Slice};
+use crate::trends::Comparison;
 
 /// The mark that opens a maintenance window, and the one that closes it.
 pub const MAINTENANCE_START: &str = "maintenance.start";
@@ -135,6 +136,8 @@ pub struct Report {
     /// Per model, busiest first, then `all`; empty when the gateway kept no records.
     pub requests: Vec<RequestSla>,
     pub maintenance: Vec<Maintenance>,
+    /// Each model's last 7 days against the 7 before.
+    pub trends: Vec<Comparison>,
 }
 
 fn timestamp(ms: i64) -> Timestamp {
@@ -406,6 +409,7 @@ pub fn build(
         services: rows,
         requests: requests(outcomes),
         maintenance,
+        trends: crate::trends::compare(reader, w.now_ms)?,
     })
 }
 
@@ -432,6 +436,41 @@ fn budget_left(b: &Budget) -> String {
         Some(p) => format!("{:.0} % ({})", 100.0 - p, show_seconds(b.remaining_seconds)),
         None => "-".to_owned(),
     }
+}
+
+fn show_figure(figure: &str, value: f64) -> String {
+    if figure == "error rate" {
+        format!("{value:.2} %")
+    } else {
+        format!("{value:.3} s")
+    }
+}
+
+/// The week-over-week comparisons as a table.
+pub fn trends_text(trends: &[Comparison]) -> String {
+    if trends.is_empty() {
+        return "No model has requests in both of the last two weeks.\n".to_owned();
+    }
+    let mut table = Table::new([
+        "MODEL",
+        "FIGURE",
+        "WEEK BEFORE",
+        "LAST 7 DAYS",
+        "Z",
+        "WORSE",
+    ])
+    .right([2, 3, 4]);
+    for c in trends {
+        table.row([
+            magi_core::printable::printable(&c.model).into_owned(),
+            c.figure.to_owned(),
+            show_figure(c.figure, c.last_week),
+            show_figure(c.figure, c.this_week),
+            c.z.map_or("-".to_owned(), |z| format!("{z:.1}")),
+            if c.worse { "significantly" } else { "no" }.to_owned(),
+        ]);
+    }
+    table.render()
 }
 
 /// The report as tables for a terminal.
@@ -505,6 +544,10 @@ pub fn text(report: &Report) -> String {
             ]);
         }
         out.push_str(&table.render());
+    }
+    if !report.trends.is_empty() {
+        out.push_str("\nThe last 7 days against the 7 before:\n");
+        out.push_str(&trends_text(&report.trends));
     }
     if !report.maintenance.is_empty() {
         out.push_str("\nPlanned maintenance (left out):\n");
@@ -601,6 +644,22 @@ pub fn html(report: &Report) -> String {
                 format::thousands(r.requests),
                 format::thousands(r.failed),
                 show_percent(r.availability_percent)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    if !report.trends.is_empty() {
+        body.push_str("<h2>The last 7 days against the 7 before</h2><table><thead><tr><th scope=\"col\">Model</th><th scope=\"col\">Figure</th><th scope=\"col\">Week before</th><th scope=\"col\">Last 7 days</th><th scope=\"col\">Significantly worse</th></tr></thead><tbody>");
+        for c in &report.trends {
+            let _ = write!(
+                body,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td></tr>",
+                html_escape(&c.model),
+                c.figure,
+                show_figure(c.figure, c.last_week),
+                show_figure(c.figure, c.this_week),
+                if c.worse { "missed" } else { "" },
+                if c.worse { "yes" } else { "no" }
             );
         }
         body.push_str("</tbody></table>");

@@ -158,6 +158,35 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// The cumulative bucket counts `(upper bound, count at or below it)` of histogram `selector` summed
+    /// over `[from_ms, to_ms)` and every label set it matches, smallest bound first: for a question about
+    /// the whole range (how many answers were slower than last week's p95).
+    pub fn cumulative(
+        &self,
+        selector: &Selector,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<(f64, f64)>, TsdbError> {
+        let buckets = Selector {
+            name: format!("{}_bucket", selector.name),
+            labels: selector.labels.clone(),
+        };
+        let mut whole: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+        for answer in self.query(&buckets, from_ms, to_ms, 1, now_ms)? {
+            let Some(bound) = answer.key.label("le").and_then(parse_le) else {
+                continue;
+            };
+            let sum: f64 = answer.buckets.iter().map(|b| b.sum).sum();
+            whole.entry(bound.to_bits()).or_insert((bound, 0.0)).1 += sum;
+        }
+        let mut out: Vec<(f64, f64)> = whole.into_values().collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(out)
+    }
+}
+
 /// A quantile per chart point and over the whole range.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Quantiles {

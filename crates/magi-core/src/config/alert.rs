@@ -1,8 +1,8 @@
 //! The `[alert]` section of the configuration: alert rules, delivery channels and their defaults.
 //!
 //! With no file at all `magi-alert` alerts on a core service down, a failed backup, a budget threshold
-//! (warning at 80 %, critical at 100 %), magi-metrics' threshold rules and magi-sla's error-budget burn
-//! rates, to every channel given on its command line. A file overrides the
+//! (warning at 80 %, critical at 100 %), magi-metrics' threshold rules, magi-sla's error-budget burn rates
+//! and a model's week significantly worse than the one before, to every channel given on its command line. A file overrides the
 //! defaults field by field, overrides or disables (`enabled = false`) a built-in rule, adds rules, and names
 //! channels by URL. Rules here are resolved: each carries its effective values, defaults applied.
 
@@ -132,6 +132,8 @@ impl AlertConfig {
             rule("threshold", "metric.threshold", None, Severity::Warning),
             // magi-sla's error-budget burn rates: critical at the fast and medium levels, warning at the slow.
             rule("sla-burn", "sla.burn", None, Severity::Warning),
+            // magi-sla's week-over-week comparisons: a warning when a model's week is significantly worse.
+            rule("sla-trend", "sla.trend", None, Severity::Warning),
         ];
         AlertConfig {
             defaults,
@@ -581,7 +583,8 @@ mod tests {
                 "backup-failed",
                 "budget",
                 "threshold",
-                "sla-burn"
+                "sla-burn",
+                "sla-trend"
             ]
         );
         let core = alert.rule("core-down").unwrap();
