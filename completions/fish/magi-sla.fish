@@ -34,6 +34,7 @@ complete -c magi-sla -n "__fish_magi_sla_needs_command" -s V -l version -d 'Prin
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "report" -d 'Availability, error budget, incidents and request availability over a window'
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "burn" -d 'Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert'
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "trends" -d 'Each model\'s trailing week against the week before: error rate, p95 latency, p95 time to first token'
+complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "anomalies" -d 'Unusual hours of requests, tokens and cost against the same hour of the four weeks before'
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "capacity" -d 'When each disk, data directory and container\'s memory reaches its limit at the trend; the month\'s tokens and cost against the budget (`magi capacity`)'
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
 complete -c magi-sla -n "__fish_magi_sla_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -68,6 +69,14 @@ complete -c magi-sla -n "__fish_magi_sla_using_subcommand trends" -l json -d 'On
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand trends" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand trends" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand trends" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -l hours -d 'How many complete hours back to look' -r
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -l usage-db -d 'The gateway\'s usage database [default: usage.db in the state directory]' -r -F
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -l json -d 'One usage.anomaly event a line (the latest hour), for magi-alert'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand anomalies" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand capacity" -l trend -d 'The history the trends are fitted over' -r
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand capacity" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand capacity" -l metrics-dir -d 'The metrics store directory [default: metrics/ in the state directory]' -r -F
@@ -114,12 +123,13 @@ complete -c magi-sla -n "__fish_magi_sla_using_subcommand maintenance; and __fis
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand maintenance; and __fish_seen_subcommand_from help" -f -a "end" -d 'The planned maintenance ends now'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand maintenance; and __fish_seen_subcommand_from help" -f -a "list" -d 'The maintenance windows over a time, newest last'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand maintenance; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "report" -d 'Availability, error budget, incidents and request availability over a window'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "burn" -d 'Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "trends" -d 'Each model\'s trailing week against the week before: error rate, p95 latency, p95 time to first token'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "capacity" -d 'When each disk, data directory and container\'s memory reaches its limit at the trend; the month\'s tokens and cost against the budget (`magi capacity`)'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
-complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends capacity maintenance help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "report" -d 'Availability, error budget, incidents and request availability over a window'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "burn" -d 'Error-budget burn rates now, on the multiwindow thresholds: `sla.burn` events for magi-alert'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "trends" -d 'Each model\'s trailing week against the week before: error rate, p95 latency, p95 time to first token'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "anomalies" -d 'Unusual hours of requests, tokens and cost against the same hour of the four weeks before'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "capacity" -d 'When each disk, data directory and container\'s memory reaches its limit at the trend; the month\'s tokens and cost against the budget (`magi capacity`)'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "maintenance" -d 'Mark planned maintenance: its time is listed and left out of availability'
+complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and not __fish_seen_subcommand_from report burn trends anomalies capacity maintenance help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and __fish_seen_subcommand_from maintenance" -f -a "start" -d 'Planned maintenance begins now'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and __fish_seen_subcommand_from maintenance" -f -a "end" -d 'The planned maintenance ends now'
 complete -c magi-sla -n "__fish_magi_sla_using_subcommand help; and __fish_seen_subcommand_from maintenance" -f -a "list" -d 'The maintenance windows over a time, newest last'

@@ -812,6 +812,77 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
     assert_eq!(hook.requests().len(), 1, "llama raised nothing");
 }
 
+/// Five weeks of hourly usage as the gateway writes it, about 100 requests an hour (a little noise), then an
+/// hour of 400: `magi-sla anomalies` calls that hour's requests unusually high and nothing else unusual.
+#[test]
+fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let last_hour = now / HOUR_MS * HOUR_MS - HOUR_MS;
+    let mut writer = Writer::open(&metrics, "limits", Tiers::default(), Limits::default()).unwrap();
+    let delta = |name: &str, ts_ms: i64, value: f64| Sample {
+        key: SeriesKey::of(name, &[("model", "gpt"), ("user", "ann")]).unwrap(),
+        kind: Kind::Delta,
+        ts_ms,
+        value,
+    };
+    let mut batch = Vec::new();
+    for h in 0..35 * 24 {
+        let start = last_hour - h * HOUR_MS;
+        let requests = if h == 0 {
+            400.0
+        } else {
+            100.0 + (h % 7) as f64 - 3.0
+        };
+        batch.push(delta("llm_requests", start + 600_000, requests));
+        batch.push(delta("llm_prompt_tokens", start + 600_000, 5000.0));
+        batch.push(delta("llm_cost_usd", start + 600_000, 0.5));
+        if batch.len() >= 3000 {
+            writer.append(&batch, now).unwrap();
+            batch.clear();
+        }
+    }
+    writer.append(&batch, now).unwrap();
+    writer.compact(now).unwrap();
+    drop(writer);
+
+    let out = ok(&sla(dir.path(), &["anomalies", "--json"]));
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3, "{out}");
+    for e in &events {
+        assert_eq!(e["kind"], "usage.anomaly");
+        assert_eq!(
+            e["data"]["hour"].as_str().unwrap(),
+            jiff::Timestamp::from_millisecond(last_hour)
+                .unwrap()
+                .to_string()
+        );
+        let expected = if e["subject"] == "requests" {
+            "warning"
+        } else {
+            "ok"
+        };
+        assert_eq!(e["severity"], expected, "{e:#}");
+    }
+    let requests = events.iter().find(|e| e["subject"] == "requests").unwrap();
+    assert_eq!(requests["data"]["value"], 400.0);
+    assert!(
+        requests["message"]
+            .as_str()
+            .unwrap()
+            .contains("unusually high")
+    );
+    let table = ok(&sla(dir.path(), &["anomalies", "--hours", "48"]));
+    assert_eq!(table.lines().count(), 2, "one unusual hour: {table}");
+    let report = ok(&sla(dir.path(), &["report", "--since", "24h"]));
+    assert!(report.contains("Unusual hours of usage"), "{report}");
+}
+
 /// Bad input gets one clear line and a usage exit.
 #[test]
 fn sla_bad_arguments_are_refused_clearly() {

@@ -53,6 +53,7 @@ fn staged_root() -> tempfile::TempDir {
         "magi-limits",
         "magi-dashboard",
         "magi-metrics",
+        "magi-sla",
     ] {
         std::fs::copy(bin_path(binary), root.path().join("usr/bin").join(binary)).unwrap();
     }

@@ -17,6 +17,7 @@ Examples:
   magi-sla report --json | jq '.services[] | {name, availability_percent}'
   magi-sla burn --json | magi-alert                error-budget burn-rate alerts (a shipped timer does it)
   magi-sla trends                                  each model's week against the week before
+  magi-sla anomalies --hours 48                    unusual hours of requests, tokens and cost
   magi-sla capacity                                when disks, data and memory fill (`magi capacity`)
   magi-sla maintenance start --service qdrant --note 'moving to a bigger disk'
   magi-sla maintenance end --service qdrant
@@ -79,6 +80,22 @@ requests a week. With --json, one sla.trend event per model (warning when worse,
     )]
     Trends {
         /// One sla.trend event a line, for magi-alert
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unusual hours of requests, tokens and cost against the same hour of the four weeks before
+    #[command(
+        long_about = "Each of the last --hours hours' requests, tokens and cost through the gateway, against \
+the same hour of the same weekday in the four weeks before, by a robust (modified) z-score: 0.6745 × (value − \
+median) / MAD of the earlier weeks. Unusual at |z| ≥ 3.5 and a change of at least 10 %; three earlier weeks at \
+least. With --json, one usage.anomaly event per figure for the latest complete hour (warning when unusual, else \
+ok), for magi-alert."
+    )]
+    Anomalies {
+        /// How many complete hours back to look
+        #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=24 * 28))]
+        hours: u32,
+        /// One usage.anomaly event a line (the latest hour), for magi-alert
         #[arg(long)]
         json: bool,
     },

@@ -2,11 +2,12 @@
 //!
 //! The binary parses [`cli::Cli`] and calls [`run`]. [`ledger`] does the time accounting (up, down, unknown,
 //! maintenance) as pure functions, [`burn`] the error budget's burn rates, [`trends`] this week against the
-//! last, [`forecast`] and [`capacity`] the dates limits are reached; [`report`] reads the metrics store (written by magi-health watch) and the
+//! last, [`anomaly`] unusual hours of usage, [`forecast`] and [`capacity`] the dates limits are reached; [`report`] reads the metrics store (written by magi-health watch) and the
 //! gateway's usage records ([`magi_usage::usage::UsageStore::outcomes`]), and prints the result. Planned
 //! maintenance is two marks in the store (`maintenance.start`, `maintenance.end`), written by
 //! `magi-sla maintenance` here and, later, by the tools that do the maintenance.
 
+pub mod anomaly;
 pub mod burn;
 pub mod capacity;
 pub mod cli;
@@ -85,6 +86,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             } else {
                 write!(out, "{}", report::trends_text(&comparisons))?;
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Anomalies { hours, json } => {
+            let checked = anomaly::scan(
+                &Reader::new(&dir, Tiers::default()),
+                now.as_millisecond(),
+                i64::from(hours),
+            )?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                // The latest hour of each figure: a warning while it is unusual, ok once it is not.
+                let latest = checked.iter().map(|h| h.hour).max();
+                for h in checked.iter().filter(|h| Some(h.hour) == latest) {
+                    writeln!(out, "{}", anomaly::event(h, now).to_line())?;
+                }
+            } else {
+                write!(out, "{}", report::anomalies_text(&checked))?;
             }
             Ok(exit::SUCCESS)
         }

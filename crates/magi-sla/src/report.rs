@@ -18,6 +18,7 @@ use magi_tsdb::{Reader, Selector, TsdbError};
 use magi_usage::usage::Outcome;
 use serde::Serialize;
 
+use crate::anomaly::Hour;
 use crate::ledger::{self, Account, Outage, Slice};
 use crate::trends::Comparison;
 
@@ -138,6 +139,8 @@ pub struct Report {
     pub maintenance: Vec<Maintenance>,
     /// Each model's last 7 days against the 7 before.
     pub trends: Vec<Comparison>,
+    /// The unusual hours of usage in the last day.
+    pub anomalies: Vec<Hour>,
 }
 
 fn timestamp(ms: i64) -> Timestamp {
@@ -410,6 +413,10 @@ pub fn build(
         requests: requests(outcomes),
         maintenance,
         trends: crate::trends::compare(reader, w.now_ms)?,
+        anomalies: crate::anomaly::scan(reader, w.now_ms, 24)?
+            .into_iter()
+            .filter(|h| h.unusual)
+            .collect(),
     })
 }
 
@@ -468,6 +475,28 @@ pub fn trends_text(trends: &[Comparison]) -> String {
             show_figure(c.figure, c.this_week),
             c.z.map_or("-".to_owned(), |z| format!("{z:.1}")),
             if c.worse { "significantly" } else { "no" }.to_owned(),
+        ]);
+    }
+    table.render()
+}
+
+/// The unusual hours among `checked`, as a table.
+pub fn anomalies_text(checked: &[Hour]) -> String {
+    let unusual: Vec<&Hour> = checked.iter().filter(|h| h.unusual).collect();
+    if unusual.is_empty() {
+        return format!(
+            "No unusual hour among the {} checked (each against the same hour of up to four earlier weeks).\n",
+            checked.len()
+        );
+    }
+    let mut table = Table::new(["HOUR", "FIGURE", "VALUE", "EARLIER WEEKS", "Z"]).right([2, 3, 4]);
+    for h in unusual {
+        table.row([
+            format::minute(h.hour),
+            h.figure.to_owned(),
+            format!("{:.2}", h.value),
+            format!("{:.2}", h.expected),
+            format!("{:+.1}", h.z),
         ]);
     }
     table.render()
@@ -544,6 +573,10 @@ pub fn text(report: &Report) -> String {
             ]);
         }
         out.push_str(&table.render());
+    }
+    if !report.anomalies.is_empty() {
+        out.push_str("\nUnusual hours of usage in the last day:\n");
+        out.push_str(&anomalies_text(&report.anomalies));
     }
     if !report.trends.is_empty() {
         out.push_str("\nThe last 7 days against the 7 before:\n");
@@ -644,6 +677,21 @@ pub fn html(report: &Report) -> String {
                 format::thousands(r.requests),
                 format::thousands(r.failed),
                 show_percent(r.availability_percent)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    if !report.anomalies.is_empty() {
+        body.push_str("<h2>Unusual hours of usage in the last day</h2><table><thead><tr><th scope=\"col\">Hour</th><th scope=\"col\">Figure</th><th scope=\"col\">Value</th><th scope=\"col\">Earlier weeks</th><th scope=\"col\">z</th></tr></thead><tbody>");
+        for h in &report.anomalies {
+            let _ = write!(
+                body,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:+.1}</td></tr>",
+                html_escape(&format::minute(h.hour)),
+                h.figure,
+                h.value,
+                h.expected,
+                h.z
             );
         }
         body.push_str("</tbody></table>");

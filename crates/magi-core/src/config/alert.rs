@@ -2,7 +2,8 @@
 //!
 //! With no file at all `magi-alert` alerts on a core service down, a failed backup, a budget threshold
 //! (warning at 80 %, critical at 100 %), magi-metrics' threshold rules, magi-sla's error-budget burn rates
-//! and a model's week significantly worse than the one before, to every channel given on its command line. A file overrides the
+//! a model's week significantly worse than the one before and an unusual hour of usage, to every channel
+//! given on its command line. A file overrides the
 //! defaults field by field, overrides or disables (`enabled = false`) a built-in rule, adds rules, and names
 //! channels by URL. Rules here are resolved: each carries its effective values, defaults applied.
 
@@ -134,6 +135,8 @@ impl AlertConfig {
             rule("sla-burn", "sla.burn", None, Severity::Warning),
             // magi-sla's week-over-week comparisons: a warning when a model's week is significantly worse.
             rule("sla-trend", "sla.trend", None, Severity::Warning),
+            // magi-sla's unusual hours of requests, tokens or cost.
+            rule("usage-anomaly", "usage.anomaly", None, Severity::Warning),
         ];
         AlertConfig {
             defaults,
@@ -584,7 +587,8 @@ mod tests {
                 "budget",
                 "threshold",
                 "sla-burn",
-                "sla-trend"
+                "sla-trend",
+                "usage-anomaly"
             ]
         );
         let core = alert.rule("core-down").unwrap();
