@@ -96,6 +96,16 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
             batch.push(condition("qdrant", t, if down { 5 } else { 0 }));
         }
         batch.push(up("redis", t, 1.0));
+        // The core is down with qdrant (a core service), and unobserved with it.
+        if !(gap.0..gap.1).contains(&t) {
+            let core_down = (outage.0..outage.1).contains(&t);
+            batch.push(Sample {
+                key: SeriesKey::of("stack_core_up", &[]).unwrap(),
+                kind: Kind::Gauge,
+                ts_ms: t,
+                value: if core_down { 0.0 } else { 1.0 },
+            });
+        }
         if batch.len() >= 5_000 {
             writer.append(&batch, now).unwrap();
             batch.clear();
@@ -209,6 +219,15 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
     );
     assert_eq!(q["mttr_seconds"], 600.0);
 
+    // The core: down exactly when qdrant was, unknown while the watch was stopped.
+    let core = &report["core"];
+    assert_eq!(core["down_seconds"], 600.0, "{core:#}");
+    assert!(
+        (secs(core, "unknown_seconds") - 1790.0).abs() < 1.0,
+        "{core:#}"
+    );
+    assert_eq!(core["incidents"].as_array().unwrap().len(), 1);
+
     // redis: up throughout but for its maintenance, which is neither up nor down nor unknown.
     let r = service("redis");
     let maintenance = secs(r, "maintenance_seconds");
@@ -274,6 +293,26 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
     assert!(html.starts_with("<!doctype html>") && html.contains("@media print"));
     for outside in ["src=", "href=", "http://", "https://", "<script"] {
         assert!(!html.contains(outside), "the page refers to {outside}");
+    }
+    // It prints: Chromium makes a PDF of it.
+    if require(Component::Chromium) {
+        let page = dir.path().join("sla.html");
+        std::fs::write(&page, &html).unwrap();
+        let pdf = dir.path().join("sla.pdf");
+        let printed = std::process::Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu"])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        let bytes = std::fs::read(&pdf).unwrap_or_else(|e| {
+            panic!("no PDF: {e}: {}", String::from_utf8_lossy(&printed.stderr))
+        });
+        assert!(bytes.starts_with(b"%PDF") && bytes.len() > 1000);
     }
 }
 
