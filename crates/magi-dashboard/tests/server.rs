@@ -96,6 +96,16 @@ fn seed(dir: &Path, now: i64) -> i64 {
             "restarted: exited with code 137",
         )
         .unwrap();
+    // An upgrade, marked as `magi upgrade` (issue 18's) marks one: any tool's mark is drawn the same way.
+    let mut upgrades = Writer::open(dir, "upgrade", Tiers::default(), Limits::default()).unwrap();
+    upgrades
+        .annotate(
+            now - HOUR_MS / 4,
+            "upgrade",
+            Some("qdrant"),
+            "qdrant 1.12.4 -> 1.13.0",
+        )
+        .unwrap();
 
     let mut limits = Writer::open(dir, "limits", Tiers::default(), Limits::default()).unwrap();
     let mut batch = Vec::new();
@@ -220,6 +230,15 @@ fn tiles_say_each_services_condition_in_colour_and_word() {
     // qdrant's CPU was last sampled before its latest condition (down): not shown as if current.
     assert!(!tile(&page.body, "qdrant").contains("<dt>CPU</dt>"));
     assert!(page.body.contains("restarted: exited with code 137"));
+    assert!(
+        page.body
+            .contains("upgrade qdrant: qdrant 1.12.4 -&gt; 1.13.0"),
+        "the upgrade is in the marks list"
+    );
+    assert!(
+        page.body.contains("<title>") && page.body.matches(r#"<line class="mark""#).count() >= 2,
+        "restart and upgrade drawn on the charts"
+    );
     assert!(
         page.body.len() < 60 * 1024,
         "first-load page weight {} bytes",
