@@ -670,6 +670,9 @@ fn sla_capacity_predicts_a_filling_tmpfs_within_ten_percent() {
     let _watch = Killed(
         bin("magi-health")
             .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+            // Its history database and everything else it keeps stay in the test's directory.
+            .env("STATE_DIRECTORY", dir.path().join("state"))
+            .env("RUNTIME_DIRECTORY", dir.path().join("run"))
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
             .args(["watch", "--interval", "1s", "--metrics-dir"])
