@@ -139,7 +139,7 @@ fn health_a_disk_under_the_configured_free_space_degrades_the_stack() {
         .expect("a stack.status event");
     assert_eq!(stack_event["data"]["status"], "degraded", "{stack_event}");
     let message = stack_event["message"].as_str().unwrap();
-    for role in ["MAGI home (", "backups ("] {
+    for role in ["MAGI home (", "backups (", "Docker ("] {
         assert!(message.contains(role), "{message}");
     }
     assert!(message.contains("free ("), "{message}");
@@ -654,6 +654,9 @@ fn health_watch_emits_one_event_per_change_and_talks_to_systemd() {
         !disk.is_empty() && disk.iter().all(|p| (0.0..=100.0).contains(p)),
         "{disk:?}"
     );
+    // And the Docker engine's own (its images, containers and volumes), for `magi capacity`.
+    let docker = series(r#"disk_used_percent{disk="Docker"}"#);
+    assert!(!docker.is_empty(), "Docker's disk is measured");
     let mut conditions = series(r#"service_condition{service="searxng"}"#);
     conditions.dedup();
     assert_eq!(

@@ -89,6 +89,8 @@ pub struct Checker {
     /// Each running container's last sample and when it was taken: the start of the next CPU and I/O window.
     baselines: Mutex<HashMap<String, (Sample, tokio::time::Instant)>>,
     sizes: Mutex<HashMap<String, (Instant, Option<u64>)>>,
+    /// The engine's root directory, asked once (it does not move while the engine runs).
+    docker_root: tokio::sync::OnceCell<Option<std::path::PathBuf>>,
 }
 
 impl Checker {
@@ -99,6 +101,7 @@ impl Checker {
             options,
             baselines: Mutex::new(HashMap::new()),
             sizes: Mutex::new(HashMap::new()),
+            docker_root: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -131,11 +134,17 @@ impl Checker {
                 observation,
             })
             .collect();
+        let docker_root = self
+            .docker_root
+            .get_or_init(|| self.engine.root_dir(self.options.timeout))
+            .await;
         let disks: Vec<Disk> = [
-            ("MAGI home", &self.config.stack.home),
-            ("backups", &self.config.stack.backup_dir),
+            ("MAGI home", Some(&self.config.stack.home)),
+            ("backups", Some(&self.config.stack.backup_dir)),
+            ("Docker", docker_root.as_ref()),
         ]
         .into_iter()
+        .filter_map(|(role, path)| Some((role, path?)))
         .filter_map(|(role, path)| Disk::measure(role, path))
         .collect();
         let stack = verdict::judge_stack(

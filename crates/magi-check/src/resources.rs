@@ -1,6 +1,7 @@
 //! What a service occupies on disk and how much room is left: the size of its data directories (as `du` counts
 //! it, in allocated blocks, without following symbolic links or leaving the file system) and the free space of
-//! the file systems holding the MAGI home and the backups.
+//! the file systems holding the MAGI home, the backups and the Docker engine's root (its images, containers
+//! and volumes).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use serde::Serialize;
 /// Free space on the file system holding one of the stack's directories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Disk {
-    /// What lives there: "MAGI home", "backups".
+    /// What lives there: "MAGI home", "backups", "Docker".
     pub role: String,
     pub path: PathBuf,
     /// Bytes available to unprivileged writers.

@@ -122,6 +122,19 @@ impl Engine {
         }
     }
 
+    /// Where the engine keeps images, containers and volumes (`DockerRootDir`), when the engine is on this
+    /// machine (a remote engine's directory is not ours to measure); `None` when it does not say in `timeout`.
+    pub async fn root_dir(&self, timeout: Duration) -> Option<std::path::PathBuf> {
+        if !self.host.starts_with("unix://") {
+            return None;
+        }
+        let info = tokio::time::timeout(timeout, self.docker.info())
+            .await
+            .ok()?
+            .ok()?;
+        info.docker_root_dir.map(std::path::PathBuf::from)
+    }
+
     /// Inspects a container; one the engine does not know is [`crate::State::Missing`].
     pub async fn inspect(&self, name: &str) -> Result<Container, DockerError> {
         match self.docker.inspect_container(name, None).await {
