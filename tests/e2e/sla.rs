@@ -925,6 +925,62 @@ fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
     assert!(report.contains("Unusual hours of usage"), "{report}");
 }
 
+/// A silence in magi-alert is planned maintenance for the SLA: `silence add qdrant --for 1h` opens a window
+/// that ends when the silence would, `silence remove` ends it early, and a glob over units is no service's.
+#[test]
+fn sla_a_silence_is_planned_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let alert = |args: &[&str]| {
+        ok(&bin("magi-alert")
+            .env("MAGI_CONFIG", dir.path().join("magi.toml"))
+            .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
+            .env("MAGI_METRICS_DIR", dir.path().join("metrics"))
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("MAGI_LOG")
+            .args(args)
+            .output()
+            .unwrap())
+    };
+    let windows = || -> Vec<Value> {
+        ok(&sla(dir.path(), &["maintenance", "list", "--json"]))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let before = jiff::Timestamp::now();
+    alert(&[
+        "silence",
+        "add",
+        "qdrant",
+        "--for",
+        "1h",
+        "--note",
+        "disk swap",
+    ]);
+    alert(&["silence", "add", "magi-*.service", "--for", "1h"]);
+    let open = windows();
+    assert_eq!(open.len(), 1, "only the service's silence: {open:?}");
+    assert_eq!(open[0]["service"], "qdrant");
+    assert!(open[0]["note"].as_str().unwrap().contains("disk swap"));
+    let end: jiff::Timestamp = open[0]["end"].as_str().unwrap().parse().unwrap();
+    let planned = end.as_millisecond() - before.as_millisecond();
+    assert!(
+        (3_595_000..3_605_000).contains(&planned),
+        "ends with the silence: {planned} ms"
+    );
+
+    std::thread::sleep(Duration::from_millis(1100));
+    alert(&["silence", "remove", "qdrant"]);
+    let closed = windows();
+    let end: jiff::Timestamp = closed[0]["end"].as_str().unwrap().parse().unwrap();
+    let lasted = end.as_millisecond() - before.as_millisecond();
+    assert!(
+        (1_000..10_000).contains(&lasted),
+        "ended early: {lasted} ms"
+    );
+}
+
 /// Bad input gets one clear line and a usage exit.
 #[test]
 fn sla_bad_arguments_are_refused_clearly() {

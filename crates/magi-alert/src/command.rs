@@ -156,6 +156,28 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 )
                 .map_err(|_| UsageError("--for is too long".into()))?;
             let id = open_store(&db)?.silence_add(&subject, until, note.as_deref(), now)?;
+            // A silence is planned maintenance for the SLA report: a window from now to its end.
+            if let Some(service) = maintenance_subject(&subject) {
+                let dir = magi_tsdb::dir_from_env(&context.paths.state_dir);
+                let text = format!("silence #{id}: {}", note.as_deref().unwrap_or(""));
+                let at = |t: Timestamp| t.as_millisecond();
+                magi_tsdb::mark_at(
+                    &dir,
+                    "alert",
+                    at(now),
+                    magi_tsdb::MAINTENANCE_START,
+                    service,
+                    &text,
+                );
+                magi_tsdb::mark_at(
+                    &dir,
+                    "alert",
+                    at(until),
+                    magi_tsdb::MAINTENANCE_END,
+                    service,
+                    &text,
+                );
+            }
             writeln!(
                 out,
                 "silence #{id}: no notices about '{}' for {} (until {})",
@@ -188,8 +210,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::SUCCESS)
         }
         Some(Command::Silence(SilenceCommand::Remove { target })) => {
-            let n = open_store(&db)?.silence_remove(&target, now)?;
-            writeln!(out, "{n} silence(s) ended")?;
+            let ended = open_store(&db)?.silence_remove(&target, now)?;
+            let dir = magi_tsdb::dir_from_env(&context.paths.state_dir);
+            for subject in &ended {
+                if let Some(service) = maintenance_subject(subject) {
+                    magi_tsdb::mark(
+                        &dir,
+                        "alert",
+                        magi_tsdb::MAINTENANCE_END,
+                        service,
+                        "silence ended early",
+                    );
+                }
+            }
+            writeln!(out, "{} silence(s) ended", ended.len())?;
             Ok(exit::SUCCESS)
         }
         Some(Command::Test { target }) => {
@@ -277,4 +311,14 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
         }
     };
     Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+}
+
+/// The service a silence's subject stands for as planned maintenance: a plain name is that service, `*` the
+/// whole stack (`Some(None)`); any other glob (units, `magi-*`) is no service's maintenance.
+fn maintenance_subject(subject: &str) -> Option<Option<&str>> {
+    match subject {
+        "*" => Some(None),
+        s if s.chars().any(|c| matches!(c, '*' | '?' | '[')) || s.ends_with(".service") => None,
+        s => Some(Some(s)),
+    }
 }

@@ -434,14 +434,19 @@ impl Store {
         Ok(id)
     }
 
-    /// Ends the active silences with this id or subject; returns how many.
-    pub fn silence_remove(&mut self, id_or_subject: &str, now: Timestamp) -> Result<usize> {
+    /// Ends the active silences with this id or subject; returns the subjects of those ended.
+    pub fn silence_remove(&mut self, id_or_subject: &str, now: Timestamp) -> Result<Vec<String>> {
         let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE silences SET removed_at = ?2
-             WHERE removed_at IS NULL AND until > ?2 AND (CAST(id AS TEXT) = ?1 OR subject = ?1)",
-            params![id_or_subject, ms(now)],
-        )?;
+        let ended: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "UPDATE silences SET removed_at = ?2
+                 WHERE removed_at IS NULL AND until > ?2 AND (CAST(id AS TEXT) = ?1 OR subject = ?1)
+                 RETURNING subject",
+            )?;
+            stmt.query_map(params![id_or_subject, ms(now)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let n = ended.len();
         if n == 0 {
             return Err(AlertStoreError::NoSilence(id_or_subject.to_owned()));
         }
@@ -454,7 +459,7 @@ impl Store {
             &format!("{n} silence(s) removed"),
         )?;
         tx.commit()?;
-        Ok(n)
+        Ok(ended)
     }
 
     pub fn silences(&self, now: Timestamp) -> Result<Vec<SilenceRow>> {
@@ -904,7 +909,10 @@ mod tests {
             store.active_silences(at(3600)).unwrap().is_empty(),
             "expired"
         );
-        assert_eq!(store.silence_remove(&sid.to_string(), at(10)).unwrap(), 1);
+        assert_eq!(
+            store.silence_remove(&sid.to_string(), at(10)).unwrap(),
+            ["redis"]
+        );
         assert!(matches!(
             store.silence_remove("redis", at(11)),
             Err(AlertStoreError::NoSilence(_))

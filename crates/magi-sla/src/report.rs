@@ -22,10 +22,9 @@ use crate::anomaly::Hour;
 use crate::ledger::{self, Account, Outage, Slice};
 use crate::trends::Comparison;
 
-/// The mark that opens a maintenance window, and the one that closes it.
-pub const MAINTENANCE_START: &str = "maintenance.start";
-pub const MAINTENANCE_END: &str = "maintenance.end";
-/// How far before a window its maintenance marks are looked for (a window opened before it and still open).
+pub use magi_tsdb::{MAINTENANCE_END, MAINTENANCE_START};
+/// How far before a window its maintenance marks are looked for (a window opened before it and still open),
+/// and after it (a window whose end was marked ahead).
 const MAINTENANCE_LOOKBACK_MS: i64 = 90 * 24 * HOUR_MS;
 /// The series magi-health watch writes: 1 up, 0 down, nothing when unknown.
 const SERVICE_UP: &str = "service_up";
@@ -157,10 +156,16 @@ pub fn maintenance(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<Maintenance>, TsdbError> {
-    let marks = reader.annotations(from_ms - MAINTENANCE_LOOKBACK_MS, to_ms)?;
+    // Ends are looked for ahead too: a silence marks its end when it is added.
+    let marks = reader.annotations(
+        from_ms - MAINTENANCE_LOOKBACK_MS,
+        to_ms + MAINTENANCE_LOOKBACK_MS,
+    )?;
     Ok(windows_of(&marks)
         .into_iter()
-        .filter(|m| m.end.is_none_or(|e| e.as_millisecond() > from_ms))
+        .filter(|m| {
+            m.start.as_millisecond() < to_ms && m.end.is_none_or(|e| e.as_millisecond() > from_ms)
+        })
         .collect())
 }
 

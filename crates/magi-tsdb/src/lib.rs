@@ -21,6 +21,12 @@ pub use key::{Kind, SeriesKey};
 pub use store::{Answer, Reader, Sample, Selector, TsdbError, Writer};
 pub use tier::Tiers;
 
+/// The mark that opens a window of planned maintenance of a service (or, with no service, the whole stack),
+/// and the one that closes it: `magi-sla maintenance` and magi-alert's silences write them, and the SLA
+/// report leaves the time between out of availability.
+pub const MAINTENANCE_START: &str = "maintenance.start";
+pub const MAINTENANCE_END: &str = "maintenance.end";
+
 /// The directory of the store under a state directory (`/var/lib/magi/metrics` for the daemons).
 pub fn default_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
     state_dir.join("metrics")
@@ -33,12 +39,30 @@ pub fn dir_from_env(state_dir: &std::path::Path) -> std::path::PathBuf {
         .unwrap_or_else(|| default_dir(state_dir))
 }
 
-/// Writes one annotation (a backup, an alert) to `shard` of the store in `dir`: best effort, for tools
+/// Writes one annotation (a backup, an alert) to `shard` of the store in `dir`, now: best effort, for tools
 /// whose own job must not fail for a chart's sake, so a failure is logged, never returned.
 pub fn mark(dir: &std::path::Path, shard: &str, kind: &str, service: Option<&str>, text: &str) {
-    let now = jiff::Timestamp::now().as_millisecond();
+    mark_at(
+        dir,
+        shard,
+        jiff::Timestamp::now().as_millisecond(),
+        kind,
+        service,
+        text,
+    );
+}
+
+/// [`mark`] at `ts_ms` (the end of a silence, known when it is added).
+pub fn mark_at(
+    dir: &std::path::Path,
+    shard: &str,
+    ts_ms: i64,
+    kind: &str,
+    service: Option<&str>,
+    text: &str,
+) {
     let marked = Writer::open(dir, shard, Tiers::default(), store::Limits::default())
-        .and_then(|mut w| w.annotate(now, kind, service, text));
+        .and_then(|mut w| w.annotate(ts_ms, kind, service, text));
     if let Err(e) = marked {
         log::warn!("not marked on the dashboard's charts: {e}");
     }
