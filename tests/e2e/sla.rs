@@ -55,6 +55,46 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+/// Feeds `events` to magi-alert (the test's config, its own alert.db and store) with a webhook as the
+/// channel, and returns the bodies of the first `expected` notices the webhook got.
+fn alert_through_webhook(dir: &Path, events: &str, expected: usize) -> Vec<Value> {
+    let hook = magi_testkit::WebhookReceiver::start();
+    let mut alert = bin("magi-alert")
+        .env("MAGI_CONFIG", dir.join("magi.toml"))
+        .env("MAGI_ALERT_DB", dir.join("alert.db"))
+        .env("MAGI_METRICS_DIR", dir.join("metrics"))
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("MAGI_LOG")
+        .args(["--drain", "10s", "--to", &hook.url("/sla")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    alert
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(events.as_bytes())
+        .unwrap();
+    let done = alert.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let sent: Vec<Value> = hook
+        .wait_for(expected, Duration::from_secs(10))
+        .iter()
+        .map(|r| r.json())
+        .collect();
+    // Nothing more comes.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(hook.requests().len(), expected, "{sent:?}");
+    sent
+}
+
 fn record(ts: jiff::Timestamp, model: &str, status: u16, error: Option<&str>) -> Record {
     Record {
         ts,
@@ -445,37 +485,7 @@ fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle()
     assert_eq!(of("searxng")["severity"], "ok");
 
     // Through magi-alert's built-in sla-burn rule to a webhook: qdrant critical, redis warning.
-    let hook = magi_testkit::WebhookReceiver::start();
-    let mut alert = bin("magi-alert")
-        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
-        .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
-        .env("MAGI_METRICS_DIR", &metrics)
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("MAGI_LOG")
-        .args(["--drain", "10s", "--to", &hook.url("/burn")])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    alert
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(out.as_bytes())
-        .unwrap();
-    let done = alert.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let sent: Vec<Value> = hook
-        .wait_for(2, Duration::from_secs(10))
-        .iter()
-        .map(|r| r.json())
-        .collect();
+    let sent = alert_through_webhook(dir.path(), &out, 2);
     let mut alerted: Vec<(String, String)> = sent
         .iter()
         .map(|b| {
@@ -812,35 +822,9 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
     let table = ok(&sla(dir.path(), &["trends"]));
     assert!(table.contains("significantly"), "{table}");
 
-    // Through magi-alert: one warning, for gpt, from the built-in sla-trend rule.
-    let hook = magi_testkit::WebhookReceiver::start();
-    let mut alert = bin("magi-alert")
-        .env("MAGI_CONFIG", dir.path().join("magi.toml"))
-        .env("MAGI_ALERT_DB", dir.path().join("alert.db"))
-        .env("MAGI_METRICS_DIR", &metrics)
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("MAGI_LOG")
-        .args(["--drain", "10s", "--to", &hook.url("/trend")])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    alert
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(out.as_bytes())
-        .unwrap();
-    let done = alert.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let sent = hook.wait_for(1, Duration::from_secs(10));
-    let body = sent[0].json();
+    // Through magi-alert: one warning, for gpt, from the built-in sla-trend rule (llama raises nothing).
+    let sent = alert_through_webhook(dir.path(), &out, 1);
+    let body = &sent[0];
     assert_eq!(
         (
             &body["alert"]["rule"],
@@ -850,8 +834,6 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
         (&"sla-trend".into(), &"gpt".into(), &"warning".into()),
         "{body}"
     );
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(hook.requests().len(), 1, "llama raised nothing");
 }
 
 /// Five weeks of hourly usage as the gateway writes it, about 100 requests an hour (a little noise), then an

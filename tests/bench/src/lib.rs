@@ -76,6 +76,26 @@ fn measure(command: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The one argument of the benchmarks that seed a history, `--days N` (1 to `max`, `default` without it),
+/// read from the command line; anything else is an error naming `bench`'s usage.
+pub fn days_arg(bench: &str, default: i64, max: i64) -> anyhow::Result<i64> {
+    let mut days = default;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--days" => {
+                days = args
+                    .next()
+                    .and_then(|d| d.parse().ok())
+                    .filter(|d| (1..=max).contains(d))
+                    .with_context(|| format!("--days takes a number of days, 1 to {max}"))?;
+            }
+            other => bail!("unknown argument '{other}' (usage: {bench} [--days {default}])"),
+        }
+    }
+    Ok(days)
+}
+
 /// Measures `command` with `envs` set, whatever its exit code.
 pub fn measured(
     envs: &[(&'static str, OsString)],

@@ -144,20 +144,7 @@ fn netdata_rss(settle: Duration) -> Option<(u64, Child)> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut days = 30i64;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--days" => {
-                days = args
-                    .next()
-                    .and_then(|d| d.parse().ok())
-                    .filter(|d| (1..=90).contains(d))
-                    .context("--days takes a number of days, 1 to 90")?;
-            }
-            other => bail!("unknown argument '{other}' (usage: dashboard [--days 30])"),
-        }
-    }
+    let days = magi_bench::days_arg("dashboard", 30, 90)?;
     let dir = tempfile::tempdir()?;
     let now = jiff::Timestamp::now().as_millisecond();
     println!(

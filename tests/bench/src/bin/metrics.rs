@@ -16,7 +16,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use magi_tsdb::store::Limits;
 use magi_tsdb::tier::{DAY_MS, HOUR_MS};
 use magi_tsdb::{Kind, Reader, Sample, Selector, SeriesKey, Tiers, Writer};
@@ -25,20 +24,7 @@ const CONTAINERS: usize = 15;
 const STEP_MS: i64 = 5_000;
 
 fn main() -> anyhow::Result<()> {
-    let mut days = 30i64;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--days" => {
-                days = args
-                    .next()
-                    .and_then(|d| d.parse().ok())
-                    .filter(|d| (1..=400).contains(d))
-                    .context("--days takes a number of days, 1 to 400")?;
-            }
-            other => bail!("unknown argument '{other}' (usage: metrics [--days 30])"),
-        }
-    }
+    let days = magi_bench::days_arg("metrics", 30, 400)?;
     let dir = tempfile::tempdir()?;
     println!(
         "metrics store benchmark: {} series ({CONTAINERS} containers × 10 figures) at 5 s for {days} days",

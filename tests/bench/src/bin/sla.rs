@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use magi_bench::measured_ok;
 use magi_tsdb::store::Limits;
 use magi_tsdb::tier::{DAY_MS, HOUR_MS};
@@ -25,20 +25,7 @@ fn main() -> ExitCode {
 }
 
 fn bench() -> anyhow::Result<()> {
-    let mut days = 90i64;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--days" => {
-                days = args
-                    .next()
-                    .and_then(|d| d.parse().ok())
-                    .filter(|d| (1..=400).contains(d))
-                    .context("--days takes a number of days, 1 to 400")?;
-            }
-            other => bail!("unknown argument '{other}' (usage: sla [--days 90])"),
-        }
-    }
+    let days = magi_bench::days_arg("sla", 90, 400)?;
     println!("magi-sla benchmark: {SERVICES} services at 5 s for {days} days");
     let dir = tempfile::tempdir()?;
     let metrics = dir.path().join("metrics");
