@@ -75,7 +75,7 @@ well). The OpenMetrics output imports into Prometheus with `promtool tsdb create
     /// Threshold rules on the stored series: configure them, and watch them into alerts
     #[command(
         long_about = "Threshold rules on the stored series, written as people say them:\n\n  \
-cpu > 90% for 5m on qdrant\n  disk > 85%\n  p95 latency > 10s on model gpt-4o\n  p95 ttft > 2s on model gpt-4o   (time to the first token)\n  error rate > 5% for 10m\n  \
+cpu > 90% for 5m on qdrant\n  disk > 85%\n  p95 latency > 10s on model gpt-4o\n  p95 ttft > 2s on model gpt-4o   (time to the first token)\n  p95 latency > 500ms for 1h on searxng   (a service's probe latency)\n  error rate > 5% for 10m\n  \
 memory > 90% on redis\n  queue_depth{service=\"n8n\"} > 100 for 2m\n\n\
 Known figures: cpu, memory (a size or a % of the limit), disk (% used), latency (the probe's), pNN latency, pNN ttft and \
 error rate (the models', through the gateway); anything else is a series selector. A gauge breaches when every \

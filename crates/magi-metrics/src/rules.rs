@@ -1,6 +1,7 @@
 //! Threshold rules on stored series, as people write them: `cpu > 90% for 5m on qdrant`, `disk > 85%`,
 //! `p95 latency > 10s on model gpt-4o`, `p95 ttft > 2s on model gpt-4o` (time to the first token: the
-//! upstream answer's first byte), `error rate > 5% for 10m`, or any series by its selector
+//! upstream answer's first byte), `p95 latency > 500ms for 1h on searxng` (a service's probe latency),
+//! `error rate > 5% for 10m`, or any series by its selector
 //! (`queue_depth{service="n8n"} > 100 for 2m`).
 //!
 //! [`Rule::parse`] reads one; [`RulesFile`] keeps them (TOML, in the config directory); [`Evaluator`]
@@ -82,6 +83,8 @@ pub enum Measure {
     },
     /// Errors over requests, in percent, per model.
     ErrorRate { model: Option<String> },
+    /// A percentile of a service's probe latency over the window, from the samples magi-health wrote.
+    ProbePercentile { q: f64, service: String },
 }
 
 /// One rule, parsed.
@@ -257,10 +260,23 @@ impl Rule {
                     .ok()
                     .filter(|q| (0.0..100.0).contains(q) && *q > 0.0)
                     .ok_or_else(|| bad(text, "a percentile is p50, p95, p99 and the like"))?;
-                Measure::Percentile {
-                    q: q / 100.0,
-                    metric,
-                    model: target.clone(),
+                match (&target, target_is_model, figure) {
+                    // `on SERVICE`: the service's own probe latency.
+                    (Some(service), false, " latency") => Measure::ProbePercentile {
+                        q: q / 100.0,
+                        service: service.clone(),
+                    },
+                    (Some(_), false, _) => {
+                        return Err(bad(
+                            text,
+                            "time to first token is a model's: write 'on model NAME'",
+                        ));
+                    }
+                    _ => Measure::Percentile {
+                        q: q / 100.0,
+                        metric,
+                        model: target.clone(),
+                    },
                 }
             }
             _ => {
@@ -528,6 +544,28 @@ pub fn read(
                         .map_or(Reading::NoData, judge),
                 );
             }
+        }
+        Measure::ProbePercentile { q, service } => {
+            let from = now_ms - window_ms(rule.window);
+            let tier = reader.tiers().finest_holding(from, now_ms);
+            let selector = Selector::name("probe_latency_seconds").with("service", service);
+            // Raw points are the samples themselves; a rollup bucket counts as its mean, `count` times.
+            let mut samples: Vec<(f64, u64)> = reader
+                .read_tier(&selector, tier, from, now_ms + 1)?
+                .into_iter()
+                .flat_map(|a| a.buckets)
+                .filter(|b| b.count > 0)
+                .map(|b| (b.mean(), b.count))
+                .collect();
+            samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let total: u64 = samples.iter().map(|s| s.1).sum();
+            let rank = (*q * total as f64).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            let value = samples.iter().find_map(|&(v, n)| {
+                seen += n;
+                (seen >= rank).then_some(v)
+            });
+            out.insert(service.clone(), value.map_or(Reading::NoData, judge));
         }
         Measure::ErrorRate { model } => {
             let from = now_ms - window_ms(rule.window);
@@ -879,6 +917,57 @@ mod tests {
             matches!(whole["gpt"], Reading::Clear(v) if v >= 2.0),
             "{whole:?}"
         );
+    }
+
+    #[test]
+    fn a_services_probe_latency_budget_is_the_percentile_of_its_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = magi_tsdb::Writer::open(
+            dir.path(),
+            "health",
+            magi_tsdb::Tiers::default(),
+            magi_tsdb::store::Limits::default(),
+        )
+        .unwrap();
+        let now = jiff::Timestamp::now().as_millisecond();
+        // 100 samples over the last 500 s: 90 at 20 ms, 10 at 900 ms (one in ten slow).
+        let batch: Vec<_> = (0..100)
+            .map(|i| {
+                let v = if i % 10 == 0 { 0.9 } else { 0.02 };
+                gauge(
+                    "probe_latency_seconds",
+                    &[("service", "searxng")],
+                    now - 500_000 + i * 5_000,
+                    v,
+                )
+            })
+            .collect();
+        writer.append(&batch, now).unwrap();
+        let reader = Reader::new(dir.path(), magi_tsdb::Tiers::default());
+        let rule = Rule::parse("p95 latency > 500ms for 10m on searxng").unwrap();
+        assert_eq!(
+            rule.measure,
+            Measure::ProbePercentile {
+                q: 0.95,
+                service: "searxng".into()
+            }
+        );
+        let p95 = read(&reader, &rule, now).unwrap();
+        assert!(
+            matches!(p95["searxng"], Reading::Breach(v) if v == 0.9),
+            "{p95:?}"
+        );
+        let p50 = read(
+            &reader,
+            &Rule::parse("p50 latency > 500ms for 10m on searxng").unwrap(),
+            now,
+        )
+        .unwrap();
+        assert!(
+            matches!(p50["searxng"], Reading::Clear(v) if v == 0.02),
+            "{p50:?}"
+        );
+        assert!(Rule::parse("p95 ttft > 1s on searxng").is_err());
     }
 
     #[test]
