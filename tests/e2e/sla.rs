@@ -791,6 +791,26 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
     writer.append(&batch, now).unwrap();
     writer.compact(now).unwrap();
     drop(writer);
+    // searxng's probe, every 5 minutes: 20 ms all along but for one in three at 200 ms this week; redis's
+    // steady.
+    let mut health = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
+    let mut batch = Vec::new();
+    for i in 0..14 * 24 * 12 {
+        let t = now - 14 * day + i * 300_000 + 60_000;
+        let this_week = t >= now - 7 * day;
+        let slow = this_week && i % 3 == 0;
+        let probe = |service: &str, v: f64| Sample {
+            key: SeriesKey::of("probe_latency_seconds", &[("service", service)]).unwrap(),
+            kind: Kind::Gauge,
+            ts_ms: t,
+            value: v,
+        };
+        batch.push(probe("searxng", if slow { 0.2 } else { 0.02 }));
+        batch.push(probe("redis", 0.001));
+    }
+    health.append(&batch, now).unwrap();
+    health.compact(now).unwrap();
+    drop(health);
 
     let out = ok(&sla(dir.path(), &["trends", "--json"]));
     let events: Vec<Value> = out
@@ -819,12 +839,34 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
         "the first byte did not change: {message}"
     );
     assert_eq!(of("llama")["severity"], "ok", "{out}");
+    let searxng = of("searxng");
+    assert_eq!(searxng["severity"], "warning", "{searxng:#}");
+    assert!(
+        searxng["message"]
+            .as_str()
+            .unwrap()
+            .contains("p95 probe latency")
+            && searxng["data"]["p95_probe_latency_this_week"]
+                .as_f64()
+                .unwrap()
+                > 0.1
+            && searxng["data"]["p95_probe_latency_last_week"]
+                .as_f64()
+                .unwrap()
+                < 0.03,
+        "{searxng:#}"
+    );
+    assert_eq!(of("redis")["severity"], "ok", "{out}");
     let table = ok(&sla(dir.path(), &["trends"]));
     assert!(table.contains("significantly"), "{table}");
 
-    // Through magi-alert: one warning, for gpt, from the built-in sla-trend rule (llama raises nothing).
-    let sent = alert_through_webhook(dir.path(), &out, 1);
-    let body = &sent[0];
+    // Through magi-alert: a warning for gpt and one for searxng, from the built-in sla-trend rule (llama and
+    // redis raise nothing).
+    let sent = alert_through_webhook(dir.path(), &out, 2);
+    let body = sent
+        .iter()
+        .find(|b| b["alert"]["subject"] == "gpt")
+        .unwrap();
     assert_eq!(
         (
             &body["alert"]["rule"],

@@ -70,7 +70,7 @@ sla.burn event per service, at the fastest level firing or ok, for magi-alert (t
 5 minutes into magi-alert's FIFO)."
     )]
     Burn(BurnArgs),
-    /// Each model's trailing week against the week before: error rate, p95 latency, p95 time to first token
+    /// Each model's and service's trailing week against the week before: error rate, p95 latency, p95 TTFT
     #[command(
         long_about = "Each model's error rate, p95 of whole answers and p95 of time to the first token \
 over the last 7 days against the 7 before, from the gateway's figures in the metrics store, and whether the week \

@@ -73,8 +73,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             now,
         ),
         Command::Trends { json } => {
-            let comparisons =
-                trends::compare(&Reader::new(&dir, Tiers::default()), now.as_millisecond())?;
+            let reader = Reader::new(&dir, Tiers::default());
+            let mut comparisons = trends::compare(&reader, now.as_millisecond())?;
+            comparisons.extend(trends::compare_services(
+                &reader,
+                &services(&[]),
+                now.as_millisecond(),
+            )?);
             let mut out = std::io::stdout().lock();
             if json {
                 let mut models: Vec<&str> = comparisons.iter().map(|c| c.model.as_str()).collect();

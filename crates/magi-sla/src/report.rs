@@ -136,7 +136,7 @@ pub struct Report {
     /// Per model, busiest first, then `all`; empty when the gateway kept no records.
     pub requests: Vec<RequestSla>,
     pub maintenance: Vec<Maintenance>,
-    /// Each model's last 7 days against the 7 before.
+    /// Each model's (and service's) last 7 days against the 7 before.
     pub trends: Vec<Comparison>,
     /// The unusual hours of usage in the last day.
     pub anomalies: Vec<Hour>,
@@ -417,7 +417,12 @@ pub fn build(
         services: rows,
         requests: requests(outcomes),
         maintenance,
-        trends: crate::trends::compare(reader, w.now_ms)?,
+        trends: {
+            let mut trends = crate::trends::compare(reader, w.now_ms)?;
+            let names: Vec<String> = services.iter().map(|(name, _)| name.clone()).collect();
+            trends.extend(crate::trends::compare_services(reader, &names, w.now_ms)?);
+            trends
+        },
         anomalies: crate::anomaly::scan(reader, w.now_ms, 24)?
             .into_iter()
             .filter(|h| h.unusual)
@@ -461,7 +466,7 @@ fn show_figure(figure: &str, value: f64) -> String {
 /// The week-over-week comparisons as a table.
 pub fn trends_text(trends: &[Comparison]) -> String {
     if trends.is_empty() {
-        return "No model has requests in both of the last two weeks.\n".to_owned();
+        return "No model or service has figures in both of the last two weeks.\n".to_owned();
     }
     let mut table = Table::new([
         "MODEL",

@@ -1,5 +1,7 @@
-//! Is a model's trailing week significantly worse than the week before? For each model through the gateway:
-//! the error rate, the p95 of whole answers and the p95 of time to the first token, this week against last.
+//! Is a model's or a service's trailing week significantly worse than the week before? For each model through
+//! the gateway: the error rate, the p95 of whole answers and the p95 of time to the first token; for each
+//! service: the p95 of its probe latency (from magi-health's samples; older than the raw tier, each rollup
+//! bucket counts as its mean, as many times as it has samples). This week against last.
 //!
 //! "Significantly" is two tests, both written down so a person can redo them:
 //!
@@ -26,11 +28,12 @@ pub const MIN_REQUESTS: f64 = 100.0;
 const Z: f64 = 3.0;
 const RATIO: f64 = 1.2;
 
-/// One figure of one model, this week against the week before.
+/// One figure of one model (or service), this week against the week before.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The model, or for `p95 probe latency` the service.
     pub model: String,
-    /// `error rate`, `p95 latency` or `p95 ttft`.
+    /// `error rate`, `p95 latency`, `p95 ttft` or `p95 probe latency`.
     pub figure: &'static str,
     pub last_week: f64,
     pub this_week: f64,
@@ -72,6 +75,71 @@ pub fn p95_worse(
     let above = n2 - at_or_below;
     let z = (above - 0.05 * n2) / (0.05 * 0.95 * n2).sqrt();
     Some((before, now, Some(z), z >= Z && now >= RATIO * before))
+}
+
+/// The p95 test on two weeks of samples `(value, how many)`, turned into cumulative counts at each distinct
+/// value (every value its own bucket bound, so the test is exact on samples).
+pub fn samples_worse(
+    last: &[(f64, u64)],
+    this: &[(f64, u64)],
+) -> Option<(f64, f64, Option<f64>, bool)> {
+    let cumulative = |samples: &[(f64, u64)], bounds: &[f64]| -> Vec<(f64, f64)> {
+        bounds
+            .iter()
+            .map(|&b| {
+                let at_or_below: u64 = samples.iter().filter(|s| s.0 <= b).map(|s| s.1).sum();
+                (b, at_or_below as f64)
+            })
+            .collect()
+    };
+    let mut bounds: Vec<f64> = last.iter().chain(this).map(|s| s.0).collect();
+    bounds.sort_by(f64::total_cmp);
+    bounds.dedup();
+    p95_worse(&cumulative(last, &bounds), &cumulative(this, &bounds))
+}
+
+/// A service's probe-latency samples over `[from, to)`.
+fn probe_samples(
+    reader: &Reader,
+    service: &str,
+    from: i64,
+    to: i64,
+    now_ms: i64,
+) -> Result<Vec<(f64, u64)>, TsdbError> {
+    let tier = reader.tiers().finest_holding(from, now_ms);
+    let selector = Selector::name("probe_latency_seconds").with("service", service);
+    Ok(reader
+        .read_tier(&selector, tier, from, to)?
+        .into_iter()
+        .flat_map(|a| a.buckets)
+        .filter(|b| b.count > 0)
+        .map(|b| (b.mean(), b.count))
+        .collect())
+}
+
+/// Every service's probe-latency comparison at `now_ms`.
+pub fn compare_services(
+    reader: &Reader,
+    services: &[String],
+    now_ms: i64,
+) -> Result<Vec<Comparison>, TsdbError> {
+    let (this_from, last_from) = (now_ms - WEEK_MS, now_ms - 2 * WEEK_MS);
+    let mut out = Vec::new();
+    for service in services {
+        let last = probe_samples(reader, service, last_from, this_from, now_ms)?;
+        let this = probe_samples(reader, service, this_from, now_ms, now_ms)?;
+        if let Some((before, now, z, worse)) = samples_worse(&last, &this) {
+            out.push(Comparison {
+                model: service.clone(),
+                figure: "p95 probe latency",
+                last_week: before,
+                this_week: now,
+                z,
+                worse,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Every model's comparisons at `now_ms`.
@@ -193,6 +261,19 @@ mod tests {
         assert!(!error_rate_worse((100.0, 10_000.0), (110.0, 10_000.0)).1);
         // Too few requests to say.
         assert_eq!(error_rate_worse((1.0, 50.0), (10.0, 50.0)), (None, false));
+    }
+
+    #[test]
+    fn a_services_probe_latency_that_doubled_for_many_samples_is_worse() {
+        // Last week 10,000 samples at 20 ms and 300 at 200 ms; this week a third of them at 200 ms.
+        let last = [(0.02, 10_000), (0.2, 300)];
+        let this = [(0.02, 6_000), (0.2, 3_000)];
+        let (before, now, z, worse) = samples_worse(&last, &this).unwrap();
+        assert!(
+            now > before && z.unwrap() > 3.0 && worse,
+            "{before} {now} {z:?}"
+        );
+        assert!(!samples_worse(&last, &last).unwrap().3);
     }
 
     #[test]
