@@ -72,7 +72,8 @@ sla.burn event per service, at the fastest level firing or ok, for magi-alert (t
     Burn(BurnArgs),
     /// Each model's and service's trailing week against the week before: error rate, p95 latency, p95 TTFT
     #[command(
-        long_about = "Each model's error rate, p95 of whole answers and p95 of time to the first token \
+        long_about = "Each model's error rate, p95 of whole answers and p95 of time to the first token, and each \
+service's p95 probe latency (from magi-health's samples), \
 over the last 7 days against the 7 before, from the gateway's figures in the metrics store, and whether the week \
 is significantly worse: a one-sided test at z ≥ 3 and a change of at least 1.2× (two-proportion z-test for the \
 error rate; for a p95, how many answers were slower than last week's p95 against the 5 % expected). At least 100 \
