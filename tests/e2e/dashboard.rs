@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use magi_testkit::{
-    Caddy, Component, Killed, MiniStack, WebhookReceiver, bin, free_port, http, require,
+    Caddy, Component, Killed, MiniStack, WebhookReceiver, bin, feed, free_port, http, require,
 };
 
 use crate::users::{Browser, Users, seed};
@@ -308,20 +308,7 @@ fn dashboard_behind_forward_auth_acknowledges_an_alert_for_the_signed_in_user() 
     // An alert firing: a core service down, as magi-health would say it.
     let mut alert = bin("magi-alert");
     env(&mut alert);
-    let mut feeding = alert
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    feeding
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status_event("qdrant", "critical").as_bytes())
-        .unwrap();
-    let fed = feeding.wait_with_output().unwrap();
+    let fed = feed(&mut alert, status_event("qdrant", "critical").as_bytes());
     assert!(
         fed.status.success(),
         "{}",
@@ -498,22 +485,13 @@ fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
             60_000
         };
     }
-    let mut push = stack
-        .command("magi-metrics")
-        .args(["push", "--dir"])
-        .arg(&metrics)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    push.stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let pushed = push.wait_with_output().unwrap();
+    let pushed = feed(
+        stack
+            .command("magi-metrics")
+            .args(["push", "--dir"])
+            .arg(&metrics),
+        lines.as_bytes(),
+    );
     assert!(
         pushed.status.success(),
         "{}",
@@ -541,22 +519,13 @@ fn dashboard_in_chromium_updates_live_reconnects_and_passes_axe() {
     println!("a 5-minute spike 10 days ago drawn at {top:.1} % in Chromium at 30-day zoom");
 
     // An alert firing, so the alerts page is audited with its acknowledge button.
-    let mut alert = stack
-        .command("magi-alert")
-        .env("MAGI_ALERT_DB", metrics.with_file_name("alert.db"))
-        .env("MAGI_METRICS_DIR", &metrics)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    alert
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status_event("qdrant", "critical").as_bytes())
-        .unwrap();
-    let fed = alert.wait_with_output().unwrap();
+    let fed = feed(
+        stack
+            .command("magi-alert")
+            .env("MAGI_ALERT_DB", metrics.with_file_name("alert.db"))
+            .env("MAGI_METRICS_DIR", &metrics),
+        status_event("qdrant", "critical").as_bytes(),
+    );
     assert!(
         fed.status.success(),
         "{}",

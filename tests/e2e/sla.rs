@@ -16,22 +16,44 @@ use serde_json::Value;
 
 const S: i64 = 1000;
 
-fn up(service: &str, ts_ms: i64, value: f64) -> Sample {
+fn gauge(name: &str, labels: &[(&str, &str)], ts_ms: i64, value: f64) -> Sample {
     Sample {
-        key: SeriesKey::of("service_up", &[("service", service)]).unwrap(),
+        key: SeriesKey::of(name, labels).unwrap(),
         kind: Kind::Gauge,
         ts_ms,
         value,
     }
 }
 
-fn condition(service: &str, ts_ms: i64, code: u8) -> Sample {
+/// One of a model's figures over an interval, as the gateway writes it (user ann).
+fn delta(name: &str, model: &str, ts_ms: i64, value: f64) -> Sample {
     Sample {
-        key: SeriesKey::of("service_condition", &[("service", service)]).unwrap(),
-        kind: Kind::Gauge,
+        key: SeriesKey::of(name, &[("model", model), ("user", "ann")]).unwrap(),
+        kind: Kind::Delta,
         ts_ms,
-        value: code.into(),
+        value,
     }
+}
+
+fn up(service: &str, ts_ms: i64, value: f64) -> Sample {
+    gauge("service_up", &[("service", service)], ts_ms, value)
+}
+
+fn condition(service: &str, ts_ms: i64, code: u8) -> Sample {
+    gauge(
+        "service_condition",
+        &[("service", service)],
+        ts_ms,
+        code.into(),
+    )
+}
+
+/// A directory with an empty config (the built-in catalog), and where its metrics store goes.
+fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
+    let metrics = dir.path().join("metrics");
+    (dir, metrics)
 }
 
 fn sla(dir: &Path, args: &[&str]) -> Output {
@@ -44,6 +66,21 @@ fn sla(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// The JSON lines a command printed.
+fn json_lines(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The event about `subject` among `events`.
+fn event_of<'a>(events: &'a [Value], subject: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["subject"] == subject)
+        .unwrap_or_else(|| panic!("no event of {subject}: {events:#?}"))
 }
 
 fn ok(out: &Output) -> String {
@@ -59,26 +96,16 @@ fn ok(out: &Output) -> String {
 /// channel, and returns the bodies of the first `expected` notices the webhook got.
 fn alert_through_webhook(dir: &Path, events: &str, expected: usize) -> Vec<Value> {
     let hook = magi_testkit::WebhookReceiver::start();
-    let mut alert = bin("magi-alert")
-        .env("MAGI_CONFIG", dir.join("magi.toml"))
-        .env("MAGI_ALERT_DB", dir.join("alert.db"))
-        .env("MAGI_METRICS_DIR", dir.join("metrics"))
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("MAGI_LOG")
-        .args(["--drain", "10s", "--to", &hook.url("/sla")])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    alert
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(events.as_bytes())
-        .unwrap();
-    let done = alert.wait_with_output().unwrap();
+    let done = magi_testkit::feed(
+        bin("magi-alert")
+            .env("MAGI_CONFIG", dir.join("magi.toml"))
+            .env("MAGI_ALERT_DB", dir.join("alert.db"))
+            .env("MAGI_METRICS_DIR", dir.join("metrics"))
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("MAGI_LOG")
+            .args(["--drain", "10s", "--to", &hook.url("/sla")]),
+        events.as_bytes(),
+    );
     assert!(
         done.status.success(),
         "{}",
@@ -118,9 +145,7 @@ fn record(ts: jiff::Timestamp, model: &str, status: u16, error: Option<&str>) ->
 /// window ends at `end`, a minute ago.
 #[test]
 fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
-    let metrics = dir.path().join("metrics");
+    let (dir, metrics) = scratch();
     let now = jiff::Timestamp::now().as_millisecond();
     // Whole seconds: the report's window is "24h before now", so the history begins before it.
     let begin = (now - 25 * HOUR_MS) / (5 * S) * (5 * S);
@@ -139,12 +164,12 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
         // The core is down with qdrant (a core service), and unobserved with it.
         if !(gap.0..gap.1).contains(&t) {
             let core_down = (outage.0..outage.1).contains(&t);
-            batch.push(Sample {
-                key: SeriesKey::of("stack_core_up", &[]).unwrap(),
-                kind: Kind::Gauge,
-                ts_ms: t,
-                value: if core_down { 0.0 } else { 1.0 },
-            });
+            batch.push(gauge(
+                "stack_core_up",
+                &[],
+                t,
+                if core_down { 0.0 } else { 1.0 },
+            ));
         }
         if batch.len() >= 5_000 {
             writer.append(&batch, now).unwrap();
@@ -360,9 +385,7 @@ fn sla_report_counts_up_down_unknown_and_maintenance_to_the_second() {
 /// hour without any observation are still exact.
 #[test]
 fn sla_report_reads_rollups_for_older_history() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
-    let metrics = dir.path().join("metrics");
+    let (dir, metrics) = scratch();
     let now = jiff::Timestamp::now().as_millisecond();
     let minute = 60 * S;
     let begin = (now - 6 * 24 * HOUR_MS) / minute * minute;
@@ -411,9 +434,7 @@ fn sla_report_reads_rollups_for_older_history() {
 /// the slow level (warning) and not the fast; a service that never failed is ok.
 #[test]
 fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
-    let metrics = dir.path().join("metrics");
+    let (dir, metrics) = scratch();
     let now = jiff::Timestamp::now().as_millisecond();
     let begin = (now - 74 * HOUR_MS) / (5 * S) * (5 * S);
     let mut writer = Writer::open(&metrics, "health", Tiers::default(), Limits::default()).unwrap();
@@ -448,16 +469,8 @@ fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle()
         "searxng",
     ];
     let out = ok(&sla(dir.path(), &args));
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let of = |subject: &str| -> &Value {
-        events
-            .iter()
-            .find(|e| e["subject"] == subject)
-            .unwrap_or_else(|| panic!("no event of {subject}: {out}"))
-    };
+    let events = json_lines(&out);
+    let of = |subject: &str| event_of(&events, subject);
     let qdrant = of("qdrant");
     assert_eq!(
         (
@@ -504,15 +517,6 @@ fn sla_burn_fires_the_fast_level_for_a_fresh_outage_and_the_slow_for_a_trickle()
             ("redis".to_owned(), "warning".to_owned())
         ]
     );
-}
-
-fn gauge(name: &str, labels: &[(&str, &str)], ts_ms: i64, value: f64) -> Sample {
-    Sample {
-        key: SeriesKey::of(name, labels).unwrap(),
-        kind: Kind::Gauge,
-        ts_ms,
-        value,
-    }
 }
 
 /// A week of hourly history with known trends: the MAGI home's disk 2 points a day from 40 % (full in 30
@@ -750,18 +754,10 @@ fn sla_capacity_predicts_a_filling_tmpfs_within_ten_percent() {
 #[test]
 fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
     use magi_tsdb::histogram::{Histogram, LATENCY_BOUNDS};
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
-    let metrics = dir.path().join("metrics");
+    let (dir, metrics) = scratch();
     let now = jiff::Timestamp::now().as_millisecond();
     let day = 24 * HOUR_MS;
     let mut writer = Writer::open(&metrics, "limits", Tiers::default(), Limits::default()).unwrap();
-    let delta = |name: &str, model: &str, ts_ms: i64, value: f64| Sample {
-        key: SeriesKey::of(name, &[("model", model), ("user", "ann")]).unwrap(),
-        kind: Kind::Delta,
-        ts_ms,
-        value,
-    };
     let mut batch = Vec::new();
     for d in 0..14 {
         let t = now - (14 - d) * day + HOUR_MS;
@@ -799,12 +795,8 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
         let t = now - 14 * day + i * 300_000 + 60_000;
         let this_week = t >= now - 7 * day;
         let slow = this_week && i % 3 == 0;
-        let probe = |service: &str, v: f64| Sample {
-            key: SeriesKey::of("probe_latency_seconds", &[("service", service)]).unwrap(),
-            kind: Kind::Gauge,
-            ts_ms: t,
-            value: v,
-        };
+        let probe =
+            |service: &str, v: f64| gauge("probe_latency_seconds", &[("service", service)], t, v);
         batch.push(probe("searxng", if slow { 0.2 } else { 0.02 }));
         batch.push(probe("redis", 0.001));
     }
@@ -813,16 +805,8 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
     drop(health);
 
     let out = ok(&sla(dir.path(), &["trends", "--json"]));
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let of = |model: &str| -> &Value {
-        events
-            .iter()
-            .find(|e| e["subject"] == model)
-            .unwrap_or_else(|| panic!("no {model}: {out}"))
-    };
+    let events = json_lines(&out);
+    let of = |model: &str| event_of(&events, model);
     let gpt = of("gpt");
     assert_eq!(
         (&gpt["kind"], &gpt["severity"]),
@@ -882,18 +866,10 @@ fn sla_trends_find_a_week_significantly_worse_than_the_one_before() {
 /// hour of 400: `magi-sla anomalies` calls that hour's requests unusually high and nothing else unusual.
 #[test]
 fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("magi.toml"), "").unwrap();
-    let metrics = dir.path().join("metrics");
+    let (dir, metrics) = scratch();
     let now = jiff::Timestamp::now().as_millisecond();
     let last_hour = now / HOUR_MS * HOUR_MS - HOUR_MS;
     let mut writer = Writer::open(&metrics, "limits", Tiers::default(), Limits::default()).unwrap();
-    let delta = |name: &str, ts_ms: i64, value: f64| Sample {
-        key: SeriesKey::of(name, &[("model", "gpt"), ("user", "ann")]).unwrap(),
-        kind: Kind::Delta,
-        ts_ms,
-        value,
-    };
     let mut batch = Vec::new();
     for h in 0..35 * 24 {
         let start = last_hour - h * HOUR_MS;
@@ -902,9 +878,9 @@ fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
         } else {
             100.0 + (h % 7) as f64 - 3.0
         };
-        batch.push(delta("llm_requests", start + 600_000, requests));
-        batch.push(delta("llm_prompt_tokens", start + 600_000, 5000.0));
-        batch.push(delta("llm_cost_usd", start + 600_000, 0.5));
+        batch.push(delta("llm_requests", "gpt", start + 600_000, requests));
+        batch.push(delta("llm_prompt_tokens", "gpt", start + 600_000, 5000.0));
+        batch.push(delta("llm_cost_usd", "gpt", start + 600_000, 0.5));
         if batch.len() >= 3000 {
             writer.append(&batch, now).unwrap();
             batch.clear();
@@ -915,10 +891,7 @@ fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
     drop(writer);
 
     let out = ok(&sla(dir.path(), &["anomalies", "--json"]));
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&out);
     assert_eq!(events.len(), 3, "{out}");
     for e in &events {
         assert_eq!(e["kind"], "usage.anomaly");
@@ -935,7 +908,7 @@ fn sla_anomalies_find_an_unusual_hour_against_earlier_weeks() {
         };
         assert_eq!(e["severity"], expected, "{e:#}");
     }
-    let requests = events.iter().find(|e| e["subject"] == "requests").unwrap();
+    let requests = event_of(&events, "requests");
     assert_eq!(requests["data"]["value"], 400.0);
     assert!(
         requests["message"]
@@ -966,12 +939,8 @@ fn sla_a_silence_is_planned_maintenance() {
             .output()
             .unwrap())
     };
-    let windows = || -> Vec<Value> {
-        ok(&sla(dir.path(), &["maintenance", "list", "--json"]))
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let windows =
+        || -> Vec<Value> { json_lines(&ok(&sla(dir.path(), &["maintenance", "list", "--json"]))) };
     let before = jiff::Timestamp::now();
     alert(&[
         "silence",

@@ -86,3 +86,25 @@ impl Drop for Killed {
 pub fn bin(name: &str) -> Command {
     Command::new(bin_path(name))
 }
+
+/// Runs `command` with `input` on its stdin (written from a thread, so a command that prints while it
+/// reads cannot stall it) and returns what it printed and how it exited.
+pub fn feed(command: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer
+        .join()
+        .expect("the stdin writer")
+        .unwrap_or_else(|e| panic!("{command:?} did not read its input: {e}"));
+    output
+}

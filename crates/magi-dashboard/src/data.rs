@@ -298,16 +298,13 @@ impl Store {
         view: &View,
         now_ms: i64,
     ) -> Result<BTreeMap<String, f64>, TsdbError> {
-        let tier = self.reader.tiers().finest_holding(view.from_ms, now_ms);
-        let mut out: BTreeMap<String, f64> = BTreeMap::new();
-        for a in self
-            .reader
-            .read_tier(&Selector::name(metric), tier, view.from_ms, view.to_ms)?
-        {
-            let key = a.key.label(label).unwrap_or("").to_owned();
-            *out.entry(key).or_default() += a.buckets.iter().map(|b| b.sum).sum::<f64>();
-        }
-        Ok(out)
+        self.reader.totals(
+            &Selector::name(metric),
+            label,
+            view.from_ms,
+            view.to_ms,
+            now_ms,
+        )
     }
 
     /// Each model's figures over the view, busiest first.

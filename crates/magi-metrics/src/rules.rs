@@ -547,16 +547,8 @@ pub fn read(
         }
         Measure::ProbePercentile { q, service } => {
             let from = now_ms - window_ms(rule.window);
-            let tier = reader.tiers().finest_holding(from, now_ms);
             let selector = Selector::name("probe_latency_seconds").with("service", service);
-            // Raw points are the samples themselves; a rollup bucket counts as its mean, `count` times.
-            let mut samples: Vec<(f64, u64)> = reader
-                .read_tier(&selector, tier, from, now_ms + 1)?
-                .into_iter()
-                .flat_map(|a| a.buckets)
-                .filter(|b| b.count > 0)
-                .map(|b| (b.mean(), b.count))
-                .collect();
+            let mut samples = reader.samples(&selector, from, now_ms + 1, now_ms)?;
             samples.sort_by(|a, b| a.0.total_cmp(&b.0));
             let total: u64 = samples.iter().map(|s| s.1).sum();
             let rank = (*q * total as f64).ceil().max(1.0) as u64;
@@ -569,22 +561,12 @@ pub fn read(
         }
         Measure::ErrorRate { model } => {
             let from = now_ms - window_ms(rule.window);
-            let tier = reader.tiers().finest_holding(from, now_ms);
-            let sum = |name: &str| -> Result<BTreeMap<String, f64>, TsdbError> {
+            let sum = |name: &str| {
                 let selector = match model {
                     Some(m) => Selector::name(name).with("model", m),
                     None => Selector::name(name),
                 };
-                let mut by: BTreeMap<String, f64> = BTreeMap::new();
-                for a in reader
-                    .read_tier(&selector, tier, from, now_ms + 1)?
-                    .into_iter()
-                    .take(MAX_INSTANCES * 4)
-                {
-                    let m = a.key.label("model").unwrap_or("").to_owned();
-                    *by.entry(m).or_default() += a.buckets.iter().map(|b| b.sum).sum::<f64>();
-                }
-                Ok(by)
+                reader.totals(&selector, "model", from, now_ms + 1, now_ms)
             };
             let requests = sum("llm_requests")?;
             let errors = sum("llm_errors")?;
@@ -797,6 +779,19 @@ mod tests {
         }
     }
 
+    /// A store in a temporary directory, and the writer of its `shard`.
+    fn store(shard: &str) -> (tempfile::TempDir, magi_tsdb::Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = magi_tsdb::Writer::open(
+            dir.path(),
+            shard,
+            magi_tsdb::Tiers::default(),
+            magi_tsdb::store::Limits::default(),
+        )
+        .unwrap();
+        (dir, writer)
+    }
+
     fn stored(name: &str, rule: &str) -> StoredRule {
         StoredRule {
             name: name.into(),
@@ -807,14 +802,7 @@ mod tests {
 
     #[test]
     fn a_breach_held_for_the_window_fires_once_and_resolves_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = magi_tsdb::Writer::open(
-            dir.path(),
-            "health",
-            magi_tsdb::Tiers::default(),
-            magi_tsdb::store::Limits::default(),
-        )
-        .unwrap();
+        let (dir, mut writer) = store("health");
         let now = jiff::Timestamp::now().as_millisecond();
         let mut batch = Vec::new();
         // qdrant at 95 % for the last 6 minutes; redis at 95 % only for the last minute (a spike).
@@ -879,14 +867,7 @@ mod tests {
     #[test]
     fn latency_and_time_to_first_token_budgets_read_their_own_histograms() {
         use magi_tsdb::histogram::{Histogram, LATENCY_BOUNDS};
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = magi_tsdb::Writer::open(
-            dir.path(),
-            "limits",
-            magi_tsdb::Tiers::default(),
-            magi_tsdb::store::Limits::default(),
-        )
-        .unwrap();
+        let (dir, mut writer) = store("limits");
         let now = jiff::Timestamp::now().as_millisecond();
         // gpt: whole answers in 3 s, the first byte slow (2 s); llama: both fast.
         let mut batch = Vec::new();
@@ -921,14 +902,7 @@ mod tests {
 
     #[test]
     fn a_services_probe_latency_budget_is_the_percentile_of_its_samples() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = magi_tsdb::Writer::open(
-            dir.path(),
-            "health",
-            magi_tsdb::Tiers::default(),
-            magi_tsdb::store::Limits::default(),
-        )
-        .unwrap();
+        let (dir, mut writer) = store("health");
         let now = jiff::Timestamp::now().as_millisecond();
         // 100 samples over the last 500 s: 90 at 20 ms, 10 at 900 ms (one in ten slow).
         let batch: Vec<_> = (0..100)

@@ -151,15 +151,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
             if windows.is_empty() && !json {
-                writeln!(out, "no maintenance in the last {}", humantime(since))?;
+                writeln!(
+                    out,
+                    "no maintenance in the last {}",
+                    report::show_seconds(since.as_secs_f64())
+                )?;
             }
             Ok(exit::SUCCESS)
         }
     }
-}
-
-fn humantime(d: std::time::Duration) -> String {
-    report::show_seconds(d.as_secs_f64())
 }
 
 fn report(

@@ -156,17 +156,30 @@ pub fn maintenance(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<Maintenance>, TsdbError> {
-    // Ends are looked for ahead too: a silence marks its end when it is added.
-    let marks = reader.annotations(
+    Ok(maintenance_in(
+        &marks_around(reader, from_ms, to_ms)?,
+        from_ms,
+        to_ms,
+    ))
+}
+
+/// The marks a window needs: its own, and those as far before and after it as a maintenance window's ends
+/// may be (ends are looked for ahead too: a silence marks its end when it is added).
+fn marks_around(reader: &Reader, from_ms: i64, to_ms: i64) -> Result<Vec<Annotation>, TsdbError> {
+    reader.annotations(
         from_ms - MAINTENANCE_LOOKBACK_MS,
         to_ms + MAINTENANCE_LOOKBACK_MS,
-    )?;
-    Ok(windows_of(&marks)
+    )
+}
+
+/// The maintenance windows among `marks` that overlap `[from, to)`.
+fn maintenance_in(marks: &[Annotation], from_ms: i64, to_ms: i64) -> Vec<Maintenance> {
+    windows_of(marks)
         .into_iter()
         .filter(|m| {
             m.start.as_millisecond() < to_ms && m.end.is_none_or(|e| e.as_millisecond() > from_ms)
         })
-        .collect())
+        .collect()
 }
 
 /// Pairs each maintenance start with the next end of the same service.
@@ -400,8 +413,9 @@ pub fn build(
     outcomes: &[Outcome],
     w: &Window,
 ) -> Result<Report, TsdbError> {
-    let maintenance = maintenance(reader, w.from_ms, w.to_ms)?;
-    let marks = reader.annotations(w.from_ms, w.to_ms)?;
+    // One read of the marks: the maintenance windows and the restarts inside outages both come from it.
+    let marks = marks_around(reader, w.from_ms, w.to_ms)?;
+    let maintenance = maintenance_in(&marks, w.from_ms, w.to_ms);
     let core = service_sla(reader, "core", None, core_target, &maintenance, &marks, w)?;
     let mut rows = Vec::new();
     for (name, target) in services {

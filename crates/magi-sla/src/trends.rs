@@ -98,25 +98,6 @@ pub fn samples_worse(
     p95_worse(&cumulative(last, &bounds), &cumulative(this, &bounds))
 }
 
-/// A service's probe-latency samples over `[from, to)`.
-fn probe_samples(
-    reader: &Reader,
-    service: &str,
-    from: i64,
-    to: i64,
-    now_ms: i64,
-) -> Result<Vec<(f64, u64)>, TsdbError> {
-    let tier = reader.tiers().finest_holding(from, now_ms);
-    let selector = Selector::name("probe_latency_seconds").with("service", service);
-    Ok(reader
-        .read_tier(&selector, tier, from, to)?
-        .into_iter()
-        .flat_map(|a| a.buckets)
-        .filter(|b| b.count > 0)
-        .map(|b| (b.mean(), b.count))
-        .collect())
-}
-
 /// Every service's probe-latency comparison at `now_ms`.
 pub fn compare_services(
     reader: &Reader,
@@ -126,8 +107,9 @@ pub fn compare_services(
     let (this_from, last_from) = (now_ms - WEEK_MS, now_ms - 2 * WEEK_MS);
     let mut out = Vec::new();
     for service in services {
-        let last = probe_samples(reader, service, last_from, this_from, now_ms)?;
-        let this = probe_samples(reader, service, this_from, now_ms, now_ms)?;
+        let selector = Selector::name("probe_latency_seconds").with("service", service);
+        let last = reader.samples(&selector, last_from, this_from, now_ms)?;
+        let this = reader.samples(&selector, this_from, now_ms, now_ms)?;
         if let Some((before, now, z, worse)) = samples_worse(&last, &this) {
             out.push(Comparison {
                 model: service.clone(),
@@ -145,17 +127,8 @@ pub fn compare_services(
 /// Every model's comparisons at `now_ms`.
 pub fn compare(reader: &Reader, now_ms: i64) -> Result<Vec<Comparison>, TsdbError> {
     let (this_from, last_from) = (now_ms - WEEK_MS, now_ms - 2 * WEEK_MS);
-    let tier = reader.tiers().finest_holding(last_from, now_ms);
-    let totals = |name: &str,
-                  from: i64,
-                  to: i64|
-     -> Result<std::collections::BTreeMap<String, f64>, TsdbError> {
-        let mut by = std::collections::BTreeMap::new();
-        for a in reader.read_tier(&Selector::name(name), tier, from, to)? {
-            let model = a.key.label("model").unwrap_or("").to_owned();
-            *by.entry(model).or_insert(0.0) += a.buckets.iter().map(|b| b.sum).sum::<f64>();
-        }
-        Ok(by)
+    let totals = |name: &str, from: i64, to: i64| {
+        reader.totals(&Selector::name(name), "model", from, to, now_ms)
     };
     let requests = (
         totals("llm_requests", last_from, this_from)?,

@@ -128,10 +128,7 @@ impl Reader {
         max_points: usize,
         now_ms: i64,
     ) -> Result<Quantiles, TsdbError> {
-        let buckets = Selector {
-            name: format!("{}_bucket", selector.name),
-            labels: selector.labels.clone(),
-        };
+        let buckets = buckets_of(selector);
         let mut by_time: BTreeMap<i64, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
         let mut whole: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
         let mut step_ms = 0;
@@ -169,10 +166,7 @@ impl Reader {
         to_ms: i64,
         now_ms: i64,
     ) -> Result<Vec<(f64, f64)>, TsdbError> {
-        let buckets = Selector {
-            name: format!("{}_bucket", selector.name),
-            labels: selector.labels.clone(),
-        };
+        let buckets = buckets_of(selector);
         let mut whole: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
         for answer in self.query(&buckets, from_ms, to_ms, 1, now_ms)? {
             let Some(bound) = answer.key.label("le").and_then(parse_le) else {
@@ -193,6 +187,14 @@ pub struct Quantiles {
     pub step_ms: i64,
     pub points: Vec<(i64, Option<f64>)>,
     pub overall: Option<f64>,
+}
+
+/// The `_bucket` series of histogram `selector` (its base name).
+fn buckets_of(selector: &Selector) -> Selector {
+    Selector {
+        name: format!("{}_bucket", selector.name),
+        labels: selector.labels.clone(),
+    }
 }
 
 fn parse_le(text: &str) -> Option<f64> {

@@ -759,6 +759,46 @@ impl Reader {
         Ok(answers)
     }
 
+    /// The sum of every series `selector` matches over `[from_ms, to_ms)` (requests, tokens, cost: delta
+    /// series), by each series' value of `label` (empty for a series without it), from the finest tier still
+    /// holding `from_ms`: rollups keep sums whole, so every tier gives the same totals.
+    pub fn totals(
+        &self,
+        selector: &Selector,
+        label: &str,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<std::collections::BTreeMap<String, f64>, TsdbError> {
+        let tier = self.tiers.finest_holding(from_ms, now_ms);
+        let mut out = std::collections::BTreeMap::new();
+        for a in self.read_tier(selector, tier, from_ms, to_ms)? {
+            let key = a.key.label(label).unwrap_or("").to_owned();
+            *out.entry(key).or_insert(0.0) += a.buckets.iter().map(|b| b.sum).sum::<f64>();
+        }
+        Ok(out)
+    }
+
+    /// Every sample of the gauges `selector` matches over `[from_ms, to_ms)`, as (value, how many times it
+    /// counts), from the finest tier still holding `from_ms`: raw points once each; older, a rollup bucket's
+    /// mean as many times as it had samples. For a percentile of samples (a probe's latency).
+    pub fn samples(
+        &self,
+        selector: &Selector,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<(f64, u64)>, TsdbError> {
+        let tier = self.tiers.finest_holding(from_ms, now_ms);
+        Ok(self
+            .read_tier(selector, tier, from_ms, to_ms)?
+            .into_iter()
+            .flat_map(|a| a.buckets)
+            .filter(|b| b.count > 0)
+            .map(|b| (b.mean(), b.count))
+            .collect())
+    }
+
     /// Every bucket of `tier` (0 for raw points) of every series `selector` matches over
     /// `[from_ms, to_ms)`, at the tier's own step: for export, and for a query once it chose its tier.
     pub fn read_tier(
