@@ -1,0 +1,363 @@
+//! The index: which pack holds each blob, and where in it. Stored as `index/ID` objects (sealed JSON, one
+//! per backup that added packs, merged into one by a prune) and mirrored in a local SQLite cache, which
+//! is also the journal of a backup: a pack is recorded the moment its upload succeeds, so a backup killed
+//! halfway loses at most the packs in flight, and the next backup puts the recorded ones in its index.
+
+use std::path::Path;
+
+use magi_core::store::rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RepoError;
+use crate::pack::{Blob, Kind, Sealed};
+use crate::s3::hex;
+
+/// The index format this build writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// One index object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDoc {
+    pub format: u32,
+    pub packs: Vec<PackEntry>,
+}
+
+/// One pack of an index: its stored size and MD5 (what a bucket listing shows), and its blobs as
+/// `[id, kind, offset, length, raw_offset, raw_length]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackEntry {
+    pub id: String,
+    pub size: u64,
+    pub md5: String,
+    pub blobs: Vec<(String, Kind, u32, u32, u64, u32)>,
+}
+
+impl PackEntry {
+    pub fn of(sealed: &Sealed) -> PackEntry {
+        PackEntry {
+            id: sealed.id.clone(),
+            size: sealed.bytes.len() as u64,
+            md5: sealed.md5.clone(),
+            blobs: sealed
+                .blobs
+                .iter()
+                .map(|b| {
+                    (
+                        hex(&b.id),
+                        b.kind,
+                        b.offset,
+                        b.length,
+                        b.raw_offset,
+                        b.raw_length,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The blobs, checked: IDs must be SHA-256 hex digests, as the pack's own ID.
+    pub fn decoded(&self, key: &str) -> Result<Vec<Blob>, RepoError> {
+        if !is_digest(&self.id) {
+            return Err(RepoError::damaged(
+                key,
+                "names a pack whose ID is not a SHA-256",
+            ));
+        }
+        self.blobs
+            .iter()
+            .map(|(id, kind, offset, length, raw_offset, raw_length)| {
+                Ok(Blob {
+                    id: digest(id).ok_or_else(|| {
+                        RepoError::damaged(key, "names a blob whose ID is not a SHA-256")
+                    })?,
+                    kind: *kind,
+                    offset: *offset,
+                    length: *length,
+                    raw_offset: *raw_offset,
+                    raw_length: *raw_length,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether `text` is a lowercase hex SHA-256.
+pub fn is_digest(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A hex SHA-256 as bytes.
+pub fn digest(text: &str) -> Option<[u8; 32]> {
+    if !is_digest(text) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE packs (id TEXT PRIMARY KEY, size INTEGER NOT NULL, md5 TEXT NOT NULL,
+                        indexed INTEGER NOT NULL);
+    CREATE TABLE blobs (id BLOB PRIMARY KEY, pack TEXT NOT NULL, kind TEXT NOT NULL,
+                        offset INTEGER NOT NULL, length INTEGER NOT NULL,
+                        raw_offset INTEGER NOT NULL, raw_length INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX blobs_by_pack ON blobs (pack);
+    CREATE TABLE indexes (id TEXT PRIMARY KEY);
+"];
+
+/// The local cache of a repository's index.
+pub struct Cache {
+    conn: Connection,
+}
+
+fn kind_text(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Data => "d",
+        Kind::Tree => "t",
+    }
+}
+
+impl Cache {
+    pub fn open(path: &Path) -> Result<Cache, RepoError> {
+        let conn = magi_core::store::open(path, MIGRATIONS)?;
+        Ok(Cache { conn })
+    }
+
+    /// The repository epoch this cache was built against.
+    pub fn epoch(&self) -> Result<Option<String>, RepoError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Forgets everything, for a repository whose epoch changed (a prune ran somewhere).
+    pub fn reset(&mut self, epoch: &str) -> Result<(), RepoError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch("DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;")?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('epoch', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [epoch],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether a blob is stored.
+    pub fn knows(&self, id: &[u8; 32]) -> Result<bool, RepoError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT 1 FROM blobs WHERE id = ?1")?;
+        Ok(statement.exists([&id[..]])?)
+    }
+
+    /// Where a blob is: its pack and place.
+    pub fn locate(&self, id: &[u8; 32]) -> Result<Option<(String, Blob)>, RepoError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT pack, kind, offset, length, raw_offset, raw_length FROM blobs WHERE id = ?1",
+        )?;
+        Ok(statement
+            .query_row([&id[..]], |r| {
+                let kind: String = r.get(1)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Blob {
+                        id: *id,
+                        kind: if kind == "t" { Kind::Tree } else { Kind::Data },
+                        offset: r.get(2)?,
+                        length: r.get(3)?,
+                        raw_offset: r.get::<_, i64>(4)? as u64,
+                        raw_length: r.get(5)?,
+                    },
+                ))
+            })
+            .optional()?)
+    }
+
+    /// Records a pack and its blobs; `indexed` when an index object already names it.
+    pub fn add(
+        &mut self,
+        pack: &PackEntry,
+        blobs: &[Blob],
+        indexed: bool,
+    ) -> Result<(), RepoError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO packs (id, size, md5, indexed) VALUES (?1, ?2, ?3, ?4)",
+            params![pack.id, pack.size as i64, pack.md5, indexed],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO blobs (id, pack, kind, offset, length, raw_offset, raw_length)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for blob in blobs {
+                insert.execute(params![
+                    &blob.id[..],
+                    pack.id,
+                    kind_text(blob.kind),
+                    blob.offset,
+                    blob.length,
+                    blob.raw_offset as i64,
+                    blob.raw_length
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The packs stored but named by no index object yet, with their blobs.
+    pub fn unindexed(&self) -> Result<Vec<PackEntry>, RepoError> {
+        let mut packs = self
+            .conn
+            .prepare("SELECT id, size, md5 FROM packs WHERE indexed = 0 ORDER BY id")?;
+        let mut entries: Vec<PackEntry> = packs
+            .query_map([], |r| {
+                Ok(PackEntry {
+                    id: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    md5: r.get(2)?,
+                    blobs: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut blobs = self.conn.prepare(
+            "SELECT id, kind, offset, length, raw_offset, raw_length FROM blobs WHERE pack = ?1
+             ORDER BY offset",
+        )?;
+        for entry in &mut entries {
+            entry.blobs = blobs
+                .query_map([&entry.id], |r| {
+                    let id: Vec<u8> = r.get(0)?;
+                    let kind: String = r.get(1)?;
+                    Ok((
+                        hex(&id),
+                        if kind == "t" { Kind::Tree } else { Kind::Data },
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get::<_, i64>(4)? as u64,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(entries)
+    }
+
+    /// Marks packs as named by the index object `index`.
+    pub fn indexed(&mut self, index: &str, packs: &[PackEntry]) -> Result<(), RepoError> {
+        let tx = self.conn.transaction()?;
+        for pack in packs {
+            tx.execute("UPDATE packs SET indexed = 1 WHERE id = ?1", [&pack.id])?;
+        }
+        tx.execute("INSERT OR IGNORE INTO indexes (id) VALUES (?1)", [index])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether the index object `id` is already in the cache.
+    pub fn has_index(&self, id: &str) -> Result<bool, RepoError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM indexes WHERE id = ?1")?
+            .exists([id])?)
+    }
+
+    /// Loads an index object read from the repository.
+    pub fn load(&mut self, id: &str, doc: &IndexDoc, key: &str) -> Result<(), RepoError> {
+        for pack in &doc.packs {
+            let blobs = pack.decoded(key)?;
+            self.add(pack, &blobs, true)?;
+        }
+        self.conn
+            .execute("INSERT OR IGNORE INTO indexes (id) VALUES (?1)", [id])?;
+        Ok(())
+    }
+
+    /// Every pack known, with its size and MD5.
+    pub fn packs(&self) -> Result<Vec<(String, u64, String)>, RepoError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, size, md5 FROM packs ORDER BY id")?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The blobs of one pack.
+    pub fn blobs_of(&self, pack: &str) -> Result<Vec<Blob>, RepoError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, kind, offset, length, raw_offset, raw_length FROM blobs WHERE pack = ?1",
+        )?;
+        let rows = statement
+            .query_map([pack], |r| {
+                let id: Vec<u8> = r.get(0)?;
+                let kind: String = r.get(1)?;
+                Ok(Blob {
+                    id: id.as_slice().try_into().unwrap_or([0; 32]),
+                    kind: if kind == "t" { Kind::Tree } else { Kind::Data },
+                    offset: r.get(2)?,
+                    length: r.get(3)?,
+                    raw_offset: r.get::<_, i64>(4)? as u64,
+                    raw_length: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::PackBuilder;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn the_cache_journals_packs_until_an_index_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(&dir.path().join("cache.db")).unwrap();
+        assert_eq!(cache.epoch().unwrap(), None);
+        cache.reset("e1").unwrap();
+        let identity = age::x25519::Identity::generate();
+        let mut builder = PackBuilder::default();
+        let id: [u8; 32] = Sha256::digest(b"page").into();
+        builder.add(id, Kind::Data, b"page");
+        let sealed = builder.seal(&identity.to_public());
+        let entry = PackEntry::of(&sealed);
+        cache.add(&entry, &sealed.blobs, false).unwrap();
+        assert!(cache.knows(&id).unwrap());
+        assert_eq!(cache.unindexed().unwrap(), std::slice::from_ref(&entry));
+        cache.indexed("idx1", std::slice::from_ref(&entry)).unwrap();
+        assert!(cache.unindexed().unwrap().is_empty());
+        assert!(cache.has_index("idx1").unwrap());
+        assert_eq!(cache.locate(&id).unwrap().unwrap().0, sealed.id);
+        cache.reset("e2").unwrap();
+        assert!(!cache.knows(&id).unwrap());
+        assert_eq!(cache.epoch().unwrap().as_deref(), Some("e2"));
+    }
+
+    #[test]
+    fn an_index_naming_a_bad_id_is_refused() {
+        let entry = PackEntry {
+            id: "../../etc".into(),
+            size: 1,
+            md5: String::new(),
+            blobs: vec![],
+        };
+        assert!(entry.decoded("index/x").is_err());
+        assert_eq!(digest(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(digest("AB"), None);
+    }
+}
