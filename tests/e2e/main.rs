@@ -2,6 +2,7 @@
 
 mod alert;
 mod backup;
+mod cloud;
 mod costs;
 mod dashboard;
 mod health;

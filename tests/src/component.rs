@@ -22,6 +22,8 @@ pub enum Component {
     Smtp,
     /// SeaweedFS's `weed` (the S3 server).
     SeaweedFS,
+    /// moto's S3 server (`python3 -m moto.server`) and s3s-fs: the second and third S3 implementations.
+    MoreS3,
     /// `systemd-analyze`, which verifies units, scores their hardening and checks calendar expressions.
     SystemdAnalyze,
     /// A journald that accepts lines (what `systemd-cat` writes to), read back with `journalctl`.
@@ -59,6 +61,7 @@ impl fmt::Display for Component {
             Component::Caddy => "Caddy",
             Component::Smtp => "aiosmtpd",
             Component::SeaweedFS => "SeaweedFS",
+            Component::MoreS3 => "moto's server and s3s-fs",
             Component::SystemdAnalyze => "systemd-analyze",
             Component::Journald => "journald",
             Component::Shells => "zsh and fish",
@@ -92,6 +95,8 @@ impl Component {
             Component::Caddy => succeeds(crate::caddy::CADDY, &["version"]),
             Component::Smtp => succeeds("python3", &["-c", "import aiosmtpd"]),
             Component::SeaweedFS => succeeds("weed", &["version"]),
+            Component::MoreS3 => succeeds("python3", &["-c", "import moto.server, flask"])
+                .and_then(|()| succeeds("s3s-fs", &["--help"])),
             Component::SystemdAnalyze => succeeds("systemd-analyze", &["--version"]),
             Component::Journald => succeeds("systemd-cat", &["true"])
                 .and_then(|()| succeeds("journalctl", &["--version"])),

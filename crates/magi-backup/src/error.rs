@@ -53,6 +53,8 @@ pub enum BackupError {
     NotFound { name: String, dir: PathBuf },
     #[error(transparent)]
     Docker(#[from] DockerError),
+    #[error("the cloud repository: {0}")]
+    Cloud(#[from] magi_repo::RepoError),
     #[error("interrupted by a signal")]
     Interrupted,
 }

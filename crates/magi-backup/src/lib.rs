@@ -18,6 +18,8 @@
 
 pub mod archive;
 pub mod cli;
+pub mod cloud;
+pub mod cloud_commands;
 pub mod confine;
 pub mod containers;
 pub mod create;

@@ -1,4 +1,4 @@
-//! What `verify` found, kept in `.magi-backup.db` beside the archives so `list` can show each archive's last
+//! What `verify` found and which archives `cloud upload` copied off-site, kept in `.magi-backup.db` beside the archives so `list` can show each archive's last
 //! verification. Beside the archives rather than in the state directory, because the backup runs as root
 //! while the other tools own that directory as the `magi` user, and the records belong with what they
 //! describe.
@@ -10,14 +10,17 @@ use jiff::Timestamp;
 use magi_core::store::{self, rusqlite};
 use serde::Serialize;
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE verification (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE verification (
     name TEXT NOT NULL,
     at TEXT NOT NULL,
     ok INTEGER NOT NULL,
     deep INTEGER NOT NULL,
     detail TEXT NOT NULL
 );
-CREATE INDEX verification_name ON verification (name, at);"];
+CREATE INDEX verification_name ON verification (name, at);",
+    "CREATE TABLE upload (name TEXT PRIMARY KEY, at TEXT NOT NULL);",
+];
 
 /// One verification of one archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,6 +78,35 @@ pub fn last(backup_dir: &Path) -> anyhow::Result<HashMap<String, Verification>> 
         }
     }
     Ok(last)
+}
+
+/// Records that an archive is in the cloud repository.
+pub fn record_upload(backup_dir: &Path, name: &str, at: Timestamp) -> anyhow::Result<()> {
+    let conn = store::open(&path(backup_dir), MIGRATIONS)?;
+    conn.execute(
+        "INSERT INTO upload (name, at) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+        rusqlite::params![name, at.to_string()],
+    )?;
+    Ok(())
+}
+
+/// When each archive was uploaded, for those that were.
+pub fn uploads(backup_dir: &Path) -> anyhow::Result<HashMap<String, Timestamp>> {
+    if !path(backup_dir).exists() {
+        return Ok(HashMap::new());
+    }
+    let conn = store::open(&path(backup_dir), MIGRATIONS)?;
+    let mut statement = conn.prepare("SELECT name, at FROM upload")?;
+    let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut found = HashMap::new();
+    for row in rows {
+        let (name, at) = row?;
+        if let Ok(at) = at.parse() {
+            found.insert(name, at);
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

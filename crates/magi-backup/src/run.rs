@@ -162,6 +162,11 @@ fn keys(start: &Start) -> anyhow::Result<Keys> {
     })
 }
 
+/// The `[backup]` identity that decrypts local archives, if one is configured.
+pub fn backup_identity(start: &Start) -> anyhow::Result<Option<Arc<age::x25519::Identity>>> {
+    Ok(keys(start)?.identity)
+}
+
 /// Takes the lock and repairs what a killed run left: paused containers, partial files.
 fn prepare(config: &Config, work: &Work) -> anyhow::Result<Lock> {
     let dir = create::backup_dir(config)?;
@@ -182,6 +187,7 @@ pub fn backup(cli: BackupCli) -> anyhow::Result<u8> {
         BackupCommand::Verify(args) => verify_command(&start, &args),
         BackupCommand::Prune(args) => prune_command(&start, &args),
         BackupCommand::Auto(args) => auto_command(&args),
+        BackupCommand::Cloud(command) => crate::cloud_commands::run(start, command, quiet),
     }
 }
 
@@ -381,9 +387,15 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
         log::warn!("cannot read the verification records: {e}");
         Default::default()
     });
+    let uploaded = records::uploads(&start.config.stack.backup_dir).unwrap_or_else(|e| {
+        log::warn!("cannot read the upload records: {e}");
+        Default::default()
+    });
     let mut out = std::io::stdout().lock();
-    let mut table =
-        Table::new(["NAME", "SIZE", "STATUS", "SERVICES", "VERIFIED", "NOTE"]).right([1]);
+    let mut table = Table::new([
+        "NAME", "SIZE", "STATUS", "SERVICES", "VERIFIED", "CLOUD", "NOTE",
+    ])
+    .right([1]);
     for item in &listed {
         let stem = item.name.stem();
         let verification = verified.get(&stem);
@@ -420,6 +432,7 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
                 "note": note,
                 "error": item.archive.as_ref().err().map(ToString::to_string),
                 "verified": verification,
+                "uploaded": uploaded.get(&stem),
                 "path": item.path,
             });
             writeln!(out, "{record}")?;
@@ -438,12 +451,16 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
             } else {
                 status.to_owned()
             };
+            let cloud = uploaded
+                .get(&stem)
+                .map_or_else(|| "-".to_owned(), |at| magi_core::format::minute(*at));
             table.row([
                 stem,
                 human_bytes(item.size),
                 status,
                 services.join(","),
                 verified,
+                cloud,
                 magi_core::printable::printable(note.unwrap_or("")).into_owned(),
             ]);
         }
@@ -469,6 +486,7 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
                 "note": note,
                 "error": null,
                 "verified": null,
+                "uploaded": null,
                 "path": copy.dir,
             });
             writeln!(out, "{record}")?;
@@ -478,6 +496,7 @@ fn list_command(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
                 human_bytes(copy.size()),
                 "unconfirmed*".to_owned(),
                 copy.journal.services.join(","),
+                "-".to_owned(),
                 "-".to_owned(),
                 note,
             ]);
@@ -609,7 +628,20 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
     let start = cli.common.start("magi-restore")?;
     let dir = create::backup_dir(&start.config)?.to_owned();
     let keys = keys(&start)?;
+    let fetched = if cli.from_cloud {
+        let at = cli.at.as_deref().map(parse_local_time).transpose()?;
+        Some(crate::cloud_commands::fetch(
+            &start,
+            cli.name.as_deref(),
+            at,
+            &cli.services,
+            cli.common.quiet,
+        )?)
+    } else {
+        None
+    };
     let archive = match (&cli.name, &cli.at) {
+        _ if fetched.is_some() => fetched.as_ref().expect("checked").archive.clone(),
         (Some(name), _) => {
             listing::find(&dir, name, keys.identity.as_ref()).map_err(|e| match e {
                 BackupError::NotFound { .. } => anyhow::Error::from(UsageError(e.to_string())),

@@ -16,6 +16,7 @@ use crate::paths::Paths;
 
 mod alert;
 mod backup;
+mod cloud;
 mod health;
 mod metrics;
 mod sla;
@@ -25,6 +26,7 @@ pub use alert::{
     parse_duration,
 };
 pub use backup::BackupConfig;
+pub use cloud::CloudConfig;
 pub use health::HealthConfig;
 pub use metrics::{MetricsConfig, ScrapeTarget};
 pub use sla::{SlaConfig, Target as SlaTarget};
@@ -321,6 +323,9 @@ pub struct Config {
     pub alert: AlertConfig,
     /// The `[backup]` section: retention defaults of `magi-backup` and the restore timeout of `magi-restore`.
     pub backup: BackupConfig,
+    /// The `[cloud]` section: the off-site repository of `magi-backup cloud`; absent, cloud backup is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudConfig>,
     /// The `[users]` section: the forward-auth server of `magi-users`.
     pub users: UsersConfig,
     /// The `[health]` section: the thresholds of `magi-health`.
@@ -380,6 +385,7 @@ impl Config {
             services: default_services(),
             alert: AlertConfig::defaults(),
             backup: BackupConfig::defaults(),
+            cloud: None,
             users: UsersConfig::defaults(),
             health: HealthConfig::defaults(),
             metrics: MetricsConfig::default(),
@@ -580,6 +586,9 @@ impl Config {
         if let Some(backup) = file.backup {
             self.backup.apply(backup, &invalid)?;
         }
+        if let Some(cloud) = file.cloud {
+            self.cloud = Some(CloudConfig::from_file(cloud, &invalid)?);
+        }
         if let Some(users) = file.users {
             self.users.apply(users, &invalid)?;
         }
@@ -733,6 +742,7 @@ struct FileConfig {
     services: BTreeMap<String, FileService>,
     alert: Option<alert::FileAlert>,
     backup: Option<backup::FileBackup>,
+    cloud: Option<cloud::FileCloud>,
     users: Option<users::FileUsers>,
     health: Option<health::FileHealth>,
     metrics: Option<metrics::FileMetrics>,

@@ -78,12 +78,7 @@ impl BackupConfig {
             self.restore_timeout = timeout;
         }
         if let Some(recipient) = file.recipient {
-            let valid = recipient.len() == 62
-                && recipient.starts_with("age1")
-                && recipient[4..]
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-            if !valid {
+            if !valid_recipient(&recipient) {
                 return Err(invalid(
                     "backup.recipient".into(),
                     "not an age public key (age1 followed by 58 lowercase letters and digits; `age-keygen -y` prints it)".into(),
@@ -102,6 +97,15 @@ impl BackupConfig {
         }
         Ok(())
     }
+}
+
+/// Whether `text` is an age X25519 public key: `age1` and 58 lowercase bech32 characters.
+pub(super) fn valid_recipient(text: &str) -> bool {
+    text.len() == 62
+        && text.starts_with("age1")
+        && text[4..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 fn duration<S: serde::Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {

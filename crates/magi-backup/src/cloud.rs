@@ -1,0 +1,262 @@
+//! The off-site copy: local archives uploaded into the cloud repository (magi-repo), and archives rebuilt
+//! from it for the restore path.
+//!
+//! An upload reads an archive's entries, each checked against its checksums as it is read, and adds their
+//! content to one snapshot named as the archive, with the archive's manifest kept in the snapshot: a cloud
+//! snapshot and a local archive of the same backup are one backup. A download fetches only the files of
+//! the services asked for, databases first, and writes them into a new archive through the same writer a
+//! backup uses, so the restore that follows is the one a local archive gets: safety backup, health-gated
+//! swap, rollback.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use magi_core::config::{CloudConfig, Config};
+use magi_core::paths::Paths;
+use magi_repo::repo::{Keys, Options, Repository};
+use magi_repo::s3::{Provider, Retry, S3Config, S3Store};
+use magi_repo::snapshot::Snapshot;
+use magi_repo::store::{DirStore, Store};
+
+use crate::archive::{Archive, ArchiveWriter, EntryMeta};
+use crate::error::{BackupError, io_at};
+use crate::manifest::{EntryType, Manifest, Method};
+
+/// Reads a secret reference of the `[cloud]` section as one trimmed line.
+fn secret(reference: &str, key: &str, paths: &Paths) -> anyhow::Result<String> {
+    let secret = magi_core::secret::read_secret(reference, paths)
+        .map_err(|e| anyhow::anyhow!("[cloud] {key} '{reference}': {e}"))?;
+    Ok(secret.expose().trim().to_owned())
+}
+
+/// The provider a `[cloud]` section means: as written, else detected from its endpoint.
+pub fn provider(section: &CloudConfig) -> Option<Provider> {
+    let endpoint = section.endpoint.as_deref()?.parse::<url::Url>().ok()?;
+    Some(
+        section
+            .provider
+            .as_deref()
+            .and_then(Provider::parse)
+            .unwrap_or_else(|| Provider::detect(&endpoint)),
+    )
+}
+
+/// The store a `[cloud]` section names.
+pub fn store(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(directory) = &section.directory {
+        return Ok(Arc::new(DirStore::new(directory)?));
+    }
+    let endpoint = section.endpoint.as_deref().unwrap_or_default();
+    let config = S3Config {
+        endpoint: endpoint
+            .parse()
+            .map_err(|e| anyhow::anyhow!("[cloud] endpoint '{endpoint}': {e}"))?,
+        bucket: section.bucket.clone().unwrap_or_default(),
+        region: section.region.clone(),
+        prefix: section.prefix.clone(),
+        provider: provider(section).unwrap_or(Provider::Generic),
+        access_key: secret(
+            section.access_key.as_deref().unwrap_or_default(),
+            "access_key",
+            paths,
+        )?,
+        secret_key: secret(
+            section.secret_key.as_deref().unwrap_or_default(),
+            "secret_key",
+            paths,
+        )?,
+        retry: Retry::default(),
+    };
+    Ok(Arc::new(S3Store::new(&config)?))
+}
+
+/// The keys of a `[cloud]` section: its recipient, and its identity where this host has one.
+pub fn keys(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Keys> {
+    let recipient = section
+        .recipient
+        .parse::<age::x25519::Recipient>()
+        .map_err(|e| anyhow::anyhow!("[cloud] recipient: {e}"))?;
+    let identity = match &section.identity {
+        None => None,
+        Some(reference) => {
+            let text = secret(reference, "identity", paths)?;
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "[cloud] identity '{reference}': the secret holds no AGE-SECRET-KEY- line"
+                    )
+                })?;
+            Some(Arc::new(line.parse::<age::x25519::Identity>().map_err(
+                |e| anyhow::anyhow!("[cloud] identity '{reference}': {e}"),
+            )?))
+        }
+    };
+    Ok(Keys {
+        recipient,
+        identity,
+    })
+}
+
+/// Opens the repository of the `[cloud]` section, its cache beside the archives.
+pub fn open(config: &Config, paths: &Paths) -> anyhow::Result<Repository> {
+    let section = config.cloud.as_ref().ok_or_else(|| {
+        magi_core::exit::UsageError(
+            "no [cloud] section in the config: run `magi backup cloud configure` first".into(),
+        )
+    })?;
+    let store = store(section, paths)?;
+    let keys = keys(section, paths)?;
+    let options = Options {
+        parallel: section.parallel as usize,
+        ..Options::default()
+    };
+    Ok(Repository::open(
+        store,
+        keys,
+        &cache_dir(&config.stack.backup_dir),
+        options,
+    )?)
+}
+
+/// Where the index cache lives: beside the archives, like the verification records, because the backup
+/// runs as root and the records belong with what they describe.
+pub fn cache_dir(backup_dir: &Path) -> PathBuf {
+    backup_dir.join(".cloud-cache")
+}
+
+/// Uploads one archive as the snapshot of the same name; `progress` gets the bytes read so far.
+pub fn upload(
+    repo: &mut Repository,
+    archive: &Archive,
+    progress: &mut dyn FnMut(u64, &str),
+) -> Result<Snapshot, BackupError> {
+    let mut source = archive.reader()?;
+    let mut backup = repo.backup();
+    let mut done = 0u64;
+    for entry in &archive.manifest.entries {
+        if entry.entry_type != EntryType::File {
+            continue;
+        }
+        progress(done, &entry.path);
+        let mut writer = backup.file(&entry.path, entry.size);
+        archive.extract(&mut source, entry, &mut writer)?;
+        writer.finish()?;
+        done += entry.size;
+    }
+    let meta = serde_json::to_value(&archive.manifest).expect("a manifest always serializes");
+    Ok(backup.finish(&archive.name, &archive.manifest.host, meta)?)
+}
+
+/// The manifest a snapshot carries.
+pub fn manifest_of(snapshot: &Snapshot) -> Result<Manifest, BackupError> {
+    serde_json::from_value(snapshot.meta.clone()).map_err(|e| BackupError::BadArchive {
+        archive: snapshot.name.clone(),
+        message: format!("the cloud snapshot's manifest is not readable: {e}"),
+    })
+}
+
+/// The catalog names of `wanted` (container names allowed), or every service the manifest holds.
+fn chosen(manifest: &Manifest, config: &Config, wanted: &[String]) -> Vec<String> {
+    if wanted.is_empty() {
+        return manifest
+            .captured_services()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    }
+    wanted
+        .iter()
+        .map(|name| {
+            config
+                .service(name)
+                .map_or(name.clone(), |s| s.name.clone())
+        })
+        .collect()
+}
+
+/// Rebuilds the archive of `snapshot` in `dir` (a fresh directory), holding only the services chosen:
+/// their files fetched from the repository, databases first, then written as a backup writes them.
+pub fn download(
+    repo: &mut Repository,
+    snapshot: &Snapshot,
+    config: &Config,
+    wanted: &[String],
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Archive, BackupError> {
+    let mut manifest = manifest_of(snapshot)?;
+    let services = chosen(&manifest, config, wanted);
+    let by_path: std::collections::HashMap<&str, usize> = snapshot
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    let entries: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|e| services.contains(&e.service))
+        .cloned()
+        .collect();
+    let mut which: Vec<usize> = Vec::new();
+    for entry in entries.iter().filter(|e| e.entry_type == EntryType::File) {
+        let index = by_path
+            .get(entry.path.as_str())
+            .ok_or_else(|| BackupError::BadArchive {
+                archive: snapshot.name.clone(),
+                message: format!(
+                    "the cloud snapshot holds no content for {}",
+                    magi_core::printable::printable(&entry.path)
+                ),
+            })?;
+        which.push(*index);
+    }
+    // Databases first: they are what a restore is usually for, and the largest to check.
+    which.sort_by_key(|i| {
+        let path = &snapshot.files[*i].path;
+        let method = entries.iter().find(|e| &e.path == path).map(|e| e.method);
+        (method != Some(Method::SqliteOnlineBackup), *i)
+    });
+    let fetched = dir.join("files");
+    std::fs::create_dir(&fetched).map_err(io_at("create", &fetched))?;
+    let paths = repo.restore(snapshot, &which, &fetched, progress)?;
+    let local: std::collections::HashMap<usize, PathBuf> =
+        which.iter().copied().zip(paths).collect();
+
+    let file_name = format!("{}.tar.zst", snapshot.name);
+    let mut writer = ArchiveWriter::create(dir, &file_name, None)?;
+    for entry in &entries {
+        let meta = EntryMeta {
+            path: entry.path.clone(),
+            service: entry.service.clone(),
+            method: entry.method,
+            engine: entry.engine.clone(),
+            collection: entry.collection.clone(),
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            mtime: entry.mtime,
+        };
+        match entry.entry_type {
+            EntryType::Dir => writer.add_dir(meta)?,
+            EntryType::Symlink => {
+                writer.add_symlink(meta, entry.link.as_deref().unwrap_or_default())?
+            }
+            EntryType::File => {
+                let path = &local[&by_path[entry.path.as_str()]];
+                let mut file = File::open(path).map_err(io_at("read", path))?;
+                writer.add_file(meta, entry.size, &mut file)?;
+            }
+        }
+    }
+    manifest.services.retain(|s| services.contains(s));
+    manifest.targets.retain(|t| services.contains(&t.service));
+    manifest.failed.retain(|f| services.contains(&f.service));
+    let (path, _, _) = writer.finish(manifest)?;
+    std::fs::remove_dir_all(&fetched).map_err(io_at("remove", &fetched))?;
+    Archive::open(&path, None)
+}

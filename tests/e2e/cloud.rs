@@ -1,0 +1,631 @@
+//! Cloud backup against a real S3 server (SeaweedFS) and the mini MAGI stack in Docker: configure with a
+//! write-read-delete probe, upload only what changed, nothing readable in the bucket, restore straight from
+//! the bucket with the local archives gone, a write-only host, a flipped byte, a wrong secret and a wrong
+//! key.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use magi_testkit::{Component, MiniStack, S3Server, require};
+use rusqlite::Connection;
+use serde_json::Value;
+
+const BUCKET: &str = "magi-offsite";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+/// The stack's environment plus its config directory as the place credentials go.
+fn command(stack: &MiniStack, binary: &str, config: &Path) -> Command {
+    let mut command = stack.command(binary);
+    command
+        .env("MAGI_CONFIG", config)
+        .env("CONFIGURATION_DIRECTORY", config.parent().unwrap())
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(stack: &MiniStack, config: &Path, binary: &str, args: &[&str]) -> Output {
+    let output = command(stack, binary, config)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    eprintln!(
+        "$ {binary} {}\n{}{}",
+        args.join(" "),
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    output
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn uploaded_event(output: &Output) -> Value {
+    json_lines(output)
+        .into_iter()
+        .find(|e| e["kind"] == "backup.cloud.uploaded")
+        .unwrap_or_else(|| panic!("no backup.cloud.uploaded in {}", text(&output.stdout)))
+}
+
+fn created_name(output: &Output) -> String {
+    json_lines(output)
+        .iter()
+        .find(|e| e["kind"] == "backup.completed")
+        .and_then(|e| e["data"]["name"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no backup name in {}", text(&output.stdout)))
+}
+
+fn rows(path: &Path, sql: &str) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut statement = conn.prepare(sql).unwrap();
+    statement
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every object in the bucket, read back.
+fn bucket_objects(s3: &S3Server) -> Vec<(String, Vec<u8>)> {
+    s3.list_objects(BUCKET)
+        .into_iter()
+        .map(|key| {
+            let bytes = s3.get_object(BUCKET, &key).unwrap();
+            (key, bytes)
+        })
+        .collect()
+}
+
+fn write_secret(dir: &Path, name: &str, value: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, format!("{value}\n")).unwrap();
+    path
+}
+
+#[test]
+fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
+    if !require(Component::SeaweedFS) {
+        return;
+    }
+    let Some(stack) = MiniStack::available().then(MiniStack::up) else {
+        return;
+    };
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    let config = stack.config_path().to_owned();
+    let etc = config.parent().unwrap().to_owned();
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = write_secret(keys.path(), "key", s3.access_key());
+    let secret_file = write_secret(keys.path(), "secret", s3.secret_key());
+    let home = stack.home().to_owned();
+    let marker = "MAGI-PLAINTEXT-MARKER-7f3a91";
+    fs::write(
+        home.join("data/open-webui/uploads/secret-notes.txt"),
+        format!("{marker}\n").repeat(2000),
+    )
+    .unwrap();
+
+    let configure = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--endpoint",
+            s3.endpoint(),
+            "--bucket",
+            BUCKET,
+            "--access-key-file",
+            key_file.to_str().unwrap(),
+            "--secret-key-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&configure), 0);
+    assert!(text(&configure.stdout).contains("KEEP AN OFFLINE COPY"));
+    let written = fs::read_to_string(&config).unwrap();
+    assert!(written.contains("[cloud]") && written.contains("secret_key = \"cloud-secret-key\""));
+    assert!(
+        !written.contains(s3.secret_key()),
+        "the secret is not in the config"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for name in ["cloud-identity", "cloud-secret-key", "cloud-access-key"] {
+        let mode = fs::metadata(etc.join("credentials").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+    let leftover: Vec<String> = s3
+        .list_objects(BUCKET)
+        .into_iter()
+        .filter(|k| k.contains("probe"))
+        .collect();
+    assert!(
+        leftover.is_empty(),
+        "the probe object is deleted: {leftover:?}"
+    );
+
+    let create = run(&stack, &config, "magi-backup", &["create", "--json"]);
+    assert_eq!(code(&create), 0);
+    let first = created_name(&create);
+    let upload = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "upload", "--json"],
+    );
+    assert_eq!(code(&upload), 0);
+    let event = uploaded_event(&upload);
+    assert_eq!(event["data"]["name"], first.as_str());
+    let total = event["data"]["bytes"].as_u64().unwrap();
+    assert!(total > 100_000, "{event}");
+    let again = run(&stack, &config, "magi-backup", &["cloud", "upload"]);
+    assert_eq!(code(&again), 0);
+    assert!(text(&again.stdout).contains("already in"));
+    let listed = run(&stack, &config, "magi-backup", &["list", "--json"]);
+    assert!(
+        json_lines(&listed)[0]["uploaded"].is_string(),
+        "list shows the upload"
+    );
+
+    for (key, bytes) in bucket_objects(&s3) {
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{key} holds plaintext"
+        );
+    }
+
+    // A small change: one workflow renamed.
+    let n8n = home.join("data/n8n/database.sqlite");
+    Connection::open(&n8n)
+        .unwrap()
+        .execute(
+            "UPDATE workflow_entity SET name = 'renamed after the first backup'",
+            [],
+        )
+        .unwrap();
+    let wanted = rows(&n8n, "SELECT name FROM workflow_entity ORDER BY id");
+    let create = run(&stack, &config, "magi-backup", &["create", "--json"]);
+    let second = created_name(&create);
+    let upload = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "upload", "--json"],
+    );
+    assert_eq!(code(&upload), 0);
+    let event = uploaded_event(&upload);
+    let new_bytes = event["data"]["new_bytes"].as_u64().unwrap();
+    assert!(
+        new_bytes * 4 < total,
+        "an incremental upload stores what changed: {new_bytes} of {total}"
+    );
+
+    // The box loses its disk: the stack's data changed, every local archive gone.
+    fs::write(
+        home.join("data/open-webui/uploads/secret-notes.txt"),
+        "gone",
+    )
+    .unwrap();
+    Connection::open(&n8n)
+        .unwrap()
+        .execute_batch("DELETE FROM workflow_entity;")
+        .unwrap();
+    let backups = config.parent().unwrap().join("backups");
+    for entry in fs::read_dir(&backups).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".tar.zst") {
+            fs::remove_file(path).unwrap();
+        }
+    }
+    let list = run(&stack, &config, "magi-backup", &["cloud", "list", "--json"]);
+    assert_eq!(code(&list), 0);
+    let snapshots = json_lines(&list);
+    let names: Vec<&str> = snapshots
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [first.as_str(), second.as_str()]);
+    assert!(snapshots.iter().all(|s| s["local"] == false));
+
+    let restore = run(
+        &stack,
+        &config,
+        "magi-restore",
+        &[
+            "--from-cloud",
+            &second,
+            "--service",
+            "n8n",
+            "--service",
+            "open-webui",
+            "--yes",
+        ],
+    );
+    assert_eq!(code(&restore), 0);
+    assert_eq!(
+        rows(&n8n, "SELECT name FROM workflow_entity ORDER BY id"),
+        wanted
+    );
+    assert_eq!(
+        fs::read_to_string(home.join("data/open-webui/uploads/secret-notes.txt")).unwrap(),
+        format!("{marker}\n").repeat(2000)
+    );
+    let leftovers: Vec<String> = fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cloud-restore"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the rebuilt archive is removed: {leftovers:?}"
+    );
+
+    let verify = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "verify", "--deep"],
+    );
+    assert_eq!(code(&verify), 0);
+
+    // A flipped byte in a pack: named by verify, and a restore that needs it changes nothing.
+    let (key, mut bytes) = bucket_objects(&s3)
+        .into_iter()
+        .filter(|(k, _)| k.contains("/data/"))
+        .max_by_key(|(_, b)| b.len())
+        .unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    s3.put_object(BUCKET, &key, &bytes);
+    let verify = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "verify", "--deep"],
+    );
+    assert_eq!(code(&verify), 1);
+    let pack = key.rsplit('/').next().unwrap();
+    assert!(
+        text(&verify.stdout).contains(pack),
+        "the damaged pack is named"
+    );
+
+    // A wrong secret and a wrong key are two different, clear errors.
+    let wrong = config.with_file_name("wrong-secret.toml");
+    fs::write(
+        &wrong,
+        written.replace(
+            "\"cloud-secret-key\"",
+            &format!("\"{}\"", keys.path().join("bad").display()),
+        ),
+    )
+    .unwrap();
+    fs::write(keys.path().join("bad"), "not-the-secret\n").unwrap();
+    fs::set_permissions(keys.path().join("bad"), fs::Permissions::from_mode(0o600)).unwrap();
+    let denied = run(&stack, &wrong, "magi-backup", &["cloud", "list"]);
+    assert_eq!(code(&denied), 1);
+    let said = text(&denied.stderr);
+    assert!(
+        said.contains(BUCKET) && said.contains("SignatureDoesNotMatch"),
+        "{said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+
+    let other_key = keys.path().join("other-identity");
+    fs::write(
+        &other_key,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(
+                &age::x25519::Identity::generate().to_string()
+            )
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&other_key, fs::Permissions::from_mode(0o600)).unwrap();
+    let stranger = config.with_file_name("wrong-key.toml");
+    fs::write(
+        &stranger,
+        written.replace(
+            "identity = \"cloud-identity\"",
+            &format!("identity = \"{}\"", other_key.display()),
+        ),
+    )
+    .unwrap();
+    let refused = run(&stack, &stranger, "magi-backup", &["cloud", "list"]);
+    assert_eq!(code(&refused), 1);
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("cannot be decrypted with the [cloud] identity"),
+        "{said}"
+    );
+
+    // A write-only host: the recipient alone uploads, and cannot read back.
+    let recipient = written
+        .lines()
+        .find_map(|l| l.strip_prefix("recipient = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let writer = config.with_file_name("write-only.toml");
+    fs::write(
+        &writer,
+        written
+            .lines()
+            .filter(|l| !l.starts_with("identity = "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    assert!(fs::read_to_string(&writer).unwrap().contains(&recipient));
+    let create = run(&stack, &writer, "magi-backup", &["create", "--json"]);
+    let third = created_name(&create);
+    let upload = run(&stack, &writer, "magi-backup", &["cloud", "upload", &third]);
+    assert_eq!(code(&upload), 0);
+    let restore = run(
+        &stack,
+        &writer,
+        "magi-restore",
+        &["--from-cloud", &third, "--yes"],
+    );
+    assert_eq!(code(&restore), 1);
+    assert!(
+        text(&restore.stderr).contains("write-only"),
+        "{}",
+        text(&restore.stderr)
+    );
+}
+
+/// A file shaped like a SQLite database: the header, then 4 KiB pages of noise.
+fn database(pages: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut db: Vec<u8> = (0..pages * 4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    db[..16].copy_from_slice(b"SQLite format 3\0");
+    db[16..18].copy_from_slice(&4096u16.to_be_bytes());
+    db
+}
+
+fn back_up(
+    repo: &mut magi_repo::Repository,
+    name: &str,
+    files: &[(&str, &[u8])],
+) -> magi_repo::snapshot::Snapshot {
+    use std::io::Write as _;
+    let mut backup = repo.backup();
+    for (path, content) in files {
+        let mut writer = backup.file(path, content.len() as u64);
+        writer.write_all(content).unwrap();
+        writer.finish().unwrap();
+    }
+    backup.finish(name, "test-host", Value::Null).unwrap()
+}
+
+/// The repository's own round trip on one server: backup, restore, an incremental that stores only the
+/// changed pages with no LIST, a multipart object, verify, prune, and a missing bucket named.
+fn repository_on(s3: &S3Server, server: &str) {
+    use magi_repo::s3::{Provider, Retry, S3Config, S3Store};
+    use magi_repo::store::Store;
+    use std::sync::Arc;
+    s3.create_bucket(BUCKET);
+    let config = |bucket: &str| S3Config {
+        endpoint: s3.endpoint().parse().unwrap(),
+        bucket: bucket.to_owned(),
+        region: s3.region().to_owned(),
+        prefix: "magi".into(),
+        provider: Provider::Generic,
+        access_key: s3.access_key().to_owned(),
+        secret_key: s3.secret_key().to_owned(),
+        retry: Retry {
+            deadline: std::time::Duration::from_secs(5),
+            ..Retry::default()
+        },
+    };
+    let store = Arc::new(S3Store::new(&config(BUCKET)).unwrap());
+    assert!(magi_repo::repo::init(store.as_ref()).unwrap(), "{server}");
+    let identity = Arc::new(age::x25519::Identity::generate());
+    let keys = magi_repo::Keys {
+        recipient: identity.to_public(),
+        identity: Some(Arc::clone(&identity)),
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let shared: Arc<dyn Store> = store.clone();
+    let mut repo = magi_repo::Repository::open(
+        Arc::clone(&shared),
+        keys.clone(),
+        cache.path(),
+        magi_repo::Options::default(),
+    )
+    .unwrap();
+    let mut db = database(600, 1);
+    let rdb = database(300, 2)[4096..].to_vec();
+    back_up(
+        &mut repo,
+        "one",
+        &[("webui.db", &db), ("dump.rdb", &rdb), ("small", b"x")],
+    );
+    for page in [7usize, 300, 301, 599] {
+        db[page * 4096 + 9] ^= 0xff;
+    }
+    let before = store.counters();
+    let second = back_up(
+        &mut repo,
+        "two",
+        &[("webui.db", &db), ("dump.rdb", &rdb), ("small", b"x")],
+    );
+    let used = store.counters();
+    assert_eq!(second.stats.new_chunks, 4, "{server}: {:?}", second.stats);
+    assert_eq!(
+        used.list - before.list,
+        0,
+        "{server}: no LIST on the hot path"
+    );
+    let requests = used.requests() - before.requests();
+    assert!(
+        requests <= 8,
+        "{server}: {requests} requests for an incremental"
+    );
+
+    let fresh = tempfile::tempdir().unwrap();
+    let mut reader =
+        magi_repo::Repository::open(shared, keys, fresh.path(), magi_repo::Options::default())
+            .unwrap();
+    let snapshot = reader.snapshot("two").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let paths = reader
+        .restore(&snapshot, &[0, 1], out.path(), &|_| {})
+        .unwrap();
+    assert_eq!(fs::read(&paths[0]).unwrap(), db, "{server}");
+    assert_eq!(fs::read(&paths[1]).unwrap(), rdb, "{server}");
+    let report = reader.verify(true, 0).unwrap();
+    assert!(
+        report.problems.is_empty(),
+        "{server}: {:?}",
+        report.problems
+    );
+    reader.forget(&["one".to_owned()]).unwrap();
+    let pruned = reader.prune(std::time::Duration::ZERO, false).unwrap();
+    assert!(pruned.deleted_packs >= 1, "{server}: {pruned:?}");
+    let report = reader.verify(true, 0).unwrap();
+    assert!(
+        report.problems.is_empty(),
+        "{server} after prune: {:?}",
+        report.problems
+    );
+
+    let big: Vec<u8> = database(18_000, 3);
+    store.put("probe/multipart", &big, false).unwrap();
+    assert!(
+        store.get("probe/multipart").unwrap() == Some(big),
+        "{server}: multipart"
+    );
+    store.delete("probe/multipart").unwrap();
+
+    let missing = S3Store::new(&config("no-such-bucket")).unwrap();
+    let error = missing.get("epoch").unwrap_err().to_string();
+    assert!(
+        error.contains("no-such-bucket") && error.contains("NoSuchBucket"),
+        "{server}: {error}"
+    );
+}
+
+#[test]
+fn cloud_repository_works_on_three_s3_servers() {
+    if !require(Component::SeaweedFS) || !require(Component::MoreS3) {
+        return;
+    }
+    repository_on(&S3Server::start(), "SeaweedFS");
+    repository_on(&S3Server::moto(), "moto");
+    repository_on(&S3Server::s3s_fs(), "s3s-fs");
+}
+
+#[test]
+fn cloud_a_snapshot_restores_with_age_zstd_and_python_alone() {
+    use magi_repo::store::{DirStore, Store};
+    use std::sync::Arc;
+    if !require(Component::Age) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(DirStore::new(&dir.path().join("repo")).unwrap());
+    magi_repo::repo::init(store.as_ref()).unwrap();
+    let identity = age::x25519::Identity::generate();
+    let identity_file = dir.path().join("cloud-identity");
+    fs::write(
+        &identity_file,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&identity.to_string())
+        ),
+    )
+    .unwrap();
+    let keys = magi_repo::Keys {
+        recipient: identity.to_public(),
+        identity: None,
+    };
+    let mut repo = magi_repo::Repository::open(
+        store,
+        keys,
+        &dir.path().join("cache"),
+        magi_repo::Options::default(),
+    )
+    .unwrap();
+    let db = database(700, 9);
+    let rdb = database(200, 10)[100..].to_vec();
+    back_up(
+        &mut repo,
+        "magi-2026-12-04T03-00-00.000Z",
+        &[
+            ("data/open-webui/webui.db", &db),
+            ("data/redis/dump.rdb", &rdb),
+            (".env", b"A=1\n"),
+        ],
+    );
+    let out = dir.path().join("out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/magi-repo/recover.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg("--repository")
+        .arg(dir.path().join("repo"))
+        .arg("--identity")
+        .arg(&identity_file)
+        .arg("magi-2026-12-04T03-00-00.000Z")
+        .arg(&out)
+        .output()
+        .unwrap();
+    eprintln!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success());
+    assert_eq!(fs::read(out.join("data/open-webui/webui.db")).unwrap(), db);
+    assert_eq!(fs::read(out.join("data/redis/dump.rdb")).unwrap(), rdb);
+    assert_eq!(fs::read(out.join(".env")).unwrap(), b"A=1\n");
+
+    // A flipped byte in a pack is named, and no file is claimed whole.
+    let pack = fs::read_dir(dir.path().join("repo/data"))
+        .unwrap()
+        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[1000] ^= 1;
+    fs::write(&pack, bytes).unwrap();
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg("--repository")
+        .arg(dir.path().join("repo"))
+        .arg("--identity")
+        .arg(&identity_file)
+        .arg("magi-2026-12-04T03-00-00.000Z")
+        .arg(dir.path().join("out2"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("damaged"),
+        "{}",
+        text(&output.stderr)
+    );
+}
