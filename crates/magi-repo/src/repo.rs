@@ -107,9 +107,14 @@ fn random_hex() -> String {
 
 /// Reads the epoch, which changes with every prune.
 fn read_epoch(store: &dyn Store) -> Result<String, RepoError> {
-    let bytes = store.get("epoch")?.ok_or_else(|| RepoError::Missing {
-        target: store.describe(),
-    })?;
+    let Some(bytes) = store.get("epoch")? else {
+        // Some servers answer a GET in a missing bucket as if only the object were missing; a listing
+        // tells the two apart, and costs nothing on the hot path, where the epoch is there.
+        store.list("config")?;
+        return Err(RepoError::Missing {
+            target: store.describe(),
+        });
+    };
     let text = String::from_utf8_lossy(&bytes).trim().to_owned();
     if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(RepoError::damaged("epoch", "is not an epoch token"));

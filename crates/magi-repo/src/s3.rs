@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use magi_core::backoff::Backoff;
 use md5::{Digest, Md5};
-use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2};
+use rusty_s3::actions::CreateMultipartUpload;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use url::Url;
 
@@ -567,20 +567,18 @@ impl Store for S3Store {
             if !(200..=299).contains(&answer.status) {
                 return Err(self.refused(&format!("LIST {prefix}"), &answer));
             }
-            let page =
-                ListObjectsV2::parse_response(&answer.body).map_err(|e| StoreError::Refused {
+            let (contents, next) =
+                parse_listing(&answer.body).map_err(|e| StoreError::Refused {
                     target: self.target.clone(),
                     cause: format!("LIST {prefix}: an unreadable listing: {e}"),
                 })?;
-            for content in page.contents {
+            for content in contents {
                 let Some(key) = content.key.strip_prefix(&self.prefix) else {
                     continue;
                 };
                 found.push(Listed {
                     key: key.to_owned(),
-                    size: content.size,
-                    etag: content.etag.trim_matches('"').to_owned(),
-                    modified: content.last_modified.parse().ok(),
+                    ..content
                 });
             }
             if found.len() > MAX_LISTED {
@@ -591,7 +589,7 @@ impl Store for S3Store {
                     ),
                 });
             }
-            match page.next_continuation_token {
+            match next {
                 Some(next) if !next.is_empty() => token = Some(next),
                 _ => break,
             }
@@ -617,6 +615,63 @@ impl Store for S3Store {
             bytes_down: n(7),
         }
     }
+}
+
+/// The text of the first `<name>` element in `xml`, entities decoded.
+fn element<'a>(xml: &'a str, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    let raw = &xml[start..end];
+    if !raw.contains('&') {
+        return Some(std::borrow::Cow::Borrowed(raw));
+    }
+    Some(std::borrow::Cow::Owned(
+        raw.replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#34;", "\"")
+            .replace("&amp;", "&"),
+    ))
+}
+
+/// Reads one page of a ListObjectsV2 answer: its objects and the continuation token. Written here
+/// rather than taken from rusty-s3 because servers differ in what they leave out (some omit the ETag
+/// rusty-s3 requires); only the key and size are needed.
+fn parse_listing(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), String> {
+    let xml = std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))?;
+    if !xml.contains("<ListBucketResult") {
+        return Err("not a ListBucketResult".into());
+    }
+    let mut found = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Contents>") {
+        let after = &rest[start + "<Contents>".len()..];
+        let end = after
+            .find("</Contents>")
+            .ok_or("a <Contents> element is not closed")?;
+        let content = &after[..end];
+        let key = element(content, "Key").ok_or("an object without a <Key>")?;
+        let size = element(content, "Size")
+            .ok_or("an object without a <Size>")?
+            .trim()
+            .parse::<u64>()
+            .map_err(|e| format!("a <Size> that is not a number: {e}"))?;
+        found.push(Listed {
+            key: key.into_owned(),
+            size,
+            etag: element(content, "ETag")
+                .map(|e| e.trim_matches('"').to_owned())
+                .unwrap_or_default(),
+            modified: element(content, "LastModified").and_then(|t| t.trim().parse().ok()),
+        });
+        rest = &after[end..];
+    }
+    let truncated = element(xml, "IsTruncated").is_some_and(|t| t.trim() == "true");
+    let next = element(xml, "NextContinuationToken").map(|t| t.into_owned());
+    Ok((found, if truncated { next } else { None }))
 }
 
 /// Why an answer is worth retrying, if it is.
@@ -731,6 +786,26 @@ mod tests {
         );
         assert_eq!(error_of(b"<html>502</html>"), (None, None));
         assert!(retryable(&answer(502, "<html>bad gateway</html>")).is_some());
+    }
+
+    #[test]
+    fn listings_are_read_whatever_optional_fields_a_server_leaves_out() {
+        let page = br#"<?xml version="1.0"?><ListBucketResult><Name>b</Name>
+            <Contents><Key>magi/data/ab/x&amp;y</Key><Size>12</Size><ETag>&quot;0123&quot;</ETag>
+            <LastModified>2026-12-04T07:00:00.000Z</LastModified></Contents>
+            <Contents><Key>magi/index/i</Key><Size>3</Size></Contents>
+            <IsTruncated>true</IsTruncated><NextContinuationToken>t1</NextContinuationToken>
+            </ListBucketResult>"#;
+        let (found, next) = parse_listing(page).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].key, "magi/data/ab/x&y");
+        assert_eq!((found[0].size, found[0].etag.as_str()), (12, "0123"));
+        assert!(found[0].modified.is_some());
+        assert_eq!((found[1].etag.as_str(), found[1].modified), ("", None));
+        assert_eq!(next.as_deref(), Some("t1"));
+        assert!(parse_listing(b"<Error><Code>x</Code></Error>").is_err());
+        assert!(parse_listing(b"<ListBucketResult><Contents><Key>k</Key>").is_err());
+        assert!(parse_listing(b"<ListBucketResult><Contents><Size>1</Size></Contents>").is_err());
     }
 
     #[test]
