@@ -118,6 +118,21 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
     )
     .unwrap();
 
+    let off = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "upload", "--if-configured"],
+    );
+    assert_eq!(
+        code(&off),
+        0,
+        "the unit's run does nothing until [cloud] is written"
+    );
+    let off = run(&stack, &config, "magi-backup", &["cloud", "upload"]);
+    assert_eq!(code(&off), 2, "asked for, it is a usage error");
+    assert!(text(&off.stderr).contains("configure"));
+
     let configure = run(
         &stack,
         &config,
@@ -281,9 +296,12 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
         &stack,
         &config,
         "magi-backup",
-        &["cloud", "verify", "--deep"],
+        &["cloud", "verify", "--deep", "--restore", "--json"],
     );
     assert_eq!(code(&verify), 0);
+    let report: Value = serde_json::from_str(text(&verify.stdout).trim()).unwrap();
+    assert_eq!(report["restored"]["name"], second.as_str(), "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]));
 
     // A flipped byte in a pack: named by verify, and a restore that needs it changes nothing.
     let (key, mut bytes) = bucket_objects(&s3)

@@ -143,11 +143,15 @@ Examples:
 Every pack the index names must be in the bucket with the same size and MD5 (ETag); every
 snapshot must decrypt and name only stored chunks; a sample of 8 packs (all with --deep) is
 downloaded, decrypted and every chunk in it checked against its SHA-256. --deep also reads
-every snapshot's chunk trees. Exit status 1 when anything is wrong; each problem is named.
+every snapshot's chunk trees. --restore rebuilds the newest backup from the bucket in a scratch
+directory and checks it as `magi-backup verify --deep` checks a local one, and says how long
+that took. Events backup.cloud.verified or backup.cloud.damaged go to the journal either way.
+Exit status 1 when anything is wrong; each problem is named.
 
 Examples:
   magi-backup cloud verify
-  magi-backup cloud verify --deep --json")]
+  magi-backup cloud verify --deep --json
+  magi-backup cloud verify --restore")]
     Verify(CloudVerifyArgs),
     /// Delete the repository's backups its own retention does not keep, then the data only they used
     #[command(after_help = "\
@@ -198,6 +202,9 @@ pub struct ConfigureArgs {
 pub struct UploadArgs {
     /// The backup to upload, as `magi-backup list` shows it (default: the newest)
     pub name: Option<String>,
+    /// Without a [cloud] section, do nothing and succeed (what magi-backup-cloud.service runs)
+    #[arg(long)]
+    pub if_configured: bool,
     /// Print events as NDJSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -208,6 +215,13 @@ pub struct CloudVerifyArgs {
     /// Read every pack and every chunk tree
     #[arg(long)]
     pub deep: bool,
+    /// Also restore the newest backup into a scratch directory and open what it holds (SQLite
+    /// integrity_check, Redis and Qdrant headers); the weekly magi-backup-cloud-check.timer runs this
+    #[arg(long)]
+    pub restore: bool,
+    /// Without a [cloud] section, do nothing and succeed
+    #[arg(long)]
+    pub if_configured: bool,
     /// Print the report as one JSON object
     #[arg(long)]
     pub json: bool,

@@ -303,7 +303,19 @@ fn configure(start: &Start, args: ConfigureArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// Whether to stop at once, successfully: `--if-configured` and no `[cloud]` section.
+fn not_configured(start: &Start, if_configured: bool) -> bool {
+    let off = if_configured && start.config.cloud.is_none();
+    if off {
+        log::info!("no [cloud] section in the config: nothing to do");
+    }
+    off
+}
+
 fn upload(start: &Start, args: &UploadArgs, quiet: bool) -> anyhow::Result<u8> {
+    if not_configured(start, args.if_configured) {
+        return Ok(0);
+    }
     let began = Instant::now();
     let dir = create::backup_dir(&start.config)?.to_owned();
     let mut repo = cloud::open(&start.config, &start.paths)?;
@@ -453,17 +465,41 @@ fn list(start: &Start, args: &ListArgs) -> anyhow::Result<u8> {
 }
 
 fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
+    if not_configured(start, args.if_configured) {
+        return Ok(0);
+    }
     let mut repo = cloud::open(&start.config, &start.paths)?;
     let target = repo.store().describe();
-    let report = repo.verify(args.deep, SAMPLE)?;
+    let mut report = repo.verify(args.deep, SAMPLE)?;
+    let mut restored = None;
+    if args.restore && report.problems.is_empty() {
+        drop(repo);
+        let began = Instant::now();
+        let outcome = fetch(start, None, Some(Timestamp::now()), &[], true).and_then(|fetched| {
+            let scratch = create::Scratch::new(create::backup_dir(&start.config)?)?;
+            crate::verify::verify(&fetched.archive, true, scratch.path())?;
+            Ok(fetched.archive.name.clone())
+        });
+        match outcome {
+            Ok(name) => restored = Some((name, began.elapsed())),
+            Err(e) => report.problems.push(format!("the restore test: {e}")),
+        }
+    }
     let ok = report.problems.is_empty();
     let message = if ok {
         format!(
-            "{target}: ok, {} snapshots, {} packs, {} read{}",
+            "{target}: ok, {} snapshots, {} packs, {} read{}{}",
             report.snapshots,
             report.packs,
             report.read_packs,
-            if args.deep { ", deep" } else { "" }
+            if args.deep { ", deep" } else { "" },
+            restored
+                .as_ref()
+                .map(|(name, took)| format!(
+                    "; {name} restored from the bucket and checked in {:.1} s",
+                    took.as_secs_f64()
+                ))
+                .unwrap_or_default()
         )
     } else {
         format!(
@@ -488,10 +524,18 @@ fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
             },
             message.clone(),
         )
-        .with("problems", json!(report.problems)),
+        .with("problems", json!(report.problems))
+        .with(
+            "restore_test_ms",
+            json!(restored.as_ref().map(|(_, took)| took.as_millis() as u64)),
+        ),
     );
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        value["restored"] = json!(restored.as_ref().map(|(name, took)| json!({
+            "name": name, "ms": took.as_millis() as u64
+        })));
+        println!("{value}");
     } else if ok {
         println!("{message}");
     } else {
