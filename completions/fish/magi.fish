@@ -143,16 +143,17 @@ complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand health; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -s V -l version -d 'Print version'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -f -a "create" -d 'Take a backup of the stack, or of some services'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -f -a "list" -d 'List the backups: name, time, size, services, note, last verification'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -f -a "verify" -d 'Check every entry of a backup against its checksums; --deep also opens what it holds'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -f -a "prune" -d 'Delete the backups a retention policy does not keep (restic\'s keep-last/daily/weekly/monthly)'
-complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune auto" -f -a "auto" -d 'Set when magi-backup.timer runs: writes a drop-in, checked with systemd-analyze calendar'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "create" -d 'Take a backup of the stack, or of some services'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "list" -d 'List the backups: name, time, size, services, note, last verification'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "verify" -d 'Check every entry of a backup against its checksums; --deep also opens what it holds'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "prune" -d 'Delete the backups a retention policy does not keep (restic\'s keep-last/daily/weekly/monthly)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "cloud" -d 'The off-site copy: encrypted, incremental, in an S3-compatible bucket or on another disk'
+complete -c magi -n "__fish_magi_using_subcommand backup; and not __fish_seen_subcommand_from create list verify prune cloud auto" -f -a "auto" -d 'Set when magi-backup.timer runs: writes a drop-in, checked with systemd-analyze calendar'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l service -d 'Back up only this service (catalog or container name; `config` for .env, config/ and workflows/); repeat for more. Default: every service that has data, and the configuration' -r
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l note -d 'A note kept in the manifest and shown by `list`' -r
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from create" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
@@ -177,9 +178,19 @@ complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-monthly -d 'Keep the newest backup of each of the last N months that have one (default: [backup] keep_monthly, 12)' -r
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -l json -d 'Print the outcome as JSON'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -f -a "configure" -d 'Set up the repository: where, with which credentials, and the key (created if none)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -f -a "upload" -d 'Upload a local backup (default: the newest) into the repository, only what changed'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -f -a "list" -d 'List the backups in the repository, and which are also on this disk'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -f -a "verify" -d 'Check the repository: the bucket against the index, and a sample of packs read (--deep: all)'
+complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from cloud" -f -a "prune" -d 'Delete the repository\'s backups its own retention does not keep, then the data only they used'
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from auto" -l schedule -d 'daily, weekly, or a systemd OnCalendar= expression' -r
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from auto" -l unit-dir -d 'Where the timer\'s drop-in directory is made' -r -F
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from auto" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
@@ -188,10 +199,12 @@ complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from auto" -s h -l help -d 'Print help'
 complete -c magi -n "__fish_magi_using_subcommand restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand restore" -l at -d 'Restore the newest backup taken at or before this local time (\'2026-11-20 14:30\')' -r
+complete -c magi -n "__fish_magi_using_subcommand restore" -l to -d 'With --from-cloud: write the files into this directory (absent or empty) by their paths, touching nothing of the stack, to look before restoring' -r -F
 complete -c magi -n "__fish_magi_using_subcommand restore" -l service -d 'Restore only this service (catalog or container name, or `config`); repeat for more' -r
 complete -c magi -n "__fish_magi_using_subcommand restore" -l timeout -d 'How long to wait for the stack to be ready before rolling back (default: [backup] restore_timeout, 2m)' -r
 complete -c magi -n "__fish_magi_using_subcommand restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand restore" -l from-cloud -d 'Take the backup from the cloud repository ([cloud]), fetching only the services restored'
 complete -c magi -n "__fish_magi_using_subcommand restore" -l dry-run -d 'Verify and show what would be replaced; change nothing'
 complete -c magi -n "__fish_magi_using_subcommand restore" -s y -l yes -d 'Do not ask before replacing data'
 complete -c magi -n "__fish_magi_using_subcommand restore" -l json -d 'Print events as NDJSON on stdout'

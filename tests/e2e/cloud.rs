@@ -282,6 +282,41 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
         fs::read_to_string(home.join("data/open-webui/uploads/secret-notes.txt")).unwrap(),
         format!("{marker}\n").repeat(2000)
     );
+    let look = tempfile::tempdir().unwrap();
+    let to = look.path().join("look");
+    let fetched = run(
+        &stack,
+        &config,
+        "magi-restore",
+        &[
+            "--from-cloud",
+            &second,
+            "--service",
+            "n8n",
+            "--to",
+            to.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&fetched), 0);
+    assert_eq!(
+        rows(
+            &to.join("data/n8n/database.sqlite"),
+            "SELECT name FROM workflow_entity ORDER BY id"
+        ),
+        wanted,
+        "--to writes the files where a person can look"
+    );
+    assert!(
+        !to.join("data/open-webui").exists(),
+        "only the service asked for"
+    );
+    let again = run(
+        &stack,
+        &config,
+        "magi-restore",
+        &["--from-cloud", &second, "--to", to.to_str().unwrap()],
+    );
+    assert_eq!(code(&again), 1, "a directory that is not empty is refused");
     let leftovers: Vec<String> = fs::read_dir(&backups)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -666,5 +701,216 @@ fn cloud_a_snapshot_restores_with_age_zstd_and_python_alone() {
         text(&output.stderr).contains("damaged"),
         "{}",
         text(&output.stderr)
+    );
+}
+
+#[test]
+fn cloud_uploads_ride_out_server_errors_cut_answers_and_an_outage() {
+    use magi_repo::s3::{Provider, Retry, S3Config, S3Store};
+    use magi_repo::store::Store;
+    use magi_testkit::faulty::{Faults, FaultyProxy};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    if !require(Component::SeaweedFS) {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    let proxy = FaultyProxy::start(s3.endpoint());
+    let config = |bucket: &str| S3Config {
+        endpoint: proxy.endpoint().parse().unwrap(),
+        bucket: bucket.to_owned(),
+        region: s3.region().to_owned(),
+        prefix: "magi".into(),
+        provider: Provider::Generic,
+        access_key: s3.access_key().to_owned(),
+        secret_key: s3.secret_key().to_owned(),
+        retry: Retry::default(),
+    };
+    let store: Arc<dyn Store> = Arc::new(S3Store::new(&config(BUCKET)).unwrap());
+    magi_repo::repo::init(store.as_ref()).unwrap();
+    let identity = Arc::new(age::x25519::Identity::generate());
+    let keys = magi_repo::Keys {
+        recipient: identity.to_public(),
+        identity: Some(Arc::clone(&identity)),
+    };
+    let small_packs = magi_repo::Options {
+        parallel: 4,
+        pack_size: 128 << 10,
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let mut repo =
+        magi_repo::Repository::open(Arc::clone(&store), keys.clone(), cache.path(), small_packs)
+            .unwrap();
+
+    // One in ten requests refused with 503/500, one in twenty answers cut off, and a 30-second outage
+    // a second into the upload.
+    proxy.set(Faults {
+        error_rate: 0.10,
+        reset_rate: 0.05,
+    });
+    let db = database(3000, 21);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(1));
+            proxy.outage(Duration::from_secs(30));
+        });
+        back_up(&mut repo, "faulty", &[("webui.db", &db)]);
+    });
+    let counts = proxy.counts();
+    eprintln!(
+        "uploaded through {counts:?} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        counts.errors > 0 && counts.resets > 0 && counts.dropped > 0,
+        "{counts:?}"
+    );
+    assert!(
+        started.elapsed() > Duration::from_secs(30),
+        "it waited out the outage"
+    );
+
+    let fresh = tempfile::tempdir().unwrap();
+    let mut reader =
+        magi_repo::Repository::open(Arc::clone(&store), keys, fresh.path(), small_packs).unwrap();
+    let snapshot = reader.snapshot("faulty").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let paths = reader
+        .restore(&snapshot, &[0], out.path(), &|_| {})
+        .unwrap();
+    assert_eq!(
+        fs::read(&paths[0]).unwrap(),
+        db,
+        "restored through the same faults"
+    );
+    proxy.set(Faults::default());
+    let report = reader.verify(true, 0).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // What the server means is not retried: a missing bucket fails on its first answers.
+    let before = proxy.counts().requests;
+    let missing: Arc<dyn Store> = Arc::new(S3Store::new(&config("no-such-bucket")).unwrap());
+    let error = match magi_repo::Repository::open(
+        missing,
+        magi_repo::Keys {
+            recipient: identity.to_public(),
+            identity: None,
+        },
+        fresh.path(),
+        small_packs,
+    ) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a missing bucket opened"),
+    };
+    assert!(error.contains("NoSuchBucket"), "{error}");
+    assert!(
+        proxy.counts().requests - before <= 2,
+        "no retry of a 404: {:?}",
+        proxy.counts()
+    );
+}
+
+#[test]
+fn cloud_upload_killed_anywhere_half_lists_nothing_and_loses_at_most_the_pack_in_flight() {
+    use std::time::{Duration, Instant};
+    if !require(Component::SeaweedFS) {
+        return;
+    }
+    let Some(stack) = MiniStack::available().then(MiniStack::up) else {
+        return;
+    };
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    let config = stack.config_path().to_owned();
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = write_secret(keys.path(), "key", s3.access_key());
+    let secret_file = write_secret(keys.path(), "secret", s3.secret_key());
+    let configure = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--endpoint",
+            s3.endpoint(),
+            "--bucket",
+            BUCKET,
+            "--access-key-file",
+            key_file.to_str().unwrap(),
+            "--secret-key-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&configure), 0);
+    // One upload at a time, so "in flight" is one pack.
+    let mut text_of_config = fs::read_to_string(&config).unwrap();
+    text_of_config.push_str("parallel = 1\n");
+    fs::write(&config, text_of_config).unwrap();
+    let big = stack.home().join("data/open-webui/uploads/big.bin");
+
+    let mut seed = 100;
+    let new_backup = |seed: u64| {
+        fs::write(&big, database(2000, seed)).unwrap();
+        let create = run(&stack, &config, "magi-backup", &["create", "--json"]);
+        created_name(&create)
+    };
+    let mut name = new_backup(seed);
+    let started = Instant::now();
+    let first = run(&stack, &config, "magi-backup", &["cloud", "upload", &name]);
+    assert_eq!(code(&first), 0);
+    let full = started.elapsed();
+    seed += 1;
+    name = new_backup(seed);
+
+    let mut kills = 0;
+    for round in 0..50 {
+        let delay = Duration::from_secs_f64(full.as_secs_f64() * fastrand::f64());
+        let mut child = command(&stack, "magi-backup", &config)
+            .args(["cloud", "upload", &name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // Whatever the moment, every listed snapshot is whole: it opens and names only stored chunks.
+        let listed = run(&stack, &config, "magi-backup", &["cloud", "list", "--json"]);
+        assert_eq!(
+            code(&listed),
+            0,
+            "round {round}: every listed snapshot opens"
+        );
+        if json_lines(&listed)
+            .iter()
+            .any(|s| s["name"] == name.as_str())
+        {
+            seed += 1;
+            name = new_backup(seed);
+        }
+    }
+    let last = run(&stack, &config, "magi-backup", &["cloud", "upload", &name]);
+    assert_eq!(code(&last), 0);
+    let verify = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "verify", "--deep", "--json"],
+    );
+    assert_eq!(code(&verify), 0);
+    let report: Value = serde_json::from_str(text(&verify.stdout).trim()).unwrap();
+    let orphans = report["unindexed_packs"].as_u64().unwrap();
+    eprintln!("{kills} kills of 50 uploads; {orphans} packs uploaded again after a kill");
+    assert!(kills >= 25, "most rounds were killed mid-upload: {kills}");
+    assert!(
+        orphans <= kills,
+        "at most the one pack in flight is lost per kill: {orphans} for {kills} kills"
     );
 }

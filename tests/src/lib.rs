@@ -12,6 +12,7 @@
 pub mod caddy;
 pub mod component;
 pub mod docker;
+pub mod faulty;
 pub mod flood;
 pub mod http;
 pub mod image;

@@ -313,6 +313,12 @@ Examples:
   magi-restore magi-2026-11-24T03-00-00.000Z --dry-run
   magi-restore magi-2026-11-24T03-00-00.000Z --service n8n --yes
   magi-restore --at '2026-11-20 14:30'
+  magi-restore --from-cloud magi-2026-11-24T03-00-00.000Z --service n8n --yes
+  magi-restore --from-cloud --at '2026-11-20 14:30' --to /tmp/look
+
+With --from-cloud the backup is fetched from the [cloud] repository: only the files of the
+services restored, databases first, rebuilt into an archive beside the local ones (removed
+afterwards) that then takes the same path as a local one.
 
 Exit status: 0 restored and healthy, 1 failed or rolled back, 2 usage error.";
 
@@ -336,6 +342,10 @@ pub struct RestoreCli {
     /// Take the backup from the cloud repository ([cloud]), fetching only the services restored
     #[arg(long)]
     pub from_cloud: bool,
+    /// With --from-cloud: write the files into this directory (absent or empty) by their paths,
+    /// touching nothing of the stack, to look before restoring
+    #[arg(long, value_name = "DIR", requires = "from_cloud")]
+    pub to: Option<PathBuf>,
     /// Restore only this service (catalog or container name, or `config`); repeat for more
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,

@@ -178,18 +178,21 @@ fn chosen(manifest: &Manifest, config: &Config, wanted: &[String]) -> Vec<String
         .collect()
 }
 
-/// Rebuilds the archive of `snapshot` in `dir` (a fresh directory), holding only the services chosen:
-/// their files fetched from the repository, databases first, then written as a backup writes them.
-pub fn download(
-    repo: &mut Repository,
+/// The entries of the services chosen and the snapshot files that hold their content, databases first.
+struct Selection {
+    services: Vec<String>,
+    entries: Vec<crate::manifest::Entry>,
+    /// Indices into the snapshot's files, in the order to fetch them.
+    which: Vec<usize>,
+}
+
+fn select(
     snapshot: &Snapshot,
+    manifest: &Manifest,
     config: &Config,
     wanted: &[String],
-    dir: &Path,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Archive, BackupError> {
-    let mut manifest = manifest_of(snapshot)?;
-    let services = chosen(&manifest, config, wanted);
+) -> Result<Selection, BackupError> {
+    let services = chosen(manifest, config, wanted);
     let by_path: std::collections::HashMap<&str, usize> = snapshot
         .files
         .iter()
@@ -202,7 +205,7 @@ pub fn download(
         .filter(|e| services.contains(&e.service))
         .cloned()
         .collect();
-    let mut which: Vec<usize> = Vec::new();
+    let mut which: Vec<(bool, usize)> = Vec::new();
     for entry in entries.iter().filter(|e| e.entry_type == EntryType::File) {
         let index = by_path
             .get(entry.path.as_str())
@@ -213,23 +216,53 @@ pub fn download(
                     magi_core::printable::printable(&entry.path)
                 ),
             })?;
-        which.push(*index);
+        // Databases first: they are what a restore is usually for, and the largest to check.
+        which.push((entry.method != Method::SqliteOnlineBackup, *index));
     }
-    // Databases first: they are what a restore is usually for, and the largest to check.
-    which.sort_by_key(|i| {
-        let path = &snapshot.files[*i].path;
-        let method = entries.iter().find(|e| &e.path == path).map(|e| e.method);
-        (method != Some(Method::SqliteOnlineBackup), *i)
-    });
+    which.sort();
+    Ok(Selection {
+        services,
+        entries,
+        which: which.into_iter().map(|(_, i)| i).collect(),
+    })
+}
+
+/// Fetches the selected files into `dir/files`: the file of snapshot file `i` for each.
+fn fetch_files(
+    repo: &mut Repository,
+    snapshot: &Snapshot,
+    selection: &Selection,
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(PathBuf, std::collections::HashMap<String, PathBuf>), BackupError> {
     let fetched = dir.join("files");
     std::fs::create_dir(&fetched).map_err(io_at("create", &fetched))?;
-    let paths = repo.restore(snapshot, &which, &fetched, progress)?;
-    let local: std::collections::HashMap<usize, PathBuf> =
-        which.iter().copied().zip(paths).collect();
+    let paths = repo.restore(snapshot, &selection.which, &fetched, progress)?;
+    let by_path = selection
+        .which
+        .iter()
+        .map(|i| snapshot.files[*i].path.clone())
+        .zip(paths)
+        .collect();
+    Ok((fetched, by_path))
+}
 
+/// Rebuilds the archive of `snapshot` in `dir` (a fresh directory), holding only the services chosen:
+/// their files fetched from the repository, databases first, then written as a backup writes them.
+pub fn download(
+    repo: &mut Repository,
+    snapshot: &Snapshot,
+    config: &Config,
+    wanted: &[String],
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Archive, BackupError> {
+    let mut manifest = manifest_of(snapshot)?;
+    let selection = select(snapshot, &manifest, config, wanted)?;
+    let (fetched, local) = fetch_files(repo, snapshot, &selection, dir, progress)?;
     let file_name = format!("{}.tar.zst", snapshot.name);
     let mut writer = ArchiveWriter::create(dir, &file_name, None)?;
-    for entry in &entries {
+    for entry in &selection.entries {
         let meta = EntryMeta {
             path: entry.path.clone(),
             service: entry.service.clone(),
@@ -247,16 +280,83 @@ pub fn download(
                 writer.add_symlink(meta, entry.link.as_deref().unwrap_or_default())?
             }
             EntryType::File => {
-                let path = &local[&by_path[entry.path.as_str()]];
+                let path = &local[&entry.path];
                 let mut file = File::open(path).map_err(io_at("read", path))?;
                 writer.add_file(meta, entry.size, &mut file)?;
             }
         }
     }
+    let services = &selection.services;
     manifest.services.retain(|s| services.contains(s));
     manifest.targets.retain(|t| services.contains(&t.service));
     manifest.failed.retain(|f| services.contains(&f.service));
     let (path, _, _) = writer.finish(manifest)?;
     std::fs::remove_dir_all(&fetched).map_err(io_at("remove", &fetched))?;
     Archive::open(&path, None)
+}
+
+/// Restores the files of the services chosen into `dir` (absent or empty) by their paths in the
+/// archive, with their modes (never set-id bits) and times, touching nothing of the stack: to look
+/// before restoring. Symlinks are listed, not made. Returns the files written.
+pub fn download_to(
+    repo: &mut Repository,
+    snapshot: &Snapshot,
+    config: &Config,
+    wanted: &[String],
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(u64, Vec<String>), BackupError> {
+    use std::os::unix::fs::PermissionsExt;
+    let manifest = manifest_of(snapshot)?;
+    crate::confine::check(&manifest).map_err(|r| BackupError::BadEntry {
+        archive: snapshot.name.clone(),
+        entry: r.entry,
+        message: r.message,
+    })?;
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(BackupError::Io {
+            action: "restore into",
+            path: dir.to_owned(),
+            source: std::io::Error::other("the directory is not empty"),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(io_at("create", dir))?;
+    let selection = select(snapshot, &manifest, config, wanted)?;
+    let work = dir.join(".magi-fetch");
+    std::fs::create_dir(&work).map_err(io_at("create", &work))?;
+    let (fetched, local) = fetch_files(repo, snapshot, &selection, &work, progress)?;
+    let mut files = 0;
+    let mut links = Vec::new();
+    let mut dirs = Vec::new();
+    for entry in &selection.entries {
+        let target = dir.join(&entry.path);
+        let mode = std::fs::Permissions::from_mode(entry.mode & 0o777);
+        match entry.entry_type {
+            EntryType::Dir => {
+                std::fs::create_dir_all(&target).map_err(io_at("create", &target))?;
+                // Modes of directories last, so a read-only one is still filled.
+                dirs.push((target, mode));
+            }
+            EntryType::Symlink => links.push(format!(
+                "{} -> {}",
+                entry.path,
+                entry.link.as_deref().unwrap_or_default()
+            )),
+            EntryType::File => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_at("create", parent))?;
+                }
+                let from = &local[&entry.path];
+                std::fs::rename(from, &target).map_err(io_at("move into place", &target))?;
+                std::fs::set_permissions(&target, mode).map_err(io_at("chmod", &target))?;
+                files += 1;
+            }
+        }
+    }
+    debug_assert!(fetched.starts_with(&work));
+    std::fs::remove_dir_all(&work).map_err(io_at("remove", &work))?;
+    for (path, mode) in dirs.into_iter().rev() {
+        std::fs::set_permissions(&path, mode).map_err(io_at("chmod", &path))?;
+    }
+    Ok((files, links))
 }

@@ -637,6 +637,69 @@ fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// `magi-restore --from-cloud --to DIR`: the files of the backup written into a directory.
+pub fn fetch_to(
+    start: &Start,
+    name: Option<&str>,
+    at: Option<Timestamp>,
+    services: &[String],
+    to: &Path,
+    quiet: bool,
+) -> anyhow::Result<u8> {
+    let began = Instant::now();
+    let mut repo = cloud::open(&start.config, &start.paths)?;
+    let chosen = choose_snapshot(&repo, name, at)?;
+    let snapshot = repo.snapshot(&chosen)?;
+    let progress = std::sync::Mutex::new((Progress::new(quiet), 0u64));
+    let (files, links) =
+        cloud::download_to(&mut repo, &snapshot, &start.config, services, to, &|n| {
+            let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+            p.1 += n;
+            let done = p.1;
+            p.0.update(done, "fetching from the repository");
+        })?;
+    progress.lock().unwrap_or_else(|e| e.into_inner()).0.done();
+    println!(
+        "{chosen}: {files} files written under {} in {:.1} s; the stack was not touched",
+        to.display(),
+        began.elapsed().as_secs_f64()
+    );
+    for link in links {
+        println!(
+            "  not made (a symlink): {}",
+            magi_core::printable::printable(&link)
+        );
+    }
+    Ok(0)
+}
+
+/// The snapshot named (a backup's name, with or without its extension), or the newest taken by `at`.
+fn choose_snapshot(
+    repo: &magi_repo::Repository,
+    name: Option<&str>,
+    at: Option<Timestamp>,
+) -> anyhow::Result<String> {
+    let names = repo.snapshots()?;
+    Ok(match (name, at) {
+        (Some(name), _) => {
+            let stem = ArchiveName::parse(name)
+                .map(|n| n.stem())
+                .unwrap_or_else(|| name.to_owned());
+            names.into_iter().find(|n| *n == stem).ok_or_else(|| {
+                UsageError(format!(
+                    "no backup named '{name}' in {} (`magi backup cloud list` shows them)",
+                    repo.store().describe()
+                ))
+            })?
+        }
+        (None, Some(at)) => names
+            .into_iter()
+            .rfind(|n| ArchiveName::parse(&format!("{n}.tar.zst")).is_some_and(|a| a.time <= at))
+            .ok_or_else(|| UsageError("no backup in the repository was taken by then".into()))?,
+        (None, None) => return Err(UsageError("name a backup, or give --at TIME".into()).into()),
+    })
+}
+
 /// A directory removed when dropped.
 struct Removed(PathBuf);
 
@@ -662,25 +725,7 @@ pub fn fetch(
     quiet: bool,
 ) -> anyhow::Result<Fetched> {
     let mut repo = cloud::open(&start.config, &start.paths)?;
-    let names = repo.snapshots()?;
-    let chosen = match (name, at) {
-        (Some(name), _) => {
-            let stem = ArchiveName::parse(name)
-                .map(|n| n.stem())
-                .unwrap_or_else(|| name.to_owned());
-            names.into_iter().find(|n| *n == stem).ok_or_else(|| {
-                UsageError(format!(
-                    "no backup named '{name}' in {} (`magi backup cloud list` shows them)",
-                    repo.store().describe()
-                ))
-            })?
-        }
-        (None, Some(at)) => names
-            .into_iter()
-            .rfind(|n| ArchiveName::parse(&format!("{n}.tar.zst")).is_some_and(|a| a.time <= at))
-            .ok_or_else(|| UsageError("no backup in the repository was taken by then".into()))?,
-        (None, None) => return Err(UsageError("name a backup, or give --at TIME".into()).into()),
-    };
+    let chosen = choose_snapshot(&repo, name, at)?;
     let snapshot = repo.snapshot(&chosen)?;
     let dir =
         create::backup_dir(&start.config)?.join(format!(".cloud-restore-{}", std::process::id()));

@@ -628,6 +628,17 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
     let start = cli.common.start("magi-restore")?;
     let dir = create::backup_dir(&start.config)?.to_owned();
     let keys = keys(&start)?;
+    if let Some(to) = &cli.to {
+        let at = cli.at.as_deref().map(parse_local_time).transpose()?;
+        return crate::cloud_commands::fetch_to(
+            &start,
+            cli.name.as_deref(),
+            at,
+            &cli.services,
+            to,
+            cli.common.quiet,
+        );
+    }
     let fetched = if cli.from_cloud {
         let at = cli.at.as_deref().map(parse_local_time).transpose()?;
         Some(crate::cloud_commands::fetch(
