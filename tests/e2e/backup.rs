@@ -398,12 +398,12 @@ fn manifest_of(path: &Path) -> Value {
 
 /// A MAGI home with only configuration files, a config for it and the environment to run our tools there,
 /// for the tests that need no container.
-struct BareHome {
+pub(crate) struct BareHome {
     root: tempfile::TempDir,
 }
 
 impl BareHome {
-    fn new(extra: &str) -> BareHome {
+    pub(crate) fn new(extra: &str) -> BareHome {
         let root = tempfile::tempdir().unwrap();
         let home = root.path().join("home");
         for (path, content) in [
@@ -433,15 +433,15 @@ impl BareHome {
         BareHome { root }
     }
 
-    fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.root.path().join("home")
     }
 
-    fn backups(&self) -> PathBuf {
+    pub(crate) fn backups(&self) -> PathBuf {
         self.root.path().join("backups")
     }
 
-    fn command(&self, binary: &str) -> Command {
+    pub(crate) fn command(&self, binary: &str) -> Command {
         self.environment(magi_testkit::bin(binary))
     }
 
@@ -538,7 +538,7 @@ fn backup_a_flipped_byte_anywhere_fails_verify_naming_the_entry() {
 }
 
 /// Bytes that do not compress (xorshift64).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
@@ -551,7 +551,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// A tmpfs mounted for the length of a test.
-struct Tmpfs(PathBuf);
+pub(crate) struct Tmpfs(pub(crate) PathBuf);
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {

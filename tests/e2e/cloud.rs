@@ -914,3 +914,149 @@ fn cloud_upload_killed_anywhere_half_lists_nothing_and_loses_at_most_the_pack_in
         "at most the one pack in flight is lost per kill: {orphans} for {kills} kills"
     );
 }
+
+#[test]
+fn cloud_restore_onto_a_full_disk_is_a_clear_error_and_changes_nothing() {
+    use crate::backup::{BareHome, Tmpfs, noise};
+    if !require(Component::Root) {
+        return;
+    }
+    let bare = BareHome::new("");
+    let etc = bare.home().parent().unwrap().join("etc");
+    let repository = bare.home().parent().unwrap().join("offsite");
+    let run_bare = |binary: &str, args: &[&str]| {
+        let output = bare
+            .command(binary)
+            .env("CONFIGURATION_DIRECTORY", &etc)
+            .args(args)
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ {binary} {}\n{}{}",
+            args.join(" "),
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        output
+    };
+    let big = bare.home().join("config/big.bin");
+    fs::write(&big, noise(3_000_000, 7)).unwrap();
+    let create = run_bare("magi-backup", &["create", "--service", "config", "--json"]);
+    let name = created_name(&create);
+    let configure = run_bare(
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--directory",
+            repository.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&configure), 0);
+    assert!(etc.join("credentials/cloud-identity").exists());
+    assert_eq!(
+        code(&run_bare("magi-backup", &["cloud", "upload", &name])),
+        0
+    );
+    for entry in fs::read_dir(bare.backups()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.to_string_lossy().ends_with(".tar.zst") {
+            fs::remove_file(path).unwrap();
+        }
+    }
+    fs::write(&big, b"changed since the backup").unwrap();
+
+    let mount = Tmpfs(bare.backups());
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mount.0)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mount tmpfs");
+    let restore = run_bare(
+        "magi-restore",
+        &["--from-cloud", &name, "--service", "config", "--yes"],
+    );
+    assert_eq!(code(&restore), 1);
+    let said = text(&restore.stderr);
+    assert!(said.contains("is full"), "{said}");
+    assert_eq!(
+        fs::read(&big).unwrap(),
+        b"changed since the backup",
+        "nothing replaced"
+    );
+    let left: Vec<String> = fs::read_dir(&mount.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cloud-restore"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn cloud_a_prune_while_an_upload_runs_waits_its_turn_and_loses_nothing() {
+    use crate::backup::{BareHome, noise};
+    let bare = BareHome::new("");
+    let etc = bare.home().parent().unwrap().join("etc");
+    let repository = bare.home().parent().unwrap().join("offsite");
+    let command = |binary: &str, args: &[&str]| {
+        let mut command = bare.command(binary);
+        command.env("CONFIGURATION_DIRECTORY", &etc).args(args);
+        command
+    };
+    let output = |binary: &str, args: &[&str]| {
+        let output = command(binary, args).output().unwrap();
+        eprintln!(
+            "$ {binary} {}\n{}{}",
+            args.join(" "),
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        output
+    };
+    let configure = output(
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--directory",
+            repository.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&configure), 0);
+    let mut names = Vec::new();
+    for seed in 0..3 {
+        fs::write(bare.home().join("config/big.bin"), noise(12_000_000, seed)).unwrap();
+        let create = output("magi-backup", &["create", "--service", "config", "--json"]);
+        names.push(created_name(&create));
+    }
+    for name in &names[..2] {
+        assert_eq!(code(&output("magi-backup", &["cloud", "upload", name])), 0);
+    }
+    let mut upload = command("magi-backup", &["cloud", "upload", &names[2]])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let prune = output("magi-backup", &["cloud", "prune", "--keep-last", "1"]);
+    let uploaded = upload.wait().unwrap();
+    assert!(uploaded.success());
+    if code(&prune) == 1 {
+        assert!(
+            text(&prune.stderr).contains("is running"),
+            "{}",
+            text(&prune.stderr)
+        );
+    }
+    let again = output("magi-backup", &["cloud", "prune", "--keep-last", "1"]);
+    assert_eq!(code(&again), 0);
+    let list = output("magi-backup", &["cloud", "list", "--json"]);
+    let kept: Vec<String> = json_lines(&list)
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kept, [names[2].clone()]);
+    let verify = output("magi-backup", &["cloud", "verify", "--deep"]);
+    assert_eq!(code(&verify), 0, "the newest backup is whole");
+}

@@ -237,7 +237,16 @@ fn fetch_files(
 ) -> Result<(PathBuf, std::collections::HashMap<String, PathBuf>), BackupError> {
     let fetched = dir.join("files");
     std::fs::create_dir(&fetched).map_err(io_at("create", &fetched))?;
-    let paths = repo.restore(snapshot, &selection.which, &fetched, progress)?;
+    let paths = repo
+        .restore(snapshot, &selection.which, &fetched, progress)
+        .map_err(|e| match e {
+            magi_repo::RepoError::Io {
+                action,
+                path,
+                source,
+            } => BackupError::io(action, &path, source),
+            other => other.into(),
+        })?;
     let by_path = selection
         .which
         .iter()
