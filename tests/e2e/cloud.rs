@@ -338,6 +338,15 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
     assert_eq!(report["restored"]["name"], second.as_str(), "{report}");
     assert_eq!(report["problems"], serde_json::json!([]));
 
+    let drill = run(
+        &stack,
+        &config,
+        "magi-backup",
+        &["cloud", "verify", "--drill"],
+    );
+    assert_eq!(code(&drill), 1, "without Object Lock the drill fails");
+    assert!(text(&drill.stdout).contains("can delete every backup"));
+
     // A flipped byte in a pack: named by verify, and a restore that needs it changes nothing.
     let (key, mut bytes) = bucket_objects(&s3)
         .into_iter()
@@ -496,6 +505,7 @@ fn repository_on(s3: &S3Server, server: &str) {
             deadline: std::time::Duration::from_secs(5),
             ..Retry::default()
         },
+        lock_days: None,
     };
     let store = Arc::new(S3Store::new(&config(BUCKET)).unwrap());
     assert!(magi_repo::repo::init(store.as_ref()).unwrap(), "{server}");
@@ -726,6 +736,7 @@ fn cloud_uploads_ride_out_server_errors_cut_answers_and_an_outage() {
         access_key: s3.access_key().to_owned(),
         secret_key: s3.secret_key().to_owned(),
         retry: Retry::default(),
+        lock_days: None,
     };
     let store: Arc<dyn Store> = Arc::new(S3Store::new(&config(BUCKET)).unwrap());
     magi_repo::repo::init(store.as_ref()).unwrap();
@@ -1059,4 +1070,47 @@ fn cloud_a_prune_while_an_upload_runs_waits_its_turn_and_loses_nothing() {
     assert_eq!(kept, [names[2].clone()]);
     let verify = output("magi-backup", &["cloud", "verify", "--deep"]);
     assert_eq!(code(&verify), 0, "the newest backup is whole");
+}
+
+#[test]
+fn cloud_the_ransomware_drill_needs_object_lock_and_a_locked_backup_survives_its_own_credentials() {
+    use magi_repo::s3::{Drill, Provider, Retry, S3Config, S3Store};
+    use magi_repo::store::Store;
+    if !require(Component::MoreS3) {
+        return;
+    }
+    let s3 = S3Server::moto();
+    s3.create_bucket("plain");
+    s3.create_locked_bucket("locked");
+    let store = |bucket: &str, lock_days| {
+        S3Store::new(&S3Config {
+            endpoint: s3.endpoint().parse().unwrap(),
+            bucket: bucket.to_owned(),
+            region: s3.region().to_owned(),
+            prefix: "magi".into(),
+            provider: Provider::Generic,
+            access_key: s3.access_key().to_owned(),
+            secret_key: s3.secret_key().to_owned(),
+            retry: Retry::default(),
+            lock_days,
+        })
+        .unwrap()
+    };
+    assert_eq!(store("locked", None).drill().unwrap(), Drill::NotConfigured);
+    assert!(
+        matches!(store("plain", Some(30)).drill().unwrap(), Drill::NoLock(_)),
+        "a bucket without Object Lock is told apart"
+    );
+    let locked = store("locked", Some(30));
+    match locked.drill().unwrap() {
+        Drill::Refused(code) => eprintln!("the locked bucket refused: {code}"),
+        other => panic!("the locked bucket let the delete through: {other:?}"),
+    }
+    // A backup written under the lock: its snapshot survives a delete with the same credentials.
+    locked
+        .put("snapshots/one", b"sealed snapshot", false)
+        .unwrap();
+    locked.delete("snapshots/one").unwrap();
+    let versions = s3.object_versions("locked", "magi/snapshots/one");
+    assert!(!versions.is_empty(), "the locked version is still there");
 }

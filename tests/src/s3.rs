@@ -189,6 +189,46 @@ impl S3Server {
         expect_success("PUT", call("PUT", url.as_str(), None), name);
     }
 
+    /// Creates a bucket with versioning and Object Lock on (where the server supports them).
+    pub fn create_locked_bucket(&self, name: &str) {
+        let handle = self.bucket(name);
+        let mut action = handle.create_bucket(&self.credentials);
+        action
+            .headers_mut()
+            .insert("x-amz-bucket-object-lock-enabled", "true");
+        let url = action.sign(SIGNED_FOR);
+        let agent = agent();
+        let answer = agent
+            .put(url.as_str())
+            .header("x-amz-bucket-object-lock-enabled", "true")
+            .send_empty()
+            .map(|r| r.status().as_u16());
+        assert!(
+            matches!(answer, Ok(200..=299)),
+            "creating the locked bucket {name}: {answer:?}"
+        );
+    }
+
+    /// The version IDs of `key` (not delete markers), on a versioned bucket.
+    pub fn object_versions(&self, bucket: &str, key: &str) -> Vec<String> {
+        let handle = self.bucket(bucket);
+        let mut action = handle.list_objects_v2(Some(&self.credentials));
+        action.query_mut().remove("list-type");
+        action.query_mut().insert("versions", "");
+        action.with_prefix(key);
+        let url = action.sign(SIGNED_FOR);
+        let body = expect_success("GET", call("GET", url.as_str(), None), bucket);
+        let text = String::from_utf8_lossy(&body);
+        text.split("<Version>")
+            .skip(1)
+            .filter_map(|v| {
+                let start = v.find("<VersionId>")? + "<VersionId>".len();
+                let end = v[start..].find("</VersionId>")? + start;
+                Some(v[start..end].to_owned())
+            })
+            .collect()
+    }
+
     /// Stores an object.
     pub fn put_object(&self, bucket: &str, key: &str, bytes: &[u8]) {
         let url = self
@@ -245,13 +285,17 @@ fn gateway_answers(endpoint: &str, credentials: &Credentials) -> bool {
     matches!(call("HEAD", url.as_str(), None), Ok((404 | 200, _)))
 }
 
-/// One request; `Ok((status, body))` for any HTTP answer.
-fn call(method: &str, url: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
-        .into();
+        .into()
+}
+
+/// One request; `Ok((status, body))` for any HTTP answer.
+fn call(method: &str, url: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>), String> {
+    let agent = agent();
     let result = match (method, body) {
         ("PUT", Some(bytes)) => agent.put(url).send(bytes),
         ("PUT", None) => agent.put(url).send_empty(),

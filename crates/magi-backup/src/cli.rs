@@ -145,13 +145,18 @@ snapshot must decrypt and name only stored chunks; a sample of 8 packs (all with
 downloaded, decrypted and every chunk in it checked against its SHA-256. --deep also reads
 every snapshot's chunk trees. --restore rebuilds the newest backup from the bucket in a scratch
 directory and checks it as `magi-backup verify --deep` checks a local one, and says how long
-that took. Events backup.cloud.verified or backup.cloud.damaged go to the journal either way.
+that took. --drill checks that the bucket keeps backups from the very credentials that write
+them: with [cloud] lock_days (Object Lock, COMPLIANCE mode) a locked probe is written and its
+deletion tried, which the bucket must refuse; without lock_days it says that anyone holding
+these credentials can delete every backup. Events backup.cloud.verified or
+backup.cloud.damaged go to the journal either way.
 Exit status 1 when anything is wrong; each problem is named.
 
 Examples:
   magi-backup cloud verify
   magi-backup cloud verify --deep --json
-  magi-backup cloud verify --restore")]
+  magi-backup cloud verify --restore
+  magi-backup cloud verify --drill")]
     Verify(CloudVerifyArgs),
     /// Delete the repository's backups its own retention does not keep, then the data only they used
     #[command(after_help = "\
@@ -196,6 +201,10 @@ pub struct ConfigureArgs {
     /// Encrypt to this age public key and keep no identity here (a write-only backup host)
     #[arg(long, value_name = "AGE1...")]
     pub recipient: Option<String>,
+    /// Object Lock: keep every object this many days, undeletable even with these credentials (the
+    /// bucket must have been created with Object Lock on); `verify --drill` checks it
+    #[arg(long, value_name = "DAYS", requires = "endpoint")]
+    pub lock_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +228,10 @@ pub struct CloudVerifyArgs {
     /// integrity_check, Redis and Qdrant headers); the weekly magi-backup-cloud-check.timer runs this
     #[arg(long)]
     pub restore: bool,
+    /// The ransomware drill: with [cloud] lock_days, write a locked probe and try to delete it with
+    /// these credentials; the bucket must refuse
+    #[arg(long)]
+    pub drill: bool,
     /// Without a [cloud] section, do nothing and succeed
     #[arg(long)]
     pub if_configured: bool,

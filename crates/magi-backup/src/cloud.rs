@@ -15,7 +15,7 @@ use std::sync::Arc;
 use magi_core::config::{CloudConfig, Config};
 use magi_core::paths::Paths;
 use magi_repo::repo::{Keys, Options, Repository};
-use magi_repo::s3::{Provider, Retry, S3Config, S3Store};
+use magi_repo::s3::{Drill, Provider, Retry, S3Config, S3Store};
 use magi_repo::snapshot::Snapshot;
 use magi_repo::store::{DirStore, Store};
 
@@ -42,13 +42,10 @@ pub fn provider(section: &CloudConfig) -> Option<Provider> {
     )
 }
 
-/// The store a `[cloud]` section names.
-pub fn store(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(directory) = &section.directory {
-        return Ok(Arc::new(DirStore::new(directory)?));
-    }
+/// The bucket of a `[cloud]` section that names one, with its credentials read.
+fn s3_config(section: &CloudConfig, paths: &Paths) -> anyhow::Result<S3Config> {
     let endpoint = section.endpoint.as_deref().unwrap_or_default();
-    let config = S3Config {
+    Ok(S3Config {
         endpoint: endpoint
             .parse()
             .map_err(|e| anyhow::anyhow!("[cloud] endpoint '{endpoint}': {e}"))?,
@@ -67,8 +64,24 @@ pub fn store(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Arc<dyn Sto
             paths,
         )?,
         retry: Retry::default(),
-    };
-    Ok(Arc::new(S3Store::new(&config)?))
+        lock_days: section.lock_days,
+    })
+}
+
+/// The store a `[cloud]` section names.
+pub fn store(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(directory) = &section.directory {
+        return Ok(Arc::new(DirStore::new(directory)?));
+    }
+    Ok(Arc::new(S3Store::new(&s3_config(section, paths)?)?))
+}
+
+/// The ransomware drill of the `[cloud]` bucket ([`S3Store::drill`]); a directory has no Object Lock.
+pub fn drill(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Drill> {
+    if section.directory.is_some() {
+        return Ok(Drill::NotConfigured);
+    }
+    Ok(S3Store::new(&s3_config(section, paths)?)?.drill()?)
 }
 
 /// The keys of a `[cloud]` section: its recipient, and its identity where this host has one.

@@ -12,7 +12,7 @@ use magi_core::exit::UsageError;
 use magi_core::format::human_bytes;
 use magi_core::table::Table;
 use magi_repo::RepoError;
-use magi_repo::s3::Provider;
+use magi_repo::s3::{Drill, Provider};
 use serde_json::json;
 
 use crate::archive::Archive;
@@ -181,6 +181,9 @@ fn configure(start: &Start, args: ConfigureArgs) -> anyhow::Result<u8> {
             toml_string(&absolute.display().to_string())
         ));
     }
+    if let Some(days) = args.lock_days {
+        lines.push(format!("lock_days = {days}"));
+    }
     if let Some(prefix) = &args.prefix {
         lines.push(format!("prefix = {}", toml_string(prefix)));
     }
@@ -253,6 +256,7 @@ fn configure(start: &Start, args: ConfigureArgs) -> anyhow::Result<u8> {
                     deadline: Duration::from_secs(20),
                     ..Default::default()
                 },
+                lock_days: cloud_section.lock_days,
             })?)
         }
     };
@@ -485,6 +489,22 @@ fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
             Err(e) => report.problems.push(format!("the restore test: {e}")),
         }
     }
+    let mut drilled = None;
+    if args.drill {
+        let section = start.config.cloud.as_ref().expect("opened above");
+        match cloud::drill(section, &start.paths)? {
+            Drill::Refused(code) => drilled = Some(format!("the bucket refused to delete a locked backup ({code})")),
+            Drill::Deleted => report.problems.push(
+                "ransomware drill: these credentials deleted a locked object: the bucket does not protect its backups (is Object Lock on, in COMPLIANCE mode?)".into(),
+            ),
+            Drill::NoLock(why) => report.problems.push(format!(
+                "ransomware drill: a locked write failed, so Object Lock is not on for the bucket: {why}"
+            )),
+            Drill::NotConfigured => report.problems.push(
+                "ransomware drill: no [cloud] lock_days, so anyone holding these credentials can delete every backup; enable Object Lock on the bucket and set lock_days".into(),
+            ),
+        }
+    }
     let ok = report.problems.is_empty();
     let message = if ok {
         format!(
@@ -500,7 +520,10 @@ fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
                     took.as_secs_f64()
                 ))
                 .unwrap_or_default()
-        )
+        ) + &drilled
+            .as_ref()
+            .map(|d| format!("; ransomware drill: {d}"))
+            .unwrap_or_default()
     } else {
         format!(
             "{target}: {} problems: {}",
@@ -532,6 +555,7 @@ fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
     );
     if args.json {
         let mut value = serde_json::to_value(&report)?;
+        value["drill"] = json!(drilled);
         value["restored"] = json!(restored.as_ref().map(|(name, took)| json!({
             "name": name, "ms": took.as_millis() as u64
         })));
@@ -579,7 +603,17 @@ fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
     let tz = jiff::tz::TimeZone::system();
     let mut forget = Vec::new();
     let mut out = std::io::stdout().lock();
-    for ((name, _), decision) in names.iter().zip(retention::decide(&times, policy, &tz)) {
+    let locked_since = section.lock_days.map(|days| {
+        Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+            .unwrap_or(Timestamp::MIN)
+    });
+    for ((name, time), mut decision) in names.iter().zip(retention::decide(&times, policy, &tz)) {
+        // A backup still under Object Lock cannot be deleted; forgetting it would only hide it.
+        if !decision.keep && locked_since.is_some_and(|since| *time > since) {
+            decision.keep = true;
+            decision.reasons.push("locked");
+        }
         if decision.keep {
             if !args.json {
                 writeln!(out, "keep   {name} ({})", decision.reasons.join(", "))?;

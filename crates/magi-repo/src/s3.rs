@@ -151,6 +151,9 @@ pub struct S3Config {
     pub access_key: String,
     pub secret_key: String,
     pub retry: Retry,
+    /// Object Lock: every object written is retained this many days (COMPLIANCE mode), so the backup's own
+    /// credentials cannot delete or overwrite it before then. The bucket must have Object Lock enabled.
+    pub lock_days: Option<u32>,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -173,6 +176,7 @@ pub struct S3Store {
     retry: Retry,
     agent: ureq::Agent,
     target: String,
+    lock_days: Option<u32>,
     /// Requests by method (PUT, GET, HEAD, LIST, DELETE, POST), bytes up and down.
     counted: [AtomicU64; 8],
 }
@@ -182,6 +186,8 @@ struct Answer {
     status: u16,
     body: Vec<u8>,
     etag: Option<String>,
+    /// `x-amz-version-id`, on a versioned bucket.
+    version: Option<String>,
 }
 
 /// What one attempt came to.
@@ -226,6 +232,7 @@ impl S3Store {
             retry: config.retry,
             agent,
             target,
+            lock_days: config.lock_days,
             counted: Default::default(),
         })
     }
@@ -323,6 +330,11 @@ impl S3Store {
             .get("etag")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim_matches('"').to_owned());
+        let version = response
+            .headers()
+            .get("x-amz-version-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = if method == "HEAD" {
             Vec::new()
         } else {
@@ -337,7 +349,12 @@ impl S3Store {
             }
         };
         self.counted[7].fetch_add(body.len() as u64, Ordering::Relaxed);
-        Attempt::Done(Answer { status, body, etag })
+        Attempt::Done(Answer {
+            status,
+            body,
+            etag,
+            version,
+        })
     }
 
     /// The error for an answer that is final and not a success.
@@ -377,6 +394,8 @@ impl S3Store {
         if conditional {
             headers.push(("if-none-match", "*".to_owned()));
         }
+        let lock = self.lock_headers();
+        headers.extend(lock.iter().cloned());
         let sign = || {
             let mut action = self.bucket.put_object(Some(&self.credentials), &full);
             action
@@ -384,6 +403,9 @@ impl S3Store {
                 .insert("content-md5", content_md5.clone());
             if conditional {
                 action.headers_mut().insert("if-none-match", "*");
+            }
+            for (name, value) in &lock {
+                action.headers_mut().insert(*name, value.clone());
             }
             action.sign(SIGNED_FOR)
         };
@@ -406,12 +428,17 @@ impl S3Store {
 
     fn put_multipart(&self, key: &str, body: &[u8]) -> Result<(), StoreError> {
         let full = self.full(key);
+        let lock = self.lock_headers();
         let sign_create = || {
-            self.bucket
-                .create_multipart_upload(Some(&self.credentials), &full)
-                .sign(SIGNED_FOR)
+            let mut action = self
+                .bucket
+                .create_multipart_upload(Some(&self.credentials), &full);
+            for (name, value) in &lock {
+                action.headers_mut().insert(*name, value.clone());
+            }
+            action.sign(SIGNED_FOR)
         };
-        let answer = self.send("POST", key, &sign_create, &[], Some(&[]))?;
+        let answer = self.send("POST", key, &sign_create, &lock, Some(&[]))?;
         if !(200..=299).contains(&answer.status) {
             return Err(self.refused(&format!("start the multipart upload of {key}"), &answer));
         }
@@ -488,6 +515,73 @@ impl S3Store {
             }
         }
         outcome
+    }
+
+    /// The Object Lock headers of a write, when a retention is configured.
+    fn lock_headers(&self) -> Vec<(&'static str, String)> {
+        let Some(days) = self.lock_days else {
+            return Vec::new();
+        };
+        let until = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+            .unwrap_or(jiff::Timestamp::MAX)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        vec![
+            ("x-amz-object-lock-mode", "COMPLIANCE".to_owned()),
+            ("x-amz-object-lock-retain-until-date", until),
+        ]
+    }
+
+    /// The ransomware drill: writes a probe object under the configured retention, then tries to delete
+    /// that very version with the backup's own credentials. A bucket that protects its backups refuses.
+    pub fn drill(&self) -> Result<Drill, StoreError> {
+        if self.lock_days.is_none() {
+            return Ok(Drill::NotConfigured);
+        }
+        let key = format!("drill/probe-{}", std::process::id());
+        let full = self.full(&key);
+        let body = b"magi-backup cloud verify --drill";
+        let content_md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(body));
+        let mut headers = vec![("content-md5", content_md5.clone())];
+        let lock = self.lock_headers();
+        headers.extend(lock.iter().cloned());
+        let sign = || {
+            let mut action = self.bucket.put_object(Some(&self.credentials), &full);
+            action
+                .headers_mut()
+                .insert("content-md5", content_md5.clone());
+            for (name, value) in &lock {
+                action.headers_mut().insert(*name, value.clone());
+            }
+            action.sign(SIGNED_FOR)
+        };
+        let written = self.send("PUT", &key, &sign, &headers, Some(body))?;
+        if !(200..=299).contains(&written.status) {
+            let refused = self.refused(&format!("PUT {key} with Object Lock"), &written);
+            return Ok(Drill::NoLock(refused.to_string()));
+        }
+        let Some(version) = written.version else {
+            return Ok(Drill::NoLock(
+                "the bucket gave the locked write no version: versioning and Object Lock are off"
+                    .into(),
+            ));
+        };
+        let sign = || {
+            let mut action = self.bucket.delete_object(Some(&self.credentials), &full);
+            action.query_mut().insert("versionId", version.clone());
+            action.sign(SIGNED_FOR)
+        };
+        let deleted = self.send("DELETE", &key, &sign, &[], None)?;
+        Ok(if (200..=299).contains(&deleted.status) {
+            Drill::Deleted
+        } else {
+            Drill::Refused(
+                error_of(&deleted.body)
+                    .0
+                    .unwrap_or_else(|| format!("HTTP {}", deleted.status)),
+            )
+        })
     }
 
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
@@ -674,6 +768,19 @@ fn parse_listing(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), String> {
     Ok((found, if truncated { next } else { None }))
 }
 
+/// What the ransomware drill found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drill {
+    /// The delete of a locked version was refused (the server's code): backups are immutable.
+    Refused(String),
+    /// The backup's credentials deleted a locked version: the bucket does not protect its backups.
+    Deleted,
+    /// A locked write was refused or not versioned: Object Lock is not on for the bucket.
+    NoLock(String),
+    /// No `lock_days` is configured.
+    NotConfigured,
+}
+
 /// Why an answer is worth retrying, if it is.
 fn retryable(answer: &Answer) -> Option<String> {
     let code = error_of(&answer.body).0;
@@ -767,6 +874,7 @@ mod tests {
             status,
             body: body.as_bytes().to_vec(),
             etag: None,
+            version: None,
         };
         let slow = answer(
             503,
@@ -814,6 +922,7 @@ mod tests {
             status: 200,
             body: Vec::new(),
             etag: Some(etag.into()),
+            version: None,
         };
         let md5 = hex(&Md5::digest(b"pack"));
         assert!(check_etag(&with(&md5), &md5).is_ok());

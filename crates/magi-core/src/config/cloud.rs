@@ -40,6 +40,10 @@ pub struct CloudConfig {
     pub identity: Option<String>,
     /// Uploads and downloads at once.
     pub parallel: u32,
+    /// Object Lock: days each object written is retained (COMPLIANCE mode), so the backup's own credentials
+    /// cannot delete it before then; the bucket must have Object Lock enabled. Absent: off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_days: Option<u32>,
     pub keep_last: u32,
     pub keep_daily: u32,
     pub keep_weekly: u32,
@@ -116,6 +120,20 @@ impl CloudConfig {
                 format!("one of {}", PROVIDERS.join(", ")),
             ));
         }
+        if let Some(days) = file.lock_days
+            && !(1..=3650).contains(&days)
+        {
+            return Err(invalid(
+                "cloud.lock_days".into(),
+                "from 1 to 3650 days; leave it out to turn Object Lock off".into(),
+            ));
+        }
+        if file.lock_days.is_some() && file.directory.is_some() {
+            return Err(invalid(
+                "cloud.lock_days".into(),
+                "Object Lock is a bucket's; a directory repository has none".into(),
+            ));
+        }
         let parallel = file.parallel.unwrap_or(4);
         if !(1..=32).contains(&parallel) {
             return Err(invalid("cloud.parallel".into(), "from 1 to 32".into()));
@@ -132,6 +150,7 @@ impl CloudConfig {
             recipient,
             identity: file.identity,
             parallel,
+            lock_days: file.lock_days,
             keep_last: file.keep_last.unwrap_or(3),
             keep_daily: file.keep_daily.unwrap_or(14),
             keep_weekly: file.keep_weekly.unwrap_or(8),
@@ -155,6 +174,7 @@ pub(super) struct FileCloud {
     recipient: Option<String>,
     identity: Option<String>,
     parallel: Option<u32>,
+    lock_days: Option<u32>,
     keep_last: Option<u32>,
     keep_daily: Option<u32>,
     keep_weekly: Option<u32>,
@@ -218,6 +238,12 @@ mod tests {
             (
                 format!("[cloud]\ndirectory = \"/x\"\nrecipient = \"{RECIPIENT}\"\nparallel = 0\n"),
                 "cloud.parallel",
+            ),
+            (
+                format!(
+                    "[cloud]\ndirectory = \"/x\"\nrecipient = \"{RECIPIENT}\"\nlock_days = 30\n"
+                ),
+                "cloud.lock_days",
             ),
         ] {
             match load(&text) {

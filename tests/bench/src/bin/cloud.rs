@@ -392,6 +392,7 @@ fn bucket_bytes(s3: &S3Server, bucket: &str) -> anyhow::Result<u64> {
         access_key: s3.access_key().into(),
         secret_key: s3.secret_key().into(),
         retry: Retry::default(),
+        lock_days: None,
     })?;
     Ok(store.list("")?.iter().map(|l| l.size).sum())
 }
@@ -507,6 +508,7 @@ fn run() -> anyhow::Result<()> {
                 access_key: s3.access_key().into(),
                 secret_key: s3.secret_key().into(),
                 retry: magi_repo::s3::Retry::default(),
+                lock_days: None,
             })?);
         magi_repo::repo::init(store.as_ref())?;
     }
