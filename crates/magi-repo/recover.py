@@ -55,7 +55,7 @@ def main():
     for index in sorted((repo / "index").iterdir()):
         check_id(index, index.read_bytes())
         for pack in json.loads(open_sealed(index, args.identity))["packs"]:
-            for blob_id, _kind, _offset, _length, raw_offset, raw_length in pack["blobs"]:
+            for blob_id, _kind, raw_offset, raw_length in pack["blobs"]:
                 where[blob_id] = (pack["id"], raw_offset, raw_length)
 
     packs = {}

@@ -368,6 +368,10 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
         text(&verify.stdout).contains(pack),
         "the damaged pack is named"
     );
+    assert!(
+        text(&verify.stdout).contains(&format!("snapshot {second}, ")),
+        "and the snapshot and file that need it"
+    );
 
     // A wrong secret and a wrong key are two different, clear errors.
     let wrong = config.with_file_name("wrong-secret.toml");

@@ -344,6 +344,12 @@ pub fn download_to(
     }
     std::fs::create_dir_all(dir).map_err(io_at("create", dir))?;
     let selection = select(snapshot, &manifest, config, wanted)?;
+    if selection.entries.is_empty() {
+        return Err(BackupError::BadArchive {
+            archive: snapshot.name.clone(),
+            message: "holds nothing of the services asked for".into(),
+        });
+    }
     let work = dir.join(".magi-fetch");
     std::fs::create_dir(&work).map_err(io_at("create", &work))?;
     let (fetched, local) = fetch_files(repo, snapshot, &selection, &work, progress)?;

@@ -333,7 +333,7 @@ fn upload(start: &Start, args: &UploadArgs, quiet: bool) -> anyhow::Result<u8> {
             .find_map(|l| l.archive.ok())
             .ok_or_else(|| UsageError(format!("no readable backup in {}", dir.display())))?,
     };
-    if repo.snapshots()?.contains(&archive.name) {
+    if repo.has_snapshot(&archive.name)? {
         println!("{}: already in {}", archive.name, repo.store().describe());
         return Ok(0);
     }

@@ -23,36 +23,35 @@ pub struct IndexDoc {
 }
 
 /// One pack of an index: its stored size and MD5 (what a bucket listing shows), and its blobs as
-/// `[id, kind, offset, length, raw_offset, raw_length]`.
+/// `[id, kind, offset, length]`, placing each in the pack's decompressed plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackEntry {
     pub id: String,
     pub size: u64,
     pub md5: String,
-    pub blobs: Vec<(String, Kind, u32, u32, u64, u32)>,
+    pub blobs: Vec<(String, Kind, u64, u32)>,
 }
 
 impl PackEntry {
-    pub fn of(sealed: &Sealed) -> PackEntry {
+    pub fn new(id: &str, size: u64, md5: &str, blobs: &[Blob]) -> PackEntry {
         PackEntry {
-            id: sealed.id.clone(),
-            size: sealed.bytes.len() as u64,
-            md5: sealed.md5.clone(),
-            blobs: sealed
-                .blobs
+            id: id.to_owned(),
+            size,
+            md5: md5.to_owned(),
+            blobs: blobs
                 .iter()
-                .map(|b| {
-                    (
-                        hex(&b.id),
-                        b.kind,
-                        b.offset,
-                        b.length,
-                        b.raw_offset,
-                        b.raw_length,
-                    )
-                })
+                .map(|b| (hex(&b.id), b.kind, b.raw_offset, b.raw_length))
                 .collect(),
         }
+    }
+
+    pub fn of(sealed: &Sealed) -> PackEntry {
+        PackEntry::new(
+            &sealed.id,
+            sealed.bytes.len() as u64,
+            &sealed.md5,
+            &sealed.blobs,
+        )
     }
 
     /// The blobs, checked: IDs must be SHA-256 hex digests, as the pack's own ID.
@@ -65,14 +64,12 @@ impl PackEntry {
         }
         self.blobs
             .iter()
-            .map(|(id, kind, offset, length, raw_offset, raw_length)| {
+            .map(|(id, kind, raw_offset, raw_length)| {
                 Ok(Blob {
                     id: digest(id).ok_or_else(|| {
                         RepoError::damaged(key, "names a blob whose ID is not a SHA-256")
                     })?,
                     kind: *kind,
-                    offset: *offset,
-                    length: *length,
                     raw_offset: *raw_offset,
                     raw_length: *raw_length,
                 })
@@ -103,7 +100,6 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE packs (id TEXT PRIMARY KEY, size INTEGER NOT NULL, md5 TEXT NOT NULL,
                         indexed INTEGER NOT NULL);
     CREATE TABLE blobs (id BLOB PRIMARY KEY, pack TEXT NOT NULL, kind TEXT NOT NULL,
-                        offset INTEGER NOT NULL, length INTEGER NOT NULL,
                         raw_offset INTEGER NOT NULL, raw_length INTEGER NOT NULL) WITHOUT ROWID;
     CREATE INDEX blobs_by_pack ON blobs (pack);
     CREATE TABLE indexes (id TEXT PRIMARY KEY);
@@ -119,6 +115,22 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::Data => "d",
         Kind::Tree => "t",
     }
+}
+
+fn kind_of(text: &str) -> Kind {
+    if text == "t" { Kind::Tree } else { Kind::Data }
+}
+
+/// A blob from a row of `id, kind, raw_offset, raw_length`.
+fn blob_row(r: &magi_core::store::rusqlite::Row<'_>) -> magi_core::store::rusqlite::Result<Blob> {
+    let id: Vec<u8> = r.get(0)?;
+    let kind: String = r.get(1)?;
+    Ok(Blob {
+        id: id.as_slice().try_into().unwrap_or([0; 32]),
+        kind: kind_of(&kind),
+        raw_offset: r.get::<_, i64>(2)? as u64,
+        raw_length: r.get(3)?,
+    })
 }
 
 impl Cache {
@@ -161,23 +173,10 @@ impl Cache {
     /// Where a blob is: its pack and place.
     pub fn locate(&self, id: &[u8; 32]) -> Result<Option<(String, Blob)>, RepoError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT pack, kind, offset, length, raw_offset, raw_length FROM blobs WHERE id = ?1",
+            "SELECT id, kind, raw_offset, raw_length, pack FROM blobs WHERE id = ?1",
         )?;
         Ok(statement
-            .query_row([&id[..]], |r| {
-                let kind: String = r.get(1)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Blob {
-                        id: *id,
-                        kind: if kind == "t" { Kind::Tree } else { Kind::Data },
-                        offset: r.get(2)?,
-                        length: r.get(3)?,
-                        raw_offset: r.get::<_, i64>(4)? as u64,
-                        raw_length: r.get(5)?,
-                    },
-                ))
-            })
+            .query_row([&id[..]], |r| Ok((r.get::<_, String>(4)?, blob_row(r)?)))
             .optional()?)
     }
 
@@ -195,16 +194,14 @@ impl Cache {
         )?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO blobs (id, pack, kind, offset, length, raw_offset, raw_length)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR IGNORE INTO blobs (id, pack, kind, raw_offset, raw_length)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for blob in blobs {
                 insert.execute(params![
                     &blob.id[..],
                     pack.id,
                     kind_text(blob.kind),
-                    blob.offset,
-                    blob.length,
                     blob.raw_offset as i64,
                     blob.raw_length
                 ])?;
@@ -219,37 +216,15 @@ impl Cache {
         let mut packs = self
             .conn
             .prepare("SELECT id, size, md5 FROM packs WHERE indexed = 0 ORDER BY id")?;
-        let mut entries: Vec<PackEntry> = packs
-            .query_map([], |r| {
-                Ok(PackEntry {
-                    id: r.get(0)?,
-                    size: r.get::<_, i64>(1)? as u64,
-                    md5: r.get(2)?,
-                    blobs: Vec::new(),
-                })
-            })?
+        let rows: Vec<(String, i64, String)> = packs
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        let mut blobs = self.conn.prepare(
-            "SELECT id, kind, offset, length, raw_offset, raw_length FROM blobs WHERE pack = ?1
-             ORDER BY offset",
-        )?;
-        for entry in &mut entries {
-            entry.blobs = blobs
-                .query_map([&entry.id], |r| {
-                    let id: Vec<u8> = r.get(0)?;
-                    let kind: String = r.get(1)?;
-                    Ok((
-                        hex(&id),
-                        if kind == "t" { Kind::Tree } else { Kind::Data },
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get::<_, i64>(4)? as u64,
-                        r.get(5)?,
-                    ))
-                })?
-                .collect::<Result<_, _>>()?;
-        }
-        Ok(entries)
+        rows.into_iter()
+            .map(|(id, size, md5)| {
+                let blobs = self.blobs_of(&id)?;
+                Ok(PackEntry::new(&id, size as u64, &md5, &blobs))
+            })
+            .collect()
     }
 
     /// Marks packs as named by the index object `index`.
@@ -295,26 +270,24 @@ impl Cache {
         Ok(rows)
     }
 
-    /// The blobs of one pack.
+    /// The blobs of one pack, in the order of their content.
     pub fn blobs_of(&self, pack: &str) -> Result<Vec<Blob>, RepoError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, kind, offset, length, raw_offset, raw_length FROM blobs WHERE pack = ?1",
+            "SELECT id, kind, raw_offset, raw_length FROM blobs WHERE pack = ?1 ORDER BY raw_offset",
         )?;
         let rows = statement
-            .query_map([pack], |r| {
-                let id: Vec<u8> = r.get(0)?;
-                let kind: String = r.get(1)?;
-                Ok(Blob {
-                    id: id.as_slice().try_into().unwrap_or([0; 32]),
-                    kind: if kind == "t" { Kind::Tree } else { Kind::Data },
-                    offset: r.get(2)?,
-                    length: r.get(3)?,
-                    raw_offset: r.get::<_, i64>(4)? as u64,
-                    raw_length: r.get(5)?,
-                })
-            })?
+            .query_map([pack], blob_row)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// Where a pack's decompressed plaintext ends: the bound of its decompression.
+    pub fn raw_size(&self, pack: &str) -> Result<u64, RepoError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT max(raw_offset + raw_length) FROM blobs WHERE pack = ?1")?
+            .query_row([pack], |r| r.get::<_, Option<i64>>(0))?
+            .unwrap_or(0) as u64)
     }
 }
 
@@ -334,7 +307,7 @@ mod tests {
         let mut builder = PackBuilder::default();
         let id: [u8; 32] = Sha256::digest(b"page").into();
         builder.add(id, Kind::Data, b"page");
-        let sealed = builder.seal(&identity.to_public());
+        let sealed = builder.take().seal(&identity.to_public());
         let entry = PackEntry::of(&sealed);
         cache.add(&entry, &sealed.blobs, false).unwrap();
         assert!(cache.knows(&id).unwrap());

@@ -1,10 +1,13 @@
 //! Packs: many blobs in one object, so a backup of a hundred thousand pages is a few dozen PUTs.
 //!
-//! A pack's plaintext is its blobs one after another, each its own zstd frame with a content checksum;
-//! decompressed as one stream (`zstd -d`) they give the blobs' contents one after another, which is what
-//! the recovery script relies on. The plaintext is sealed with age, and the pack's ID is the SHA-256 of
-//! what is stored, so a changed byte is seen before anything is decrypted and named by its key.
-//! Where each blob lies is recorded in the index, not in the pack.
+//! A pack's plaintext is its blobs' contents one after another, compressed as one zstd frame (with its
+//! content checksum: the blobs share one compression window, which a page-sized blob alone would not fill),
+//! then sealed with age. The pack's ID is the SHA-256 of what is stored, so a changed byte is seen before
+//! anything is decrypted and named by its key. Where each blob lies in the decompressed plaintext is in the
+//! index, not in the pack: `age -d | zstd -d` gives the contents, and the index slices them.
+//!
+//! A pack is filled by the backup's reading thread ([`PackBuilder`]) and compressed, sealed and uploaded by
+//! an upload worker ([`Raw::seal`]), so the two cores a small host has both work.
 
 use md5::Md5;
 use serde::{Deserialize, Serialize};
@@ -24,17 +27,19 @@ pub enum Kind {
     Tree,
 }
 
-/// Where one blob lies in its pack.
+/// Where one blob lies in its pack's decompressed plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Blob {
     pub id: [u8; 32],
     pub kind: Kind,
-    /// Its zstd frame in the pack's plaintext.
-    pub offset: u32,
-    pub length: u32,
-    /// Its content in the decompressed plaintext.
     pub raw_offset: u64,
     pub raw_length: u32,
+}
+
+impl Blob {
+    pub fn end(&self) -> u64 {
+        self.raw_offset + u64::from(self.raw_length)
+    }
 }
 
 /// The key of a pack.
@@ -45,8 +50,14 @@ pub fn key(id: &str) -> String {
 /// A pack being filled.
 #[derive(Debug, Default)]
 pub struct PackBuilder {
-    plain: Vec<u8>,
-    raw: u64,
+    raw: Vec<u8>,
+    blobs: Vec<Blob>,
+}
+
+/// A filled pack, not yet compressed or sealed.
+#[derive(Debug)]
+pub struct Raw {
+    raw: Vec<u8>,
     blobs: Vec<Blob>,
 }
 
@@ -62,47 +73,54 @@ pub struct Sealed {
 impl PackBuilder {
     /// Adds a blob; `raw` hashes to `id`.
     pub fn add(&mut self, id: [u8; 32], kind: Kind, raw: &[u8]) {
-        let frame = crypt::compress(raw);
         self.blobs.push(Blob {
             id,
             kind,
-            offset: self.plain.len() as u32,
-            length: frame.len() as u32,
-            raw_offset: self.raw,
+            raw_offset: self.raw.len() as u64,
             raw_length: raw.len() as u32,
         });
-        self.plain.extend_from_slice(&frame);
-        self.raw += raw.len() as u64;
+        self.raw.extend_from_slice(raw);
     }
 
-    /// Bytes of plaintext so far.
+    /// Bytes of content so far.
     pub fn len(&self) -> usize {
-        self.plain.len()
+        self.raw.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.blobs.is_empty()
     }
 
-    /// Seals the pack and starts an empty one.
-    pub fn seal(&mut self, recipient: &age::x25519::Recipient) -> Sealed {
-        let plain = std::mem::take(&mut self.plain);
-        let blobs = std::mem::take(&mut self.blobs);
-        self.raw = 0;
-        let bytes = crypt::seal(&plain, recipient);
-        Sealed {
-            id: hex(&Sha256::digest(&bytes)),
-            md5: hex(&Md5::digest(&bytes)),
-            bytes,
-            blobs,
+    /// The pack's content, leaving the builder empty.
+    pub fn take(&mut self) -> Raw {
+        Raw {
+            raw: std::mem::take(&mut self.raw),
+            blobs: std::mem::take(&mut self.blobs),
         }
     }
 }
 
-/// Checks a pack's stored bytes against its ID and decrypts them.
+impl Raw {
+    /// Compresses and seals the pack.
+    pub fn seal(self, recipient: &age::x25519::Recipient) -> Sealed {
+        let frame = crypt::compress(&self.raw);
+        drop(self.raw);
+        let bytes = crypt::seal(&frame, recipient);
+        Sealed {
+            id: hex(&Sha256::digest(&bytes)),
+            md5: hex(&Md5::digest(&bytes)),
+            bytes,
+            blobs: self.blobs,
+        }
+    }
+}
+
+/// Checks a pack's stored bytes against its ID, decrypts and decompresses them; `raw_size` is where its
+/// last blob ends, from the index, and bounds the decompression.
 pub fn open(
     bytes: &[u8],
     id: &str,
+    raw_size: u64,
     identity: &age::x25519::Identity,
 ) -> Result<Vec<u8>, RepoError> {
     let key = key(id);
@@ -112,25 +130,23 @@ pub fn open(
             "its bytes do not match its SHA-256 (damaged or changed in the bucket)",
         ));
     }
-    crypt::open(bytes, identity, &key)
+    let frame = crypt::open(bytes, identity, &key)?;
+    crypt::decompress(&frame, raw_size, &key)
 }
 
-/// A blob's content from its pack's plaintext, checked against its ID.
-pub fn blob(plain: &[u8], blob: &Blob, pack: &str) -> Result<Vec<u8>, RepoError> {
-    let key = key(pack);
-    let start = blob.offset as usize;
-    let frame = start
-        .checked_add(blob.length as usize)
-        .and_then(|end| plain.get(start..end))
-        .ok_or_else(|| RepoError::damaged(&key, "a blob lies beyond the end of its pack"))?;
-    let raw = crypt::decompress(frame, u64::from(blob.raw_length), &key)?;
-    if raw.len() != blob.raw_length as usize || Sha256::digest(&raw).as_slice() != blob.id {
+/// A blob's content from its pack's decompressed plaintext, checked against its ID.
+pub fn blob<'a>(raw: &'a [u8], blob: &Blob, pack: &str) -> Result<&'a [u8], RepoError> {
+    let content = usize::try_from(blob.raw_offset)
+        .ok()
+        .and_then(|start| raw.get(start..start.checked_add(blob.raw_length as usize)?))
+        .ok_or_else(|| RepoError::damaged(&key(pack), "a blob lies beyond the end of its pack"))?;
+    if Sha256::digest(content).as_slice() != blob.id {
         return Err(RepoError::damaged(
-            &key,
+            &key(pack),
             format!("blob {} does not match its SHA-256", hex(&blob.id)),
         ));
     }
-    Ok(raw)
+    Ok(content)
 }
 
 #[cfg(test)]
@@ -138,35 +154,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blobs_come_back_from_their_pack_and_the_plaintext_decompresses_to_them_in_order() {
+    fn blobs_come_back_from_their_pack_and_a_changed_byte_is_caught() {
         let identity = age::x25519::Identity::generate();
         let mut builder = PackBuilder::default();
         let contents: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 1000 + usize::from(i)]).collect();
         for c in &contents {
             builder.add(Sha256::digest(c).into(), Kind::Data, c);
         }
-        let sealed = builder.seal(&identity.to_public());
+        let sealed = builder.take().seal(&identity.to_public());
         assert!(builder.is_empty());
-        let plain = open(&sealed.bytes, &sealed.id, &identity).unwrap();
-        for (b, c) in sealed.blobs.iter().zip(&contents) {
-            assert_eq!(&blob(&plain, b, &sealed.id).unwrap(), c);
-        }
-        let whole = crypt::decompress(&plain, 1 << 20, "k").unwrap();
+        let size = sealed.blobs.last().unwrap().end();
+        let raw = open(&sealed.bytes, &sealed.id, size, &identity).unwrap();
         assert_eq!(
-            whole,
+            raw,
             contents.concat(),
-            "one zstd stream of frames is the blobs in order"
+            "the plaintext is the blobs in order"
+        );
+        for (b, c) in sealed.blobs.iter().zip(&contents) {
+            assert_eq!(blob(&raw, b, &sealed.id).unwrap(), c.as_slice());
+        }
+        assert!(
+            open(&sealed.bytes, &sealed.id, size - 1, &identity).is_err(),
+            "decompression is bounded by the index"
         );
         let mut bad = sealed.bytes.clone();
         bad[100] ^= 0x40;
         assert!(matches!(
-            open(&bad, &sealed.id, &identity),
+            open(&bad, &sealed.id, size, &identity),
             Err(RepoError::Damaged { .. })
         ));
         let mut lying = sealed.blobs[0];
         lying.id = [0; 32];
-        assert!(blob(&plain, &lying, &sealed.id).is_err());
-        lying.offset = u32::MAX;
-        assert!(blob(&plain, &lying, &sealed.id).is_err());
+        assert!(blob(&raw, &lying, &sealed.id).is_err());
+        lying.raw_offset = u64::MAX;
+        assert!(blob(&raw, &lying, &sealed.id).is_err());
     }
 }

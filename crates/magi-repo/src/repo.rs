@@ -27,7 +27,7 @@ use crate::chunk::Chunker;
 use crate::crypt;
 use crate::error::{RepoError, StoreError};
 use crate::index::{Cache, IndexDoc, PackEntry, digest, is_digest};
-use crate::pack::{self, Blob, Kind, PackBuilder, Sealed};
+use crate::pack::{self, Blob, Kind, PackBuilder, Raw};
 use crate::s3::hex;
 use crate::snapshot::{self, FileRecord, Snapshot, Stats};
 use crate::store::{Listed, Store};
@@ -49,7 +49,7 @@ pub struct RepoConfig {
 pub struct Options {
     /// Uploads or downloads at once.
     pub parallel: usize,
-    /// A pack is sealed when its compressed blobs reach this size.
+    /// A pack is sealed when the content of its blobs reaches this size.
     pub pack_size: usize,
 }
 
@@ -167,7 +167,7 @@ impl Repository {
 
     /// Starts a backup.
     pub fn backup(&mut self) -> Backup<'_> {
-        let (jobs, queue) = sync_channel::<Sealed>(1);
+        let (jobs, queue) = sync_channel::<Raw>(1);
         let (done, results) = std::sync::mpsc::channel();
         let queue = Arc::new(Mutex::new(queue));
         let workers = (0..self.options.parallel.max(1))
@@ -175,7 +175,8 @@ impl Repository {
                 let queue = Arc::clone(&queue);
                 let done = done.clone();
                 let store = Arc::clone(&self.store);
-                std::thread::spawn(move || upload_worker(store.as_ref(), &queue, &done))
+                let recipient = self.keys.recipient.clone();
+                std::thread::spawn(move || upload_worker(store.as_ref(), &recipient, &queue, &done))
             })
             .collect();
         Backup {
@@ -201,6 +202,11 @@ impl Repository {
             .filter_map(|l| l.key.strip_prefix("snapshots/").map(str::to_owned))
             .filter(|n| snapshot::valid_name(n))
             .collect())
+    }
+
+    /// Whether the snapshot `name` is stored (one HEAD, no listing).
+    pub fn has_snapshot(&self, name: &str) -> Result<bool, RepoError> {
+        Ok(snapshot::valid_name(name) && self.store.exists(&snapshot::key(name))?)
     }
 
     /// Reads a snapshot.
@@ -256,7 +262,7 @@ impl Repository {
     /// Fetches and opens one pack, checking its ID.
     fn fetch_pack(&self, id: &str) -> Result<Vec<u8>, RepoError> {
         let identity = self.identity("reading a pack")?;
-        fetch_pack(self.store.as_ref(), &identity, id)
+        fetch_pack(self.store.as_ref(), &identity, id, self.cache.raw_size(id)?)
     }
 
     /// The chunk lists of the given leaves.
@@ -279,7 +285,7 @@ impl Repository {
             let plain = self.fetch_pack(&pack)?;
             for blob in blobs {
                 let raw = pack::blob(&plain, &blob, &pack)?;
-                leaves.insert(blob.id, tree::decode(&raw, &pack::key(&pack))?);
+                leaves.insert(blob.id, tree::decode(raw, &pack::key(&pack))?);
             }
         }
         Ok(leaves)
@@ -309,7 +315,17 @@ impl Repository {
                 })?);
             }
         }
-        let leaves = self.leaves(&leaf_ids)?;
+        let paths: Vec<&str> = which
+            .iter()
+            .map(|i| snapshot.files[*i].path.as_str())
+            .collect();
+        let leaves = self.leaves(&leaf_ids).map_err(|e| {
+            needed_by(
+                e,
+                &snapshot.name,
+                &format!("the chunk lists of {}", paths.join(", ")),
+            )
+        })?;
         // Where every chunk goes, grouped by pack, packs in the order of the files that need them.
         let mut order: Vec<String> = Vec::new();
         let mut places: HashMap<String, Vec<(Blob, usize, u64)>> = HashMap::new();
@@ -364,6 +380,10 @@ impl Repository {
                 .map_err(|e| RepoError::io("size", &path, e))?;
             outputs.push((path, out));
         }
+        let raw_sizes: HashMap<String, u64> = order
+            .iter()
+            .map(|p| Ok((p.clone(), self.cache.raw_size(p)?)))
+            .collect::<Result<_, RepoError>>()?;
         let queue = Mutex::new(order.into_iter());
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<RepoError>> = Mutex::new(None);
@@ -379,16 +399,26 @@ impl Repository {
                             return;
                         };
                         let outcome = (|| {
-                            let plain = fetch_pack(self.store.as_ref(), &identity, &pack)?;
+                            let plain = fetch_pack(
+                                self.store.as_ref(),
+                                &identity,
+                                &pack,
+                                raw_sizes[&pack],
+                            )?;
                             for (blob, slot, offset) in &places[&pack] {
                                 let raw = pack::blob(&plain, blob, &pack)?;
                                 let (path, out) = &outputs[*slot];
-                                out.write_all_at(&raw, *offset)
+                                out.write_all_at(raw, *offset)
                                     .map_err(|e| RepoError::io("write", path, e))?;
                                 progress(raw.len() as u64);
                             }
                             Ok::<_, RepoError>(())
                         })();
+                        // A damaged pack is named with the snapshot and the file that needed it.
+                        let outcome = outcome.map_err(|e| {
+                            let slot = places[&pack][0].1;
+                            needed_by(e, &snapshot.name, &snapshot.files[which[slot]].path)
+                        });
                         if let Err(e) = outcome {
                             failed.store(true, Ordering::Relaxed);
                             first_error
@@ -470,6 +500,8 @@ impl Repository {
         if !readable {
             return Ok(report);
         }
+        // Which packs each file of each snapshot reads (with --deep), to name what a damaged pack costs.
+        let mut users: Vec<(String, String, HashSet<String>)> = Vec::new();
         for name in self.snapshots()? {
             report.snapshots += 1;
             let snapshot = match self.snapshot(&name) {
@@ -505,6 +537,17 @@ impl Repository {
                                 ));
                             }
                         }
+                        for file in &snapshot.files {
+                            let mut packs = HashSet::new();
+                            for leaf in file.leaves.iter().filter_map(|l| digest(l)) {
+                                for chunk in leaves.get(&leaf).into_iter().flatten() {
+                                    if let Some((pack, _)) = self.cache.locate(&chunk.id)? {
+                                        packs.insert(pack);
+                                    }
+                                }
+                            }
+                            users.push((name.clone(), file.path.clone(), packs));
+                        }
                     }
                     Err(e) => report.problems.push(format!("snapshot {name}: {e}")),
                 }
@@ -530,7 +573,17 @@ impl Repository {
             match outcome {
                 Ok(()) => {}
                 Err(e @ RepoError::WrongKey { .. }) => return Err(e),
-                Err(e) => report.problems.push(e.to_string()),
+                Err(e) => {
+                    report.problems.push(e.to_string());
+                    for (snapshot, path, packs) in &users {
+                        if packs.contains(id) {
+                            report.problems.push(format!(
+                                "snapshot {snapshot}, {path}: part of its content is in the damaged {}",
+                                pack::key(id)
+                            ));
+                        }
+                    }
+                }
             }
         }
         Ok(report)
@@ -601,24 +654,7 @@ impl Repository {
                 if used < blobs.len() {
                     report.partly_used_packs += 1;
                 }
-                keep.packs.push(PackEntry {
-                    id: id.clone(),
-                    size,
-                    md5,
-                    blobs: blobs
-                        .iter()
-                        .map(|b| {
-                            (
-                                hex(&b.id),
-                                b.kind,
-                                b.offset,
-                                b.length,
-                                b.raw_offset,
-                                b.raw_length,
-                            )
-                        })
-                        .collect(),
-                });
+                keep.packs.push(PackEntry::new(&id, size, &md5, &blobs));
             }
         }
         for (id, object) in &listed {
@@ -657,6 +693,17 @@ impl Repository {
     }
 }
 
+/// A damaged object's error, saying which snapshot needs it for what.
+fn needed_by(error: RepoError, snapshot: &str, what: &str) -> RepoError {
+    match error {
+        RepoError::Damaged { key, message } => RepoError::Damaged {
+            key,
+            message: format!("{message}; snapshot {snapshot} needs it for {what}"),
+        },
+        other => other,
+    }
+}
+
 fn is_md5(etag: &str) -> bool {
     etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -681,22 +728,26 @@ fn fetch_pack(
     store: &dyn Store,
     identity: &age::x25519::Identity,
     id: &str,
+    raw_size: u64,
 ) -> Result<Vec<u8>, RepoError> {
     let key = pack::key(id);
     let bytes = store.get(&key)?.ok_or_else(|| {
         RepoError::damaged(&key, "is named by the index and missing from the bucket")
     })?;
-    pack::open(&bytes, id, identity)
+    pack::open(&bytes, id, raw_size, identity)
 }
 
+/// Compresses, seals and uploads the packs the backup fills, one at a time.
 fn upload_worker(
     store: &dyn Store,
-    queue: &Mutex<Receiver<Sealed>>,
+    recipient: &age::x25519::Recipient,
+    queue: &Mutex<Receiver<Raw>>,
     done: &std::sync::mpsc::Sender<Result<(PackEntry, Vec<Blob>), StoreError>>,
 ) {
     loop {
         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok(sealed) = job else { return };
+        let Ok(raw) = job else { return };
+        let sealed = raw.seal(recipient);
         let outcome = store
             .put(&pack::key(&sealed.id), &sealed.bytes, false)
             .map(|()| (PackEntry::of(&sealed), sealed.blobs));
@@ -738,7 +789,7 @@ pub struct Backup<'r> {
     trees: PackBuilder,
     /// Blobs in packs not yet confirmed stored.
     pending: HashSet<[u8; 32]>,
-    jobs: Option<SyncSender<Sealed>>,
+    jobs: Option<SyncSender<Raw>>,
     results: Receiver<Result<(PackEntry, Vec<Blob>), StoreError>>,
     workers: Vec<JoinHandle<()>>,
     failure: Option<RepoError>,
@@ -793,14 +844,12 @@ impl<'r> Backup<'r> {
         if builder.is_empty() {
             return Ok(());
         }
-        let sealed = builder.seal(&self.repo.keys.recipient);
-        self.stats.packs += 1;
-        self.stats.packed_bytes += sealed.bytes.len() as u64;
+        let raw = builder.take();
         let sent = self
             .jobs
             .as_ref()
             .expect("jobs are open until finish")
-            .send(sealed);
+            .send(raw);
         if sent.is_err() {
             self.collect(true)?;
             return Err(self
@@ -822,6 +871,8 @@ impl<'r> Backup<'r> {
             let Some(result) = next else { break };
             match result {
                 Ok((entry, blobs)) => {
+                    self.stats.packs += 1;
+                    self.stats.packed_bytes += entry.size;
                     self.repo.cache.add(&entry, &blobs, false)?;
                     for blob in &blobs {
                         self.pending.remove(&blob.id);
@@ -1165,7 +1216,8 @@ mod tests {
         let db = database(50, 5);
         let snapshot = back_up(&mut repo, "one", &[("a.db", &db)]);
         let packs = f.store.list("data/").unwrap();
-        let victim = &packs[0].key;
+        // The largest pack holds the data (the other, the chunk list).
+        let victim = &packs.iter().max_by_key(|l| l.size).unwrap().key;
         let mut bytes = f.store.get(victim).unwrap().unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
@@ -1180,6 +1232,19 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         let err = repo.restore(&snapshot, &[0], &out, &|_| {}).unwrap_err();
         assert!(matches!(err, RepoError::Damaged { .. }), "{err}");
+        assert!(
+            err.to_string().contains("snapshot one needs it for ")
+                && err.to_string().contains("a.db"),
+            "{err}"
+        );
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with("snapshot one, a.db: ")),
+            "{:?}",
+            report.problems
+        );
     }
 
     #[test]

@@ -583,7 +583,9 @@ impl S3Store {
             )
         })
     }
+}
 
+impl Store for S3Store {
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let full = self.full(key);
         let sign = || {
@@ -598,9 +600,7 @@ impl S3Store {
             _ => Err(self.refused(&format!("HEAD {key}"), &answer)),
         }
     }
-}
 
-impl Store for S3Store {
     fn put(&self, key: &str, body: &[u8], if_absent: bool) -> Result<(), StoreError> {
         if if_absent && !self.provider.conditional_writes() && self.exists(key)? {
             return Err(StoreError::Exists {

@@ -54,6 +54,8 @@ pub trait Store: Send + Sync {
     fn put(&self, key: &str, body: &[u8], if_absent: bool) -> Result<(), StoreError>;
     /// Reads an object whole, or `None` if there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether an object exists (a HEAD: no listing).
+    fn exists(&self, key: &str) -> Result<bool, StoreError>;
     /// Deletes an object; deleting a missing one is not an error.
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Every object whose key starts with `prefix`, in key order.
@@ -167,6 +169,10 @@ impl Store for DirStore {
             .read_to_end(&mut body)
             .map_err(Self::io("read", &path))?;
         Ok(Some(body))
+    }
+
+    fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.path(key)?.is_file())
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {

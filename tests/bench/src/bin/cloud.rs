@@ -210,7 +210,10 @@ fn churn_db(path: &Path, rng: &mut Rng) -> anyhow::Result<()> {
 }
 
 /// A real Redis dump: redis-server's own SAVE of `keys` keys, with 1 % of them changed on `day` 1.
-fn redis_dump(dir: &Path, out: &Path, keys: u64, day: u32) -> anyhow::Result<()> {
+fn redis_dump(root: &Path, out: &Path, keys: u64, day: u32) -> anyhow::Result<()> {
+    // A directory of its own each day, so the server starts empty rather than loading yesterday's dump.
+    let dir = &root.join(format!("redis-day-{day}"));
+    fs::create_dir_all(dir)?;
     let socket = dir.join("redis.sock");
     let mut server = Command::new("redis-server")
         .args(["--port", "0", "--save", "", "--appendonly", "no"])
@@ -236,8 +239,16 @@ fn redis_dump(dir: &Path, out: &Path, keys: u64, day: u32) -> anyhow::Result<()>
         }
         Ok(())
     };
-    for _ in 0..100 {
-        if socket.exists() {
+    let ready = || {
+        Command::new("redis-cli")
+            .arg("-s")
+            .arg(&socket)
+            .arg("ping")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
+    };
+    for _ in 0..200 {
+        if ready() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -328,7 +339,7 @@ fn changed_bytes(old: &[u8], new: &[u8], aligned: bool) -> u64 {
 /// Writes a local archive of the fixture with magi-backup's own writer; returns its name.
 fn archive(home: &Path, backups: &Path, files: &[&str]) -> anyhow::Result<String> {
     use magi_backup::archive::{ArchiveWriter, EntryMeta};
-    use magi_backup::manifest::{Frame, Manifest, Method};
+    use magi_backup::manifest::{Frame, Manifest, Method, TargetRecord};
     use magi_backup::name::{ArchiveName, Kind};
     let name = ArchiveName::new(jiff::Timestamp::now(), Kind::Regular);
     let mut writer = ArchiveWriter::create(backups, &name.file_name(), None)?;
@@ -364,7 +375,14 @@ fn archive(home: &Path, backups: &Path, files: &[&str]) -> anyhow::Result<String
         note: None,
         home: home.to_owned(),
         services: vec!["open-webui".into(), "redis".into(), "qdrant".into()],
-        targets: vec![],
+        targets: vec![
+            TargetRecord::new("open-webui", "sqlite", Some(Path::new("data/open-webui"))),
+            TargetRecord::new("redis", "redis", Some(Path::new("data/redis"))),
+            TargetRecord {
+                collections: vec!["memories".into()],
+                ..TargetRecord::new("qdrant", "qdrant", None)
+            },
+        ],
         failed: vec![],
         entries: vec![],
         end: Frame {
