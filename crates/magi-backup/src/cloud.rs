@@ -155,7 +155,8 @@ pub fn upload(
             continue;
         }
         progress(done, &entry.path);
-        let mut writer = backup.file(&entry.path, entry.size);
+        // The archive's reader checks the content against the manifest's SHA-256 as it goes.
+        let mut writer = backup.file_digested(&entry.path, entry.size, entry.sha256.clone());
         archive.extract(&mut source, entry, &mut writer)?;
         writer.finish()?;
         done += entry.size;

@@ -800,6 +800,17 @@ pub struct Backup<'r> {
 impl<'r> Backup<'r> {
     /// Starts a file of `size` bytes; write its content to the returned writer, then finish it.
     pub fn file<'b>(&'b mut self, path: &str, size: u64) -> FileWriter<'b, 'r> {
+        self.file_digested(path, size, None)
+    }
+
+    /// [`Backup::file`] for content whose SHA-256 (hex) the caller has already checked as it reads it,
+    /// as an archive's reader does: it is recorded rather than computed a second time.
+    pub fn file_digested<'b>(
+        &'b mut self,
+        path: &str,
+        size: u64,
+        sha256: Option<String>,
+    ) -> FileWriter<'b, 'r> {
         FileWriter {
             chunker: Chunker::new(size),
             backup: self,
@@ -807,7 +818,10 @@ impl<'r> Backup<'r> {
             size,
             leaf: Vec::with_capacity(LEAF_ENTRIES),
             leaves: Vec::new(),
-            hasher: Sha256::new(),
+            hasher: match sha256 {
+                Some(known) => Digesting::Known(known),
+                None => Digesting::Computing(Sha256::new()),
+            },
             written: 0,
         }
     }
@@ -959,6 +973,12 @@ impl Drop for Backup<'_> {
     }
 }
 
+/// A file's SHA-256: given by a caller that checked it, or computed here.
+enum Digesting {
+    Known(String),
+    Computing(Sha256),
+}
+
 /// One file being added to a backup.
 pub struct FileWriter<'b, 'r> {
     backup: &'b mut Backup<'r>,
@@ -967,7 +987,7 @@ pub struct FileWriter<'b, 'r> {
     size: u64,
     leaf: Vec<ChunkRef>,
     leaves: Vec<String>,
-    hasher: Sha256,
+    hasher: Digesting,
     written: u64,
 }
 
@@ -1015,7 +1035,10 @@ impl FileWriter<'_, '_> {
         let record = FileRecord {
             path: self.path.clone(),
             size: self.size,
-            sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+            sha256: match std::mem::replace(&mut self.hasher, Digesting::Known(String::new())) {
+                Digesting::Known(known) => known,
+                Digesting::Computing(hasher) => hex(&hasher.finalize()),
+            },
             chunking: chunking.name(),
             leaves: std::mem::take(&mut self.leaves),
         };
@@ -1027,7 +1050,9 @@ impl FileWriter<'_, '_> {
 
 impl Write for FileWriter<'_, '_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.hasher.update(data);
+        if let Digesting::Computing(hasher) = &mut self.hasher {
+            hasher.update(data);
+        }
         self.written += data.len() as u64;
         let FileWriter {
             backup,
