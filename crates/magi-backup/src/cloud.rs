@@ -44,6 +44,28 @@ pub fn provider(section: &CloudConfig) -> Option<Provider> {
 
 /// The bucket of a `[cloud]` section that names one, with its credentials read.
 fn s3_config(section: &CloudConfig, paths: &Paths) -> anyhow::Result<S3Config> {
+    s3_config_with(
+        section,
+        secret(
+            section.access_key.as_deref().unwrap_or_default(),
+            "access_key",
+            paths,
+        )?,
+        secret(
+            section.secret_key.as_deref().unwrap_or_default(),
+            "secret_key",
+            paths,
+        )?,
+    )
+}
+
+/// The bucket of a `[cloud]` section with the credentials given (`configure` has them before they are
+/// written anywhere).
+pub fn s3_config_with(
+    section: &CloudConfig,
+    access_key: String,
+    secret_key: String,
+) -> anyhow::Result<S3Config> {
     let endpoint = section.endpoint.as_deref().unwrap_or_default();
     Ok(S3Config {
         endpoint: endpoint
@@ -53,16 +75,8 @@ fn s3_config(section: &CloudConfig, paths: &Paths) -> anyhow::Result<S3Config> {
         region: section.region.clone(),
         prefix: section.prefix.clone(),
         provider: provider(section).unwrap_or(Provider::Generic),
-        access_key: secret(
-            section.access_key.as_deref().unwrap_or_default(),
-            "access_key",
-            paths,
-        )?,
-        secret_key: secret(
-            section.secret_key.as_deref().unwrap_or_default(),
-            "secret_key",
-            paths,
-        )?,
+        access_key,
+        secret_key,
         retry: Retry::default(),
         lock_days: section.lock_days,
     })

@@ -243,21 +243,14 @@ fn configure(start: &Start, args: ConfigureArgs) -> anyhow::Result<u8> {
     let store: std::sync::Arc<dyn magi_repo::store::Store> = match &cloud_section.directory {
         Some(dir) => std::sync::Arc::new(magi_repo::store::DirStore::new(dir)?),
         None => {
-            let url = cloud_section.endpoint.clone().unwrap_or_default();
-            std::sync::Arc::new(magi_repo::s3::S3Store::new(&magi_repo::s3::S3Config {
-                endpoint: url.parse()?,
-                bucket: cloud_section.bucket.clone().unwrap_or_default(),
-                region: cloud_section.region.clone(),
-                prefix: cloud_section.prefix.clone(),
-                provider: cloud::provider(&cloud_section).unwrap_or(Provider::Generic),
-                access_key: pending_secrets[0].1.clone(),
-                secret_key: pending_secrets[1].1.clone(),
-                retry: magi_repo::s3::Retry {
-                    deadline: Duration::from_secs(20),
-                    ..Default::default()
-                },
-                lock_days: cloud_section.lock_days,
-            })?)
+            let mut config = cloud::s3_config_with(
+                &cloud_section,
+                pending_secrets[0].1.clone(),
+                pending_secrets[1].1.clone(),
+            )?;
+            // A person is waiting: a bucket that does not answer is said so in seconds.
+            config.retry.deadline = Duration::from_secs(20);
+            std::sync::Arc::new(magi_repo::s3::S3Store::new(&config)?)
         }
     };
     let probe = format!("probe-{}", std::process::id());

@@ -42,6 +42,10 @@ impl Blob {
     }
 }
 
+/// The most content a pack holds: far more than the 4 MiB (plus one chunk) a backup puts in one. An index
+/// that claims more is not believed, so a crafted pack cannot make a reader expand it without bound.
+pub const MAX_RAW: u64 = 64 << 20;
+
 /// The key of a pack.
 pub fn key(id: &str) -> String {
     format!("data/{}/{id}", &id[..2])
@@ -124,6 +128,12 @@ pub fn open(
     identity: &age::x25519::Identity,
 ) -> Result<Vec<u8>, RepoError> {
     let key = key(id);
+    if raw_size > MAX_RAW {
+        return Err(RepoError::damaged(
+            &key,
+            format!("the index says it holds {raw_size} bytes, more than any pack does"),
+        ));
+    }
     if hex(&Sha256::digest(bytes)) != id {
         return Err(RepoError::damaged(
             &key,
@@ -176,6 +186,10 @@ mod tests {
         assert!(
             open(&sealed.bytes, &sealed.id, size - 1, &identity).is_err(),
             "decompression is bounded by the index"
+        );
+        assert!(
+            open(&sealed.bytes, &sealed.id, MAX_RAW + 1, &identity).is_err(),
+            "and the index by what a pack can hold"
         );
         let mut bad = sealed.bytes.clone();
         bad[100] ^= 0x40;

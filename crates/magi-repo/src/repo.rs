@@ -140,6 +140,10 @@ impl Repository {
         options: Options,
     ) -> Result<Repository, RepoError> {
         let epoch = read_epoch(store.as_ref())?;
+        let options = Options {
+            pack_size: options.pack_size.min(pack::MAX_RAW as usize / 2),
+            ..options
+        };
         let name = hex(&Sha256::digest(store.describe().as_bytes()));
         let mut cache = Cache::open(&cache_dir.join(format!("{}.db", &name[..16])))?;
         if cache.epoch()?.as_deref() != Some(epoch.as_str()) {
