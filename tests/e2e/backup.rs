@@ -19,11 +19,11 @@ fn up() -> Option<MiniStack> {
     MiniStack::available().then(MiniStack::up)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn code(output: &Output) -> i32 {
+pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().expect("exited, not killed")
 }
 

@@ -13,13 +13,7 @@ use serde_json::Value;
 
 const BUCKET: &str = "magi-offsite";
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited, not killed")
-}
+use crate::backup::{code, text};
 
 /// The stack's environment plus its config directory as the place credentials go.
 fn command(stack: &MiniStack, binary: &str, config: &Path) -> Command {
@@ -89,6 +83,33 @@ fn bucket_objects(s3: &S3Server) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// `magi-backup cloud configure` for the test bucket of `s3`, its keys in the files given.
+fn configure_bucket(
+    stack: &MiniStack,
+    config: &Path,
+    s3: &S3Server,
+    key_file: &Path,
+    secret_file: &Path,
+) -> Output {
+    run(
+        stack,
+        config,
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--endpoint",
+            s3.endpoint(),
+            "--bucket",
+            BUCKET,
+            "--access-key-file",
+            key_file.to_str().unwrap(),
+            "--secret-key-file",
+            secret_file.to_str().unwrap(),
+        ],
+    )
+}
+
 fn write_secret(dir: &Path, name: &str, value: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, format!("{value}\n")).unwrap();
@@ -133,23 +154,7 @@ fn cloud_backup_uploads_what_changed_and_restores_from_the_bucket_alone() {
     assert_eq!(code(&off), 2, "asked for, it is a usage error");
     assert!(text(&off.stderr).contains("configure"));
 
-    let configure = run(
-        &stack,
-        &config,
-        "magi-backup",
-        &[
-            "cloud",
-            "configure",
-            "--endpoint",
-            s3.endpoint(),
-            "--bucket",
-            BUCKET,
-            "--access-key-file",
-            key_file.to_str().unwrap(),
-            "--secret-key-file",
-            secret_file.to_str().unwrap(),
-        ],
-    );
+    let configure = configure_bucket(&stack, &config, &s3, &key_file, &secret_file);
     assert_eq!(code(&configure), 0);
     assert!(text(&configure.stdout).contains("KEEP AN OFFLINE COPY"));
     let written = fs::read_to_string(&config).unwrap();
@@ -842,23 +847,7 @@ fn cloud_upload_killed_anywhere_half_lists_nothing_and_loses_at_most_the_pack_in
     let keys = tempfile::tempdir().unwrap();
     let key_file = write_secret(keys.path(), "key", s3.access_key());
     let secret_file = write_secret(keys.path(), "secret", s3.secret_key());
-    let configure = run(
-        &stack,
-        &config,
-        "magi-backup",
-        &[
-            "cloud",
-            "configure",
-            "--endpoint",
-            s3.endpoint(),
-            "--bucket",
-            BUCKET,
-            "--access-key-file",
-            key_file.to_str().unwrap(),
-            "--secret-key-file",
-            secret_file.to_str().unwrap(),
-        ],
-    );
+    let configure = configure_bucket(&stack, &config, &s3, &key_file, &secret_file);
     assert_eq!(code(&configure), 0);
     // One upload at a time, so "in flight" is one pack.
     let mut text_of_config = fs::read_to_string(&config).unwrap();

@@ -298,6 +298,27 @@ pub struct PruneArgs {
     pub json: bool,
 }
 
+impl PruneArgs {
+    /// The policy: each option given, else its default; refused when it would keep nothing.
+    pub fn policy(
+        &self,
+        defaults: crate::retention::Policy,
+    ) -> Result<crate::retention::Policy, magi_core::exit::UsageError> {
+        let policy = crate::retention::Policy {
+            last: self.keep_last.unwrap_or(defaults.last),
+            daily: self.keep_daily.unwrap_or(defaults.daily),
+            weekly: self.keep_weekly.unwrap_or(defaults.weekly),
+            monthly: self.keep_monthly.unwrap_or(defaults.monthly),
+        };
+        if policy.is_empty() {
+            return Err(magi_core::exit::UsageError(
+                "every --keep-* is 0: that would delete every backup; keep at least one".into(),
+            ));
+        }
+        Ok(policy)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AutoArgs {
     /// daily, weekly, or a systemd OnCalendar= expression

@@ -108,18 +108,10 @@ pub fn keys(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Keys> {
         None => None,
         Some(reference) => {
             let text = secret(reference, "identity", paths)?;
-            let line = text
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "[cloud] identity '{reference}': the secret holds no AGE-SECRET-KEY- line"
-                    )
-                })?;
-            Some(Arc::new(line.parse::<age::x25519::Identity>().map_err(
-                |e| anyhow::anyhow!("[cloud] identity '{reference}': {e}"),
-            )?))
+            let identity =
+                crate::archive::parse_identity(&text, &format!("[cloud] identity '{reference}'"))
+                    .map_err(anyhow::Error::msg)?;
+            Some(Arc::new(identity))
         }
     };
     Ok(Keys {

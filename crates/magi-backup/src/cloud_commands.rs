@@ -25,6 +25,7 @@ use crate::name::{ArchiveName, Kind};
 use crate::progress::Progress;
 use crate::records;
 use crate::retention::{self, Policy};
+use crate::run::emit;
 
 /// How long a pack no index names is left alone by prune: a running upload's packs are younger.
 const GRACE: Duration = Duration::from_secs(6 * 3600);
@@ -39,14 +40,6 @@ pub fn run(start: Start, command: CloudCommand, quiet: bool) -> anyhow::Result<u
         CloudCommand::Verify(args) => verify(&start, &args),
         CloudCommand::Prune(args) => prune(&start, &args),
     }
-}
-
-fn emit(event: Event, json: bool) -> anyhow::Result<()> {
-    magi_core::logging::log_event(&event);
-    if json {
-        magi_core::event::EventWriter::new(std::io::stdout().lock()).write(&event)?;
-    }
-    Ok(())
 }
 
 /// Asks on the terminal; an empty answer is `None`.
@@ -193,14 +186,9 @@ fn configure(start: &Start, args: ConfigureArgs) -> anyhow::Result<u8> {
         (None, Some(existing)) if existing.identity.is_some() => (existing.recipient.clone(), None),
         (None, _) if identity_path.exists() => {
             let keys = std::fs::read_to_string(&identity_path)?;
-            let identity: age::x25519::Identity = keys
-                .lines()
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .ok_or_else(|| {
-                    anyhow::anyhow!("{}: no AGE-SECRET-KEY- line", identity_path.display())
-                })?
-                .parse()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", identity_path.display()))?;
+            let identity =
+                crate::archive::parse_identity(&keys, &identity_path.display().to_string())
+                    .map_err(anyhow::Error::msg)?;
             (identity.to_public().to_string(), None)
         }
         (None, _) => {
@@ -569,18 +557,12 @@ fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
             "no [cloud] section in the config: run `magi backup cloud configure` first".into(),
         )
     })?;
-    let policy = Policy {
-        last: args.keep_last.unwrap_or(section.keep_last),
-        daily: args.keep_daily.unwrap_or(section.keep_daily),
-        weekly: args.keep_weekly.unwrap_or(section.keep_weekly),
-        monthly: args.keep_monthly.unwrap_or(section.keep_monthly),
-    };
-    if policy.is_empty() {
-        return Err(UsageError(
-            "every --keep-* is 0: that would delete every backup; keep at least one".into(),
-        )
-        .into());
-    }
+    let policy = args.policy(Policy {
+        last: section.keep_last,
+        daily: section.keep_daily,
+        weekly: section.keep_weekly,
+        monthly: section.keep_monthly,
+    })?;
     let dir = create::backup_dir(&start.config)?;
     let _lock = Lock::acquire(dir)?;
     let mut repo = cloud::open(&start.config, &start.paths)?;
@@ -677,15 +659,12 @@ pub fn fetch_to(
     let mut repo = cloud::open(&start.config, &start.paths)?;
     let chosen = choose_snapshot(&repo, name, at)?;
     let snapshot = repo.snapshot(&chosen)?;
-    let progress = std::sync::Mutex::new((Progress::new(quiet), 0u64));
+    let progress = Fetching::new(quiet);
     let (files, links) =
         cloud::download_to(&mut repo, &snapshot, &start.config, services, to, &|n| {
-            let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-            p.1 += n;
-            let done = p.1;
-            p.0.update(done, "fetching from the repository");
+            progress.add(n)
         })?;
-    progress.lock().unwrap_or_else(|e| e.into_inner()).0.done();
+    progress.done();
     println!(
         "{chosen}: {files} files written under {} in {:.1} s; the stack was not touched",
         to.display(),
@@ -727,6 +706,26 @@ fn choose_snapshot(
     })
 }
 
+/// The progress line of a fetch, fed by the download threads with the bytes each wrote.
+struct Fetching(std::sync::Mutex<(Progress, u64)>);
+
+impl Fetching {
+    fn new(quiet: bool) -> Fetching {
+        Fetching(std::sync::Mutex::new((Progress::new(quiet), 0)))
+    }
+
+    fn add(&self, bytes: u64) {
+        let mut line = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        line.1 += bytes;
+        let done = line.1;
+        line.0.update(done, "fetching from the repository");
+    }
+
+    fn done(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).0.done();
+    }
+}
+
 /// A directory removed when dropped.
 struct Removed(PathBuf);
 
@@ -759,14 +758,11 @@ pub fn fetch(
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let removed = Removed(dir.clone());
-    let progress = std::sync::Mutex::new((Progress::new(quiet), 0u64));
+    let progress = Fetching::new(quiet);
     let archive = cloud::download(&mut repo, &snapshot, &start.config, services, &dir, &|n| {
-        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-        p.1 += n;
-        let done = p.1;
-        p.0.update(done, "fetching from the repository");
+        progress.add(n)
     })?;
-    progress.lock().unwrap_or_else(|e| e.into_inner()).0.done();
+    progress.done();
     Ok(Fetched {
         archive,
         _dir: removed,

@@ -103,7 +103,7 @@ fn with_runtime(
     })
 }
 
-fn emit(event: Event, json: bool) -> anyhow::Result<()> {
+pub(crate) fn emit(event: Event, json: bool) -> anyhow::Result<()> {
     log_event(&event);
     if json {
         EventWriter::new(std::io::stdout().lock()).write(&event)?;
@@ -140,19 +140,11 @@ fn keys(start: &Start) -> anyhow::Result<Keys> {
         None => None,
         Some(reference) => {
             let secret = magi_core::secret::read_secret(reference, &start.paths)?;
-            let line = secret
-                .expose()
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .ok_or_else(|| {
-                    UsageError(format!(
-                        "[backup] identity '{reference}': the secret holds no AGE-SECRET-KEY- line"
-                    ))
-                })?;
-            let identity = line
-                .parse::<age::x25519::Identity>()
-                .map_err(|e| UsageError(format!("[backup] identity '{reference}': {e}")))?;
+            let identity = crate::archive::parse_identity(
+                secret.expose(),
+                &format!("[backup] identity '{reference}'"),
+            )
+            .map_err(UsageError)?;
             Some(Arc::new(identity))
         }
     };
@@ -560,18 +552,12 @@ fn verify_command(start: &Start, args: &VerifyArgs) -> anyhow::Result<u8> {
 
 fn prune_command(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
     let defaults = &start.config.backup;
-    let policy = Policy {
-        last: args.keep_last.unwrap_or(defaults.keep_last),
-        daily: args.keep_daily.unwrap_or(defaults.keep_daily),
-        weekly: args.keep_weekly.unwrap_or(defaults.keep_weekly),
-        monthly: args.keep_monthly.unwrap_or(defaults.keep_monthly),
-    };
-    if policy.is_empty() {
-        return Err(UsageError(
-            "every --keep-* is 0: that would delete every backup; keep at least one".into(),
-        )
-        .into());
-    }
+    let policy = args.policy(Policy {
+        last: defaults.keep_last,
+        daily: defaults.keep_daily,
+        weekly: defaults.keep_weekly,
+        monthly: defaults.keep_monthly,
+    })?;
     let dir = create::backup_dir(&start.config)?;
     let _lock = Lock::acquire(dir)?;
     let listed = listing::files(dir)?;

@@ -457,12 +457,9 @@ impl Repository {
         Ok(paths)
     }
 
-    /// Checks the repository: every indexed pack is in the bucket with its size and MD5, every snapshot
-    /// opens and names only indexed blobs; `sample` packs (all with `deep`) are read and every blob in
-    /// them checked.
-    pub fn verify(&mut self, deep: bool, sample: usize) -> Result<VerifyReport, RepoError> {
-        let mut report = VerifyReport::default();
-        let listed: HashMap<String, Listed> = self
+    /// The packs in the store, by ID (one listing of `data/`).
+    fn listed_packs(&self) -> Result<HashMap<String, Listed>, RepoError> {
+        Ok(self
             .store
             .list("data/")?
             .into_iter()
@@ -470,7 +467,15 @@ impl Repository {
                 let id = l.key.rsplit('/').next()?.to_owned();
                 is_digest(&id).then_some((id, l))
             })
-            .collect();
+            .collect())
+    }
+
+    /// Checks the repository: every indexed pack is in the bucket with its size and MD5, every snapshot
+    /// opens and names only indexed blobs; `sample` packs (all with `deep`) are read and every blob in
+    /// them checked.
+    pub fn verify(&mut self, deep: bool, sample: usize) -> Result<VerifyReport, RepoError> {
+        let mut report = VerifyReport::default();
+        let listed = self.listed_packs()?;
         let readable = self.keys.identity.is_some();
         if readable {
             self.sync_index()?;
@@ -625,15 +630,7 @@ impl Repository {
         for chunks in self.leaves(&needed_leaves)?.values() {
             needed.extend(chunks.iter().map(|c| c.id));
         }
-        let listed: HashMap<String, Listed> = self
-            .store
-            .list("data/")?
-            .into_iter()
-            .filter_map(|l| {
-                let id = l.key.rsplit('/').next()?.to_owned();
-                is_digest(&id).then_some((id, l))
-            })
-            .collect();
+        let listed = self.listed_packs()?;
         let now = Timestamp::now();
         let mut report = PruneReport {
             snapshots: names.len() as u64,
@@ -644,8 +641,9 @@ impl Repository {
             packs: Vec::new(),
         };
         let mut delete = Vec::new();
-        let indexed: HashSet<String> = self.cache.packs()?.into_iter().map(|p| p.0).collect();
-        for (id, size, md5) in self.cache.packs()? {
+        let packs = self.cache.packs()?;
+        let indexed: HashSet<String> = packs.iter().map(|p| p.0.clone()).collect();
+        for (id, size, md5) in packs {
             let blobs = self.cache.blobs_of(&id)?;
             let used = blobs.iter().filter(|b| needed.contains(&b.id)).count();
             if used == 0 {
