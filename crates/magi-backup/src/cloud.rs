@@ -9,6 +9,7 @@
 //! swap, rollback.
 
 use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use magi_repo::store::{DirStore, Store};
 
 use crate::archive::{Archive, ArchiveWriter, EntryMeta};
 use crate::error::{BackupError, io_at};
-use crate::manifest::{EntryType, Manifest, Method};
+use crate::manifest::{Entry, EntryType, Manifest, Method};
 
 /// Reads a secret reference of the `[cloud]` section as one trimmed line.
 fn secret(reference: &str, key: &str, paths: &Paths) -> anyhow::Result<String> {
@@ -147,28 +148,118 @@ pub fn cache_dir(backup_dir: &Path) -> PathBuf {
     backup_dir.join(".cloud-cache")
 }
 
-/// Uploads one archive as the snapshot of the same name; `progress` gets the bytes read so far.
+/// The most archive content on its way from the reading thread to the chunker: a few blocks.
+const BLOCK: usize = 256 << 10;
+const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// Uploads one archive as the snapshot of the same name; `progress` gets the bytes read so far. One thread reads the archive (decompressing it and
+/// checking its checksums) while this one cuts, hashes and packs what it read, so a small host's two cores
+/// both work before the upload workers take the packs.
 pub fn upload(
     repo: &mut Repository,
     archive: &Archive,
     progress: &mut dyn FnMut(u64, &str),
 ) -> Result<Snapshot, BackupError> {
-    let mut source = archive.reader()?;
-    let mut backup = repo.backup();
-    let mut done = 0u64;
-    for entry in &archive.manifest.entries {
-        if entry.entry_type != EntryType::File {
-            continue;
+    let files: Vec<&Entry> = archive
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| e.entry_type == EntryType::File)
+        .collect();
+    let (blocks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        // The sender moves into the reading thread, so its end, however it ends, ends the receiving too.
+        let reading = files.clone();
+        let reader = scope.spawn(move || -> Result<(), BackupError> {
+            let mut source = archive.reader()?;
+            for entry in reading {
+                let mut out = BlockSender {
+                    blocks: &blocks,
+                    block: Vec::with_capacity(BLOCK),
+                };
+                // The archive's reader checks the content against the manifest's SHA-256 as it goes.
+                archive.extract(&mut source, entry, &mut out)?;
+                // An empty block ends the entry. Either send fails only when the chunking side stopped,
+                // and its error is the one to report.
+                if out.send().is_err() || blocks.send(Vec::new()).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let mut backup = repo.backup();
+        let mut done = 0u64;
+        // `Ok(false)`: the reading thread stopped early, and its error says why.
+        let chunked = (|| -> Result<bool, BackupError> {
+            for entry in &files {
+                progress(done, &entry.path);
+                let mut writer =
+                    backup.file_digested(&entry.path, entry.size, entry.sha256.clone());
+                loop {
+                    let Ok(block) = received.recv() else {
+                        return Ok(false);
+                    };
+                    if block.is_empty() {
+                        break;
+                    }
+                    writer.write_all(&block).map_err(|e| match e.downcast() {
+                        Ok(repo_error) => BackupError::Cloud(repo_error),
+                        Err(e) => BackupError::io("upload", &archive.path, e),
+                    })?;
+                }
+                writer.finish()?;
+                done += entry.size;
+            }
+            Ok(true)
+        })();
+        drop(received);
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(BackupError::BadArchive {
+                archive: archive.name.clone(),
+                message: "the thread reading it panicked".into(),
+            })
+        });
+        match chunked {
+            Err(e) => return Err(e),
+            Ok(false) => read?,
+            Ok(true) => {}
         }
-        progress(done, &entry.path);
-        // The archive's reader checks the content against the manifest's SHA-256 as it goes.
-        let mut writer = backup.file_digested(&entry.path, entry.size, entry.sha256.clone());
-        archive.extract(&mut source, entry, &mut writer)?;
-        writer.finish()?;
-        done += entry.size;
+        let meta = serde_json::to_value(&archive.manifest).expect("a manifest always serializes");
+        Ok(backup.finish(&archive.name, &archive.manifest.host, meta)?)
+    })
+}
+
+/// Passes what an entry's extraction writes to the chunking thread, a block at a time.
+struct BlockSender<'a> {
+    blocks: &'a std::sync::mpsc::SyncSender<Vec<u8>>,
+    block: Vec<u8>,
+}
+
+impl BlockSender<'_> {
+    fn send(&mut self) -> io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
+        self.blocks
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
     }
-    let meta = serde_json::to_value(&archive.manifest).expect("a manifest always serializes");
-    Ok(backup.finish(&archive.name, &archive.manifest.host, meta)?)
+}
+
+impl Write for BlockSender<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let take = data.len().min(BLOCK - self.block.len());
+        self.block.extend_from_slice(&data[..take]);
+        if self.block.len() == BLOCK {
+            self.send()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The manifest a snapshot carries.

@@ -1,7 +1,10 @@
 //! How a file is cut into chunks, chosen by what it is: a SQLite database in its own pages (the page size
-//! is in its header), so a day's writes change exactly the pages they touched; anything else large by
-//! content-defined chunking (FastCDC 2020), so an insertion shifts no later chunk boundary; small files
-//! whole.
+//! is in its header), so a day's writes change exactly the pages they touched; a Redis dump or a tar
+//! archive (a Qdrant snapshot) by fine content-defined chunks (FastCDC 2020 around 2 KiB), because a day
+//! changes records scattered all through them and a coarse chunk holding one changed record is sent whole;
+//! anything else large by coarser content-defined chunks (around 64 KiB: uploads and the like change
+//! rarely, and fewer chunks mean less metadata); small files whole. Content-defined cuts follow the
+//! content, so an insertion shifts no later boundary.
 //!
 //! [`Chunker`] is pushed to: bytes arrive as a backup reads them (from an archive entry, a file), and each
 //! finished chunk is handed out by the callback of [`Chunker::push`] and [`Chunker::finish`]. Its buffer
@@ -12,21 +15,42 @@ use fastcdc::v2020::{MASKS, cut};
 /// Files up to this size are one chunk.
 pub const WHOLE_UP_TO: u64 = 256 << 10;
 /// Content-defined chunk sizes: smallest, average and largest.
-pub const CDC_MIN: usize = 16 << 10;
-pub const CDC_AVG: usize = 64 << 10;
-pub const CDC_MAX: usize = 256 << 10;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CdcSizes {
+    pub min: usize,
+    pub avg: usize,
+    pub max: usize,
+}
+
+/// For files that change rarely or as a whole.
+pub const COARSE: CdcSizes = CdcSizes {
+    min: 16 << 10,
+    avg: 64 << 10,
+    max: 256 << 10,
+};
+/// For files whose changes are small records scattered through them.
+pub const FINE: CdcSizes = CdcSizes {
+    min: 1 << 10,
+    avg: 2 << 10,
+    max: 8 << 10,
+};
 /// What a SQLite database starts with.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
-/// Bytes needed to choose: the SQLite header's page size is at offset 16.
-const HEAD: usize = 18;
+/// What a Redis dump starts with (then its four-digit RDB version).
+const REDIS_MAGIC: &[u8; 5] = b"REDIS";
+/// Where a tar archive's first header says `ustar` (POSIX and GNU both).
+const TAR_MAGIC_AT: usize = 257;
+const TAR_MAGIC: &[u8; 5] = b"ustar";
+/// Bytes needed to choose: up to the end of the first tar header's magic.
+const HEAD: usize = TAR_MAGIC_AT + TAR_MAGIC.len();
 
 /// How a file is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chunking {
     /// Fixed chunks of one SQLite page.
     SqlitePages(u32),
-    /// Content-defined chunks.
-    Cdc,
+    /// Content-defined chunks of these sizes.
+    Cdc(CdcSizes),
     /// One chunk.
     Whole,
 }
@@ -37,7 +61,7 @@ impl Chunking {
         if size <= WHOLE_UP_TO {
             return Chunking::Whole;
         }
-        if head.len() >= HEAD && &head[..16] == SQLITE_MAGIC {
+        if head.len() >= 18 && &head[..16] == SQLITE_MAGIC {
             let raw = u16::from_be_bytes([head[16], head[17]]);
             // 1 means 65536; anything not a power of two from 512 is not a database we understand.
             let page = if raw == 1 { 65536 } else { u32::from(raw) };
@@ -45,14 +69,19 @@ impl Chunking {
                 return Chunking::SqlitePages(page);
             }
         }
-        Chunking::Cdc
+        if head.starts_with(REDIS_MAGIC)
+            || head.get(TAR_MAGIC_AT..HEAD) == Some(TAR_MAGIC.as_slice())
+        {
+            return Chunking::Cdc(FINE);
+        }
+        Chunking::Cdc(COARSE)
     }
 
     /// The name the snapshot records.
     pub fn name(self) -> String {
         match self {
             Chunking::SqlitePages(size) => format!("sqlite-pages-{size}"),
-            Chunking::Cdc => "fastcdc-2020".into(),
+            Chunking::Cdc(sizes) => format!("fastcdc-2020-{}k", sizes.avg >> 10),
             Chunking::Whole => "whole".into(),
         }
     }
@@ -91,7 +120,7 @@ impl Chunker {
                 None => HEAD,
                 Some(Chunking::Whole) => usize::MAX,
                 Some(Chunking::SqlitePages(page)) => page as usize,
-                Some(Chunking::Cdc) => CDC_MAX,
+                Some(Chunking::Cdc(sizes)) => sizes.max,
             };
             let take = limit
                 .saturating_sub(self.buffer.len())
@@ -142,9 +171,9 @@ impl Chunker {
                 }
                 Ok(())
             }
-            Some(Chunking::Cdc) => {
-                while self.buffer.len() >= CDC_MAX || (last && !self.buffer.is_empty()) {
-                    let end = cdc_cut(&self.buffer);
+            Some(Chunking::Cdc(sizes)) => {
+                while self.buffer.len() >= sizes.max || (last && !self.buffer.is_empty()) {
+                    let end = cdc_cut(&self.buffer, sizes);
                     out(&self.buffer[..end])?;
                     self.buffer.drain(..end);
                 }
@@ -155,16 +184,16 @@ impl Chunker {
 }
 
 /// Where the first content-defined chunk of `data` ends.
-fn cdc_cut(data: &[u8]) -> usize {
+fn cdc_cut(data: &[u8], sizes: CdcSizes) -> usize {
     // FastCDC 2020 with normalisation level 1, as its `FastCDC::new` sets it up.
-    let bits = CDC_AVG.trailing_zeros() as usize;
+    let bits = sizes.avg.trailing_zeros() as usize;
     let mask_s = MASKS[bits + 1];
     let mask_l = MASKS[bits - 1];
     let (_, end) = cut(
         data,
-        CDC_MIN,
-        CDC_AVG,
-        CDC_MAX,
+        sizes.min,
+        sizes.avg,
+        sizes.max,
         mask_s,
         mask_l,
         mask_s << 1,
@@ -211,7 +240,7 @@ mod tests {
         db[16..18].copy_from_slice(&3000u16.to_be_bytes());
         assert_eq!(
             Chunking::choose(&db, 1 << 20),
-            Chunking::Cdc,
+            Chunking::Cdc(COARSE),
             "not a power of two"
         );
         assert_eq!(Chunking::choose(&db, 1000), Chunking::Whole, "small");
@@ -221,8 +250,8 @@ mod tests {
     fn content_defined_chunks_resynchronise_after_an_insertion() {
         let data = noise(4 << 20, 7);
         let (before, chunking) = chunks(&data, 65536);
-        assert_eq!(chunking, Chunking::Cdc);
-        assert!(before.iter().all(|c| c.len() <= CDC_MAX));
+        assert_eq!(chunking, Chunking::Cdc(COARSE));
+        assert!(before.iter().all(|c| c.len() <= COARSE.max));
         let mut changed = data.clone();
         changed.splice(
             1_000_000..1_000_000,
@@ -236,8 +265,42 @@ mod tests {
             .map(Vec::len)
             .sum();
         assert!(
-            new_bytes <= 3 * CDC_MAX,
+            new_bytes <= 3 * COARSE.max,
             "an insertion changes a chunk or two, not {new_bytes} bytes"
+        );
+    }
+
+    #[test]
+    fn redis_dumps_and_tar_archives_are_cut_finely_so_a_changed_record_costs_a_few_kib() {
+        let mut dump = noise(2 << 20, 9);
+        dump[..9].copy_from_slice(b"REDIS0011");
+        assert_eq!(
+            Chunking::choose(&dump, dump.len() as u64),
+            Chunking::Cdc(FINE)
+        );
+        let mut tar = noise(1 << 20, 10);
+        tar[257..265].copy_from_slice(b"ustar  \0");
+        assert_eq!(
+            Chunking::choose(&tar, tar.len() as u64),
+            Chunking::Cdc(FINE)
+        );
+        let (before, chunking) = chunks(&dump, 100_000);
+        assert_eq!(chunking.name(), "fastcdc-2020-2k");
+        assert!(before.iter().all(|c| c.len() <= FINE.max));
+        let mut changed = dump.clone();
+        for at in (100_000..changed.len()).step_by(200_000) {
+            changed[at] ^= 1;
+        }
+        let (after, _) = chunks(&changed, 100_000);
+        let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
+        let new_bytes: usize = after
+            .iter()
+            .filter(|c| !old.contains(c))
+            .map(Vec::len)
+            .sum();
+        assert!(
+            new_bytes <= 10 * FINE.max,
+            "ten flipped bytes cost {new_bytes} bytes"
         );
     }
 

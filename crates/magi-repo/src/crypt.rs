@@ -65,15 +65,16 @@ pub fn open(
     Ok(plain)
 }
 
-/// One zstd frame of `raw`, with its content checksum.
+/// One zstd frame of `raw`, with its content checksum. Compressed in one call rather than streamed: the
+/// whole input is at hand, and zstd then matches within it directly instead of through a window copy.
 pub fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut encoder = zstd::stream::Encoder::new(Vec::with_capacity(raw.len() / 2 + 64), LEVEL)
-        .expect("a zstd encoder in memory");
-    encoder.include_checksum(true).expect("a zstd parameter");
-    encoder
-        .write_all(raw)
-        .expect("writing to memory cannot fail");
-    encoder.finish().expect("writing to memory cannot fail")
+    let mut compressor = zstd::bulk::Compressor::new(LEVEL).expect("a zstd context in memory");
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+        .expect("a zstd parameter");
+    compressor
+        .compress(raw)
+        .expect("compressing to memory cannot fail")
 }
 
 /// Decompresses `frame` into at most `limit` bytes.

@@ -3,6 +3,7 @@
 //! is also the journal of a backup: a pack is recorded the moment its upload succeeds, so a backup killed
 //! halfway loses at most the packs in flight, and the next backup puts the recorded ones in its index.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use magi_core::store::rusqlite::{Connection, OptionalExtension, params};
@@ -49,7 +50,7 @@ impl PackEntry {
         PackEntry::new(
             &sealed.id,
             sealed.bytes.len() as u64,
-            &sealed.md5,
+            &hex(&sealed.md5),
             &sealed.blobs,
         )
     }
@@ -103,11 +104,28 @@ const MIGRATIONS: &[&str] = &["
                         raw_offset INTEGER NOT NULL, raw_length INTEGER NOT NULL) WITHOUT ROWID;
     CREATE INDEX blobs_by_pack ON blobs (pack);
     CREATE TABLE indexes (id TEXT PRIMARY KEY);
+", "
+    -- A blob names its pack by a small integer, not the pack's 64-character ID: the rows a backup looks up
+    -- and adds by the ten thousand are then half as wide. The cache is rebuilt from the bucket's index
+    -- (forgetting the epoch makes the next open do it).
+    DROP TABLE blobs;
+    DROP TABLE packs;
+    DELETE FROM indexes;
+    DELETE FROM meta WHERE key = 'epoch';
+    CREATE TABLE packs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+                        md5 TEXT NOT NULL, indexed INTEGER NOT NULL);
+    CREATE TABLE blobs (id BLOB PRIMARY KEY, pack INTEGER NOT NULL, kind TEXT NOT NULL,
+                        raw_offset INTEGER NOT NULL, raw_length INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX blobs_by_pack ON blobs (pack);
 "];
 
 /// The local cache of a repository's index.
+///
+/// Lookups share one read transaction until the next write: a backup asks about every chunk, tens of
+/// thousands of times, and a transaction per question spends more on file locks than on the question.
 pub struct Cache {
     conn: Connection,
+    reading: Cell<bool>,
 }
 
 fn kind_text(kind: Kind) -> &'static str {
@@ -136,7 +154,27 @@ fn blob_row(r: &magi_core::store::rusqlite::Row<'_>) -> magi_core::store::rusqli
 impl Cache {
     pub fn open(path: &Path) -> Result<Cache, RepoError> {
         let conn = magi_core::store::open(path, MIGRATIONS)?;
-        Ok(Cache { conn })
+        Ok(Cache {
+            conn,
+            reading: Cell::new(false),
+        })
+    }
+
+    /// Opens the shared read transaction, unless it is open.
+    fn read(&self) -> Result<(), RepoError> {
+        if !self.reading.get() {
+            self.conn.execute_batch("BEGIN")?;
+            self.reading.set(true);
+        }
+        Ok(())
+    }
+
+    /// Ends the shared read transaction before a write.
+    fn write(&mut self) -> Result<(), RepoError> {
+        if self.reading.replace(false) {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
     }
 
     /// The repository epoch this cache was built against.
@@ -151,6 +189,7 @@ impl Cache {
 
     /// Forgets everything, for a repository whose epoch changed (a prune ran somewhere).
     pub fn reset(&mut self, epoch: &str) -> Result<(), RepoError> {
+        self.write()?;
         let tx = self.conn.transaction()?;
         tx.execute_batch("DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;")?;
         tx.execute(
@@ -164,6 +203,7 @@ impl Cache {
 
     /// Whether a blob is stored.
     pub fn knows(&self, id: &[u8; 32]) -> Result<bool, RepoError> {
+        self.read()?;
         let mut statement = self
             .conn
             .prepare_cached("SELECT 1 FROM blobs WHERE id = ?1")?;
@@ -172,8 +212,10 @@ impl Cache {
 
     /// Where a blob is: its pack and place.
     pub fn locate(&self, id: &[u8; 32]) -> Result<Option<(String, Blob)>, RepoError> {
+        self.read()?;
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, kind, raw_offset, raw_length, pack FROM blobs WHERE id = ?1",
+            "SELECT b.id, b.kind, b.raw_offset, b.raw_length, p.id
+             FROM blobs b JOIN packs p ON p.n = b.pack WHERE b.id = ?1",
         )?;
         Ok(statement
             .query_row([&id[..]], |r| Ok((r.get::<_, String>(4)?, blob_row(r)?)))
@@ -187,12 +229,16 @@ impl Cache {
         blobs: &[Blob],
         indexed: bool,
     ) -> Result<(), RepoError> {
+        self.write()?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO packs (id, size, md5, indexed) VALUES (?1, ?2, ?3, ?4)",
             params![pack.id, pack.size as i64, pack.md5, indexed],
         )?;
         {
+            let n: i64 = tx.query_row("SELECT n FROM packs WHERE id = ?1", [&pack.id], |r| {
+                r.get(0)
+            })?;
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO blobs (id, pack, kind, raw_offset, raw_length)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -200,7 +246,7 @@ impl Cache {
             for blob in blobs {
                 insert.execute(params![
                     &blob.id[..],
-                    pack.id,
+                    n,
                     kind_text(blob.kind),
                     blob.raw_offset as i64,
                     blob.raw_length
@@ -229,6 +275,7 @@ impl Cache {
 
     /// Marks packs as named by the index object `index`.
     pub fn indexed(&mut self, index: &str, packs: &[PackEntry]) -> Result<(), RepoError> {
+        self.write()?;
         let tx = self.conn.transaction()?;
         for pack in packs {
             tx.execute("UPDATE packs SET indexed = 1 WHERE id = ?1", [&pack.id])?;
@@ -252,6 +299,7 @@ impl Cache {
             let blobs = pack.decoded(key)?;
             self.add(pack, &blobs, true)?;
         }
+        self.write()?;
         self.conn
             .execute("INSERT OR IGNORE INTO indexes (id) VALUES (?1)", [id])?;
         Ok(())
@@ -273,7 +321,8 @@ impl Cache {
     /// The blobs of one pack, in the order of their content.
     pub fn blobs_of(&self, pack: &str) -> Result<Vec<Blob>, RepoError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, kind, raw_offset, raw_length FROM blobs WHERE pack = ?1 ORDER BY raw_offset",
+            "SELECT id, kind, raw_offset, raw_length FROM blobs
+             WHERE pack = (SELECT n FROM packs WHERE id = ?1) ORDER BY raw_offset",
         )?;
         let rows = statement
             .query_map([pack], blob_row)?
@@ -285,7 +334,10 @@ impl Cache {
     pub fn raw_size(&self, pack: &str) -> Result<u64, RepoError> {
         Ok(self
             .conn
-            .prepare_cached("SELECT max(raw_offset + raw_length) FROM blobs WHERE pack = ?1")?
+            .prepare_cached(
+                "SELECT max(raw_offset + raw_length) FROM blobs
+                 WHERE pack = (SELECT n FROM packs WHERE id = ?1)",
+            )?
             .query_row([pack], |r| r.get::<_, Option<i64>>(0))?
             .unwrap_or(0) as u64)
     }
@@ -319,6 +371,28 @@ mod tests {
         cache.reset("e2").unwrap();
         assert!(!cache.knows(&id).unwrap());
         assert_eq!(cache.epoch().unwrap().as_deref(), Some("e2"));
+    }
+
+    #[test]
+    fn a_cache_of_the_first_schema_is_emptied_and_rebuilt_from_the_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        {
+            let old = magi_core::store::open(&path, &MIGRATIONS[..1]).unwrap();
+            old.execute_batch(
+                "INSERT INTO meta VALUES ('epoch', 'e1');
+                 INSERT INTO packs VALUES ('p', 1, 'm', 1);
+                 INSERT INTO blobs VALUES (x'00', 'p', 'd', 0, 1);",
+            )
+            .unwrap();
+        }
+        let cache = Cache::open(&path).unwrap();
+        assert_eq!(
+            cache.epoch().unwrap(),
+            None,
+            "no epoch, so the next open resyncs"
+        );
+        assert!(cache.packs().unwrap().is_empty());
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub struct Raw {
 pub struct Sealed {
     pub id: String,
     pub bytes: Vec<u8>,
-    pub md5: String,
+    pub md5: [u8; 16],
     pub blobs: Vec<Blob>,
 }
 
@@ -112,7 +112,7 @@ impl Raw {
         let bytes = crypt::seal(&frame, recipient);
         Sealed {
             id: hex(&Sha256::digest(&bytes)),
-            md5: hex(&Md5::digest(&bytes)),
+            md5: Md5::digest(&bytes).into(),
             bytes,
             blobs: self.blobs,
         }

@@ -385,9 +385,14 @@ impl S3Store {
         }
     }
 
-    fn put_whole(&self, key: &str, body: &[u8], if_absent: bool) -> Result<(), StoreError> {
+    fn put_whole(
+        &self,
+        key: &str,
+        body: &[u8],
+        if_absent: bool,
+        md5: [u8; 16],
+    ) -> Result<(), StoreError> {
         let full = self.full(key);
-        let md5 = Md5::digest(body);
         let content_md5 = base64::engine::general_purpose::STANDARD.encode(md5);
         let mut headers = vec![("content-md5", content_md5.clone())];
         let conditional = if_absent && self.provider.conditional_writes();
@@ -611,7 +616,15 @@ impl Store for S3Store {
         if body.len() > MULTIPART_THRESHOLD {
             self.put_multipart(key, body)
         } else {
-            self.put_whole(key, body, if_absent)
+            self.put_whole(key, body, if_absent, Md5::digest(body).into())
+        }
+    }
+
+    fn put_pack(&self, key: &str, body: &[u8], md5: [u8; 16]) -> Result<(), StoreError> {
+        if body.len() > MULTIPART_THRESHOLD {
+            self.put_multipart(key, body)
+        } else {
+            self.put_whole(key, body, false, md5)
         }
     }
 

@@ -52,6 +52,12 @@ pub trait Store: Send + Sync {
     /// Writes an object whole. With `if_absent`, fails with [`StoreError::Exists`] when the key exists
     /// (where the server can tell; see the provider profiles).
     fn put(&self, key: &str, body: &[u8], if_absent: bool) -> Result<(), StoreError>;
+    /// [`Store::put`] of a pack, whose MD5 the caller has computed for the index: a store that sends it
+    /// (S3's `Content-MD5`) need not compute it a second time.
+    fn put_pack(&self, key: &str, body: &[u8], md5: [u8; 16]) -> Result<(), StoreError> {
+        let _ = md5;
+        self.put(key, body, false)
+    }
     /// Reads an object whole, or `None` if there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether an object exists (a HEAD: no listing).

@@ -4,7 +4,7 @@
 //!
 //! The fixture is shaped like a MAGI stack: an Open-WebUI-like SQLite database (`chat` rows with JSON
 //! conversations, `message` rows; 80 MiB by default, `--size`), a real Redis dump (redis-server's own
-//! `SAVE` of 200 000 keys), a Qdrant-like collection snapshot (a tar of 384-dimension f32 vectors and their
+//! `SAVE` of 200 000 keys, one server for both days), a Qdrant-like collection snapshot (a tar of 384-dimension f32 vectors and their
 //! payloads) and a dozen uploads. A "1 % day" then: updates 1 % of the messages in place, adds 1 % new
 //! chats and messages, deletes a few; sets 1 % of the Redis keys to new values and saves; changes 1 % of
 //! the vectors and appends 1 % more; adds one upload.
@@ -209,69 +209,94 @@ fn churn_db(path: &Path, rng: &mut Rng) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A real Redis dump: redis-server's own SAVE of `keys` keys, with 1 % of them changed on `day` 1.
-fn redis_dump(root: &Path, out: &Path, keys: u64, day: u32) -> anyhow::Result<()> {
-    // A directory of its own each day, so the server starts empty rather than loading yesterday's dump.
-    let dir = &root.join(format!("redis-day-{day}"));
-    fs::create_dir_all(dir)?;
-    let socket = dir.join("redis.sock");
-    let mut server = Command::new("redis-server")
-        .args(["--port", "0", "--save", "", "--appendonly", "no"])
-        .arg("--unixsocket")
-        .arg(&socket)
-        .arg("--dir")
-        .arg(dir)
-        .args(["--dbfilename", "dump.rdb"])
-        .stdout(Stdio::null())
-        .spawn()
-        .context("cannot start redis-server")?;
-    let cli = |input: &str| -> anyhow::Result<()> {
+/// A running redis-server holding the fixture's keys; its own `SAVE` writes the dump. One server serves
+/// both days, as on a host: a restart between them would reorder the whole dump (Redis seeds its hash
+/// tables afresh at each start), and every tool would then send all of it.
+struct Redis {
+    server: std::process::Child,
+    socket: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    keys: u64,
+}
+
+impl Redis {
+    fn start(root: &Path, keys: u64) -> anyhow::Result<Redis> {
+        let dir = root.join("redis");
+        fs::create_dir_all(&dir)?;
+        let socket = dir.join("redis.sock");
+        let server = Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--dbfilename", "dump.rdb"])
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start redis-server")?;
+        let redis = Redis {
+            server,
+            socket,
+            dir,
+            keys,
+        };
+        for _ in 0..200 {
+            let pong = Command::new("redis-cli")
+                .arg("-s")
+                .arg(&redis.socket)
+                .arg("ping")
+                .output()
+                .is_ok_and(|o| o.stdout.starts_with(b"PONG"));
+            if pong {
+                return Ok(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        bail!("redis-server did not answer within 10 s")
+    }
+
+    /// Sets the keys as they are on `day` (on day 1, 1 % of them changed), saves and copies the dump.
+    fn dump(&self, out: &Path, day: u32) -> anyhow::Result<()> {
+        let mut rng = Rng(7);
+        let mut commands = String::new();
+        for key in 0..self.keys {
+            let value = rng.words(8);
+            if day > 0 && !key.is_multiple_of(100) {
+                continue;
+            }
+            let value = if day > 0 {
+                format!("changed on day {day}: {value}")
+            } else {
+                value
+            };
+            commands.push_str(&format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\nmagi:session:{key:08}\r\n${}\r\n{value}\r\n",
+                21,
+                value.len()
+            ));
+        }
+        commands.push_str("*1\r\n$4\r\nSAVE\r\n");
         let mut child = Command::new("redis-cli")
             .arg("-s")
-            .arg(&socket)
+            .arg(&self.socket)
             .arg("--pipe")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()?;
-        child.stdin.take().unwrap().write_all(input.as_bytes())?;
+        child.stdin.take().unwrap().write_all(commands.as_bytes())?;
         if !child.wait()?.success() {
             bail!("redis-cli --pipe failed");
         }
+        fs::copy(self.dir.join("dump.rdb"), out)?;
         Ok(())
-    };
-    let ready = || {
-        Command::new("redis-cli")
-            .arg("-s")
-            .arg(&socket)
-            .arg("ping")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
-    };
-    for _ in 0..200 {
-        if ready() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let mut rng = Rng(7);
-    let mut commands = String::new();
-    for key in 0..keys {
-        let mut value = rng.words(8);
-        if day > 0 && key.is_multiple_of(100) {
-            value = format!("changed on day {day}: {value}");
-        }
-        commands.push_str(&format!(
-            "*3\r\n$3\r\nSET\r\n${}\r\nmagi:session:{key:08}\r\n${}\r\n{value}\r\n",
-            21,
-            value.len()
-        ));
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
     }
-    commands.push_str("*1\r\n$4\r\nSAVE\r\n");
-    cli(&commands)?;
-    let _ = server.kill();
-    server.wait()?;
-    fs::copy(dir.join("dump.rdb"), out)?;
-    Ok(())
 }
 
 /// A Qdrant-like collection snapshot: a tar of the vectors and their payloads.
@@ -415,6 +440,39 @@ fn bucket_bytes(s3: &S3Server, bucket: &str) -> anyhow::Result<u64> {
     Ok(store.list("")?.iter().map(|l| l.size).sum())
 }
 
+/// What magi uploads for a file's second version, in a repository holding only its first.
+fn uploaded_alone(
+    identity: &age::x25519::Identity,
+    path: &str,
+    old: &[u8],
+    new: &[u8],
+) -> anyhow::Result<u64> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn magi_repo::store::Store> =
+        Arc::new(magi_repo::store::DirStore::new(dir.path())?);
+    magi_repo::repo::init(store.as_ref())?;
+    let keys = magi_repo::Keys {
+        recipient: identity.to_public(),
+        identity: None,
+    };
+    let mut repo = magi_repo::Repository::open(
+        store,
+        keys,
+        &dir.path().join("cache"),
+        magi_repo::Options::default(),
+    )?;
+    let mut sent = 0;
+    for (name, content) in [("d0", old), ("d1", new)] {
+        let mut backup = repo.backup();
+        let mut writer = backup.file(path, content.len() as u64);
+        writer.write_all(content)?;
+        writer.finish()?;
+        let s = backup.finish(name, "bench", serde_json::Value::Null)?;
+        sent = s.stats.packed_bytes + s.stats.metadata_bytes;
+    }
+    Ok(sent)
+}
+
 struct Run {
     measured: Measurement,
     uploaded: u64,
@@ -466,7 +524,8 @@ fn run() -> anyhow::Result<()> {
     );
     create_db(&home.join(DB), size, &mut rng)?;
     let keys = (size / 400).max(20_000);
-    redis_dump(root, &home.join(RDB), keys, 0)?;
+    let redis = Redis::start(root, keys)?;
+    redis.dump(&home.join(RDB), 0)?;
     qdrant_snapshot(&home.join(SNAPSHOT), (size / 8192) as usize, 0)?;
     let mut files: Vec<String> = vec![DB.into(), RDB.into(), SNAPSHOT.into()];
     for i in 0..12 {
@@ -612,7 +671,7 @@ fn run() -> anyhow::Result<()> {
         .map(|f| fs::read(home.join(f)))
         .collect::<Result<_, _>>()?;
     churn_db(&home.join(DB), &mut rng)?;
-    redis_dump(root, &home.join(RDB), keys, 1)?;
+    redis.dump(&home.join(RDB), 1)?;
     qdrant_snapshot(&home.join(SNAPSHOT), (size / 8192) as usize, 1)?;
     let added = "data/open-webui/uploads/day-1.bin".to_owned();
     fs::write(home.join(&added), rng.bytes(1 << 20))?;
@@ -634,33 +693,21 @@ fn run() -> anyhow::Result<()> {
     let restic_incr = restic(&["backup", &home_arg])?;
     let restic_db = restic_in(&restic_db_env, "restic-db", &["backup", &db_arg])?;
 
-    // The database alone, in a repository of its own, for its own ratio.
-    let db_ratio = {
-        let dir = tempfile::tempdir()?;
-        let store: Arc<dyn magi_repo::store::Store> =
-            Arc::new(magi_repo::store::DirStore::new(dir.path())?);
-        magi_repo::repo::init(store.as_ref())?;
-        let keys = magi_repo::Keys {
-            recipient: identity.to_public(),
-            identity: None,
-        };
-        let mut repo = magi_repo::Repository::open(
-            store,
-            keys,
-            &dir.path().join("cache"),
-            magi_repo::Options::default(),
-        )?;
-        let mut sent = Vec::new();
-        for (name, content) in [("d0", &old[0]), ("d1", &fs::read(home.join(DB))?)] {
-            let mut backup = repo.backup();
-            let mut writer = backup.file(DB, content.len() as u64);
-            writer.write_all(content)?;
-            writer.finish()?;
-            let s = backup.finish(name, "bench", serde_json::Value::Null)?;
-            sent.push(s.stats.packed_bytes + s.stats.metadata_bytes);
-        }
-        sent[1]
-    };
+    // Each part alone, in a repository of its own, for its own ratio.
+    let db_ratio = uploaded_alone(&identity, DB, &old[0], &fs::read(home.join(DB))?)?;
+    let mut parts = Vec::new();
+    for (i, (label, path)) in [("Redis dump", RDB), ("Qdrant snapshot", SNAPSHOT)]
+        .into_iter()
+        .enumerate()
+    {
+        let new = fs::read(home.join(path))?;
+        let changed = changed_bytes(&old[i + 1], &new, false);
+        parts.push((
+            label,
+            changed,
+            uploaded_alone(&identity, path, &old[i + 1], &new)?,
+        ));
+    }
     let db_ratio_of = |bytes: u64| bytes as f64 / changed_db as f64;
 
     eprintln!("restores from the bucket...");
@@ -710,6 +757,12 @@ fn run() -> anyhow::Result<()> {
         rate(&restic_full)
     );
     println!(
+        "{:<44} {:>12.2} s {:>12.2} s",
+        "first backup: CPU time (user + system)",
+        magi_full.measured.cpu_ms / 1000.0,
+        restic_full.measured.cpu_ms / 1000.0
+    );
+    println!(
         "{:<44} {:>11.1} MiB {:>11.1} MiB",
         "first backup: peak RSS",
         magi_full.measured.max_rss_mib(),
@@ -747,6 +800,18 @@ fn run() -> anyhow::Result<()> {
         db_ratio_of(db_ratio),
         db_ratio_of(restic_db.uploaded)
     );
+    for (label, changed, uploaded) in &parts {
+        println!(
+            "{:<44} {:>14.2}",
+            format!("1 % day: uploaded ÷ changed ({label} alone)"),
+            *uploaded as f64 / *changed as f64
+        );
+        println!(
+            "{:<44} {:>11.2} MiB",
+            format!("1 % day: uploaded ({label} alone)"),
+            mib(*uploaded)
+        );
+    }
     println!(
         "{:<44} {:>14.3}",
         "1 % day, database alone: magi ÷ restic",
