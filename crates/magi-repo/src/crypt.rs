@@ -10,6 +10,9 @@ use crate::error::RepoError;
 
 /// zstd's default level: fast, and what the local archives use.
 pub const LEVEL: i32 = 3;
+/// For the few packs of a backup that finds most of its content already stored: slower per byte, and
+/// about 5 % smaller on the pages and records a day changes.
+pub const THOROUGH: i32 = 9;
 /// The largest plaintext of one metadata object or pack.
 pub const MAX_PLAIN: u64 = 1 << 30;
 
@@ -67,8 +70,8 @@ pub fn open(
 
 /// One zstd frame of `raw`, with its content checksum. Compressed in one call rather than streamed: the
 /// whole input is at hand, and zstd then matches within it directly instead of through a window copy.
-pub fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut compressor = zstd::bulk::Compressor::new(LEVEL).expect("a zstd context in memory");
+pub fn compress(raw: &[u8], level: i32) -> Vec<u8> {
+    let mut compressor = zstd::bulk::Compressor::new(level).expect("a zstd context in memory");
     compressor
         .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
         .expect("a zstd parameter");
@@ -98,7 +101,7 @@ pub fn decompress(frame: &[u8], limit: u64, key: &str) -> Result<Vec<u8>, RepoEr
 /// A metadata object: JSON, compressed, sealed.
 pub fn seal_json<T: serde::Serialize>(value: &T, recipient: &age::x25519::Recipient) -> Vec<u8> {
     let json = serde_json::to_vec(value).expect("metadata always serializes");
-    seal(&compress(&json), recipient)
+    seal(&compress(&json, LEVEL), recipient)
 }
 
 /// Reads a metadata object back.
@@ -140,7 +143,7 @@ mod tests {
 
     #[test]
     fn decompression_is_bounded() {
-        let bomb = compress(&vec![0u8; 10 << 20]);
+        let bomb = compress(&vec![0u8; 10 << 20], LEVEL);
         assert!(bomb.len() < 10_000);
         assert!(matches!(
             decompress(&bomb, 1 << 20, "k"),

@@ -58,11 +58,12 @@ pub struct PackBuilder {
     blobs: Vec<Blob>,
 }
 
-/// A filled pack, not yet compressed or sealed.
+/// A filled pack, not yet compressed or sealed, and the zstd level to compress it at.
 #[derive(Debug)]
 pub struct Raw {
     raw: Vec<u8>,
     blobs: Vec<Blob>,
+    level: i32,
 }
 
 /// A pack ready to store.
@@ -95,11 +96,12 @@ impl PackBuilder {
         self.blobs.is_empty()
     }
 
-    /// The pack's content, leaving the builder empty.
-    pub fn take(&mut self) -> Raw {
+    /// The pack's content, to be compressed at `level`, leaving the builder empty.
+    pub fn take(&mut self, level: i32) -> Raw {
         Raw {
             raw: std::mem::take(&mut self.raw),
             blobs: std::mem::take(&mut self.blobs),
+            level,
         }
     }
 }
@@ -107,7 +109,7 @@ impl PackBuilder {
 impl Raw {
     /// Compresses and seals the pack.
     pub fn seal(self, recipient: &age::x25519::Recipient) -> Sealed {
-        let frame = crypt::compress(&self.raw);
+        let frame = crypt::compress(&self.raw, self.level);
         drop(self.raw);
         let bytes = crypt::seal(&frame, recipient);
         Sealed {
@@ -171,7 +173,7 @@ mod tests {
         for c in &contents {
             builder.add(Sha256::digest(c).into(), Kind::Data, c);
         }
-        let sealed = builder.take().seal(&identity.to_public());
+        let sealed = builder.take(crypt::LEVEL).seal(&identity.to_public());
         assert!(builder.is_empty());
         let size = sealed.blobs.last().unwrap().end();
         let raw = open(&sealed.bytes, &sealed.id, size, &identity).unwrap();

@@ -194,6 +194,7 @@ impl Repository {
             failure: None,
             files: Vec::new(),
             stats: Stats::default(),
+            seen_bytes: 0,
         }
     }
 
@@ -837,6 +838,8 @@ pub struct Backup<'r> {
     failure: Option<RepoError>,
     files: Vec<FileRecord>,
     stats: Stats,
+    /// Bytes of file content chunked so far.
+    seen_bytes: u64,
 }
 
 impl<'r> Backup<'r> {
@@ -871,7 +874,10 @@ impl<'r> Backup<'r> {
     /// Stores a blob unless it is stored or pending; returns its ID.
     fn blob(&mut self, raw: &[u8], kind: Kind) -> Result<[u8; 32], RepoError> {
         let id: [u8; 32] = Sha256::digest(raw).into();
-        self.stats.chunks += u64::from(kind == Kind::Data);
+        if kind == Kind::Data {
+            self.stats.chunks += 1;
+            self.seen_bytes += raw.len() as u64;
+        }
         if self.pending.contains(&id) || self.repo.cache.knows(&id)? {
             return Ok(id);
         }
@@ -900,7 +906,18 @@ impl<'r> Backup<'r> {
         if builder.is_empty() {
             return Ok(());
         }
-        let raw = builder.take();
+        // A backup that has found most of what it read already stored (a day's incremental) sends little,
+        // and compresses that little harder; one of mostly new data (a first backup) compresses fast.
+        let level = if self.stats.new_bytes * 4 < self.seen_bytes {
+            crypt::THOROUGH
+        } else {
+            crypt::LEVEL
+        };
+        let builder = match kind {
+            Kind::Data => &mut self.data,
+            Kind::Tree => &mut self.trees,
+        };
+        let raw = builder.take(level);
         let sent = self
             .jobs
             .as_ref()

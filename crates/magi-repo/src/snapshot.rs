@@ -30,7 +30,7 @@ pub struct FileRecord {
     pub size: u64,
     /// Hex SHA-256 of the whole content.
     pub sha256: String,
-    /// How it was cut: `sqlite-pages-4096`, `fastcdc-2020-2k`, `fastcdc-2020-64k`, `whole`.
+    /// How it was cut: `sqlite-pages-4096`, `fastcdc-2020-1k`, `fastcdc-2020-2k`, `fastcdc-2020-64k`, `whole`.
     pub chunking: String,
     /// The tree's leaves, in order.
     pub leaves: Vec<String>,
