@@ -768,6 +768,7 @@ fn cloud_uploads_ride_out_server_errors_cut_answers_and_an_outage() {
     proxy.set(Faults {
         error_rate: 0.10,
         reset_rate: 0.05,
+        ..Faults::default()
     });
     let db = database(3000, 21);
     let started = Instant::now();
@@ -1106,4 +1107,132 @@ fn cloud_the_ransomware_drill_needs_object_lock_and_a_locked_backup_survives_its
     locked.delete("snapshots/one").unwrap();
     let versions = s3.object_versions("locked", "magi/snapshots/one");
     assert!(!versions.is_empty(), "the locked version is still there");
+}
+
+/// Sends a bare PUT carrying `header` through `proxy`; the status line of the answer.
+fn probe_put(proxy: &magi_testkit::faulty::FaultyProxy, header: &str) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let address = proxy.endpoint().trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "PUT /{BUCKET}/magi/probe HTTP/1.1\r\nHost: {address}\r\n{header}\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx"
+    )
+    .unwrap();
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).unwrap();
+    status.trim().to_owned()
+}
+
+#[test]
+fn cloud_backups_cross_latency_a_bandwidth_cap_and_each_providers_refusals() {
+    use magi_repo::s3::{Provider, Retry, S3Config, S3Store};
+    use magi_repo::store::Store;
+    use magi_testkit::faulty::{Faults, FaultyProxy, Quirk};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    if !require(Component::SeaweedFS) || !require(Component::MoreS3) {
+        return;
+    }
+    let seaweed = S3Server::start();
+    seaweed.create_bucket(BUCKET);
+    let moto = S3Server::moto();
+    moto.create_locked_bucket(BUCKET);
+    // B2's and R2's refusals in front of SeaweedFS; a bucket under Object Lock on moto, behind a proxy that
+    // refuses a locked PUT without Content-MD5 as AWS does.
+    for (quirk, s3, lock_days, offending) in [
+        (Quirk::B2, &seaweed, None, "x-amz-checksum-crc32: AAAAAA=="),
+        (
+            Quirk::R2,
+            &seaweed,
+            None,
+            "x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        ),
+        (
+            Quirk::ObjectLock,
+            &moto,
+            Some(1),
+            "x-amz-object-lock-mode: COMPLIANCE",
+        ),
+    ] {
+        let proxy = FaultyProxy::start(s3.endpoint());
+        let cap = 4 << 20;
+        proxy.set(Faults {
+            latency: Duration::from_millis(20),
+            bytes_per_second: cap,
+            quirk: Some(quirk),
+            ..Faults::default()
+        });
+        let store: Arc<dyn Store> = Arc::new(
+            S3Store::new(&S3Config {
+                endpoint: proxy.endpoint().parse().unwrap(),
+                bucket: BUCKET.into(),
+                region: s3.region().to_owned(),
+                prefix: format!("{quirk:?}"),
+                provider: Provider::Generic,
+                access_key: s3.access_key().to_owned(),
+                secret_key: s3.secret_key().to_owned(),
+                retry: Retry::default(),
+                lock_days,
+            })
+            .unwrap(),
+        );
+        magi_repo::repo::init(store.as_ref()).unwrap();
+        let identity = Arc::new(age::x25519::Identity::generate());
+        let keys = magi_repo::Keys {
+            recipient: identity.to_public(),
+            identity: Some(Arc::clone(&identity)),
+        };
+        let cache = tempfile::tempdir().unwrap();
+        let mut repo = magi_repo::Repository::open(
+            Arc::clone(&store),
+            keys,
+            cache.path(),
+            magi_repo::Options::default(),
+        )
+        .unwrap();
+        let mut db = database(800, 31);
+        let started = Instant::now();
+        back_up(&mut repo, "one", &[("webui.db", &db)]);
+        db[4096 * 9 + 5] ^= 1;
+        back_up(&mut repo, "two", &[("webui.db", &db)]);
+        let snapshot = repo.snapshot("two").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let paths = repo.restore(&snapshot, &[0], out.path(), &|_| {}).unwrap();
+        assert_eq!(fs::read(&paths[0]).unwrap(), db, "{quirk:?}");
+        let report = repo.verify(true, 0).unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{quirk:?}: {:?}",
+            report.problems
+        );
+        let took = started.elapsed();
+        let counted = store.counters();
+        let counts = proxy.counts();
+        assert_eq!(
+            counts.refused, 0,
+            "{quirk:?}: magi sent what the provider refuses"
+        );
+        // The cap held: the bytes that crossed could not have crossed faster.
+        let floor = (counted.bytes_up + counted.bytes_down) as f64 / cap as f64;
+        assert!(
+            took.as_secs_f64() >= floor,
+            "{quirk:?}: {} bytes in {took:?} through a {cap} B/s cap",
+            counted.bytes_up + counted.bytes_down
+        );
+        eprintln!(
+            "{quirk:?}: {} requests, {:.1} MiB up, {:.1} MiB down in {:.1} s",
+            counts.requests,
+            counted.bytes_up as f64 / 1048576.0,
+            counted.bytes_down as f64 / 1048576.0,
+            took.as_secs_f64()
+        );
+        // The refusal is live: what magi never sends is refused, as the provider would.
+        let status = probe_put(&proxy, offending);
+        assert!(
+            status.contains(" 400 ") || status.contains(" 501 "),
+            "{quirk:?}: {status}"
+        );
+        assert_eq!(proxy.counts().refused, 1, "{quirk:?}");
+    }
 }

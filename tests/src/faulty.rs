@@ -1,7 +1,9 @@
 //! A fault-injecting HTTP proxy of our own, put in front of a real S3 server: per request it can answer
 //! 503 SlowDown or 500 InternalError in the server's place, cut the server's answer off halfway, or, during
-//! an outage, drop every connection. Requests it lets through reach the server byte for byte (the Host
-//! header too, so signatures still match), one upstream connection per request.
+//! an outage, drop every connection; it can add latency, cap the bandwidth each way, and refuse what one
+//! provider refuses (B2 the `x-amz-checksum-*` headers, R2 aws-chunked bodies, Object Lock a PUT without
+//! Content-MD5), answering as that provider does. Requests it lets through reach the server byte for byte
+//! (the Host header too, so signatures still match), one upstream connection per request.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,6 +18,64 @@ pub struct Faults {
     pub error_rate: f64,
     /// The share of answers cut off halfway (the connection closed mid-body).
     pub reset_rate: f64,
+    /// Waited before each request is forwarded.
+    pub latency: Duration,
+    /// The most bytes a second each way, per connection; 0 for no cap.
+    pub bytes_per_second: u64,
+    /// One provider's refusals.
+    pub quirk: Option<Quirk>,
+}
+
+/// What one provider's S3 API refuses that others accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    /// Backblaze B2: any `x-amz-checksum-*` or `x-amz-sdk-checksum-algorithm` header, 400 InvalidArgument.
+    B2,
+    /// Cloudflare R2: an aws-chunked body (`Content-Encoding: aws-chunked`, a `STREAMING-` payload hash or
+    /// trailing checksums), 501 NotImplemented.
+    R2,
+    /// A bucket with Object Lock: a PUT with `x-amz-object-lock-*` headers and neither Content-MD5 nor a
+    /// checksum header, 400 InvalidRequest.
+    ObjectLock,
+}
+
+impl Quirk {
+    /// The refusal for a request with these (lowercased) header names and values, if it is one.
+    fn refusal(
+        self,
+        method: &str,
+        headers: &[(String, String)],
+    ) -> Option<(&'static str, &'static str)> {
+        let has = |prefix: &str| headers.iter().any(|(name, _)| name.starts_with(prefix));
+        let value = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        match self {
+            Quirk::B2 if has("x-amz-checksum-") || has("x-amz-sdk-checksum-algorithm") => {
+                Some(("400 Bad Request", "InvalidArgument"))
+            }
+            Quirk::R2
+                if value("content-encoding").contains("aws-chunked")
+                    || value("x-amz-content-sha256").starts_with("STREAMING-")
+                    || has("x-amz-trailer") =>
+            {
+                Some(("501 Not Implemented", "NotImplemented"))
+            }
+            Quirk::ObjectLock
+                if method == "PUT"
+                    && has("x-amz-object-lock-")
+                    && !has("content-md5")
+                    && !has("x-amz-checksum-") =>
+            {
+                Some(("400 Bad Request", "InvalidRequest"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What the proxy did, counted.
@@ -30,6 +90,8 @@ pub struct Counts {
     pub errors: u64,
     pub resets: u64,
     pub dropped: u64,
+    /// Requests refused for a provider's quirk.
+    pub refused: u64,
 }
 
 #[derive(Default)]
@@ -44,6 +106,7 @@ struct Shared {
     errors: AtomicU64,
     resets: AtomicU64,
     dropped: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// The proxy, listening on a loopback port until the test process ends.
@@ -97,6 +160,7 @@ impl FaultyProxy {
             errors: n(&self.shared.errors),
             resets: n(&self.shared.resets),
             dropped: n(&self.shared.dropped),
+            refused: n(&self.shared.refused),
         }
     }
 }
@@ -146,6 +210,36 @@ fn closing(head: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Answers an S3 error document; false if the client is gone.
+fn answer_error(client: &mut TcpStream, status: &str, code: &str, message: &str) -> bool {
+    let xml = format!(
+        "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let answer = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+        xml.len()
+    );
+    client.write_all(answer.as_bytes()).is_ok()
+}
+
+/// Writes `bytes` no faster than `per_second` (0: at once).
+fn throttled(out: &mut TcpStream, bytes: &[u8], per_second: u64) -> std::io::Result<()> {
+    if per_second == 0 {
+        return out.write_all(bytes);
+    }
+    let started = Instant::now();
+    let mut sent = 0u64;
+    for piece in bytes.chunks(16 << 10) {
+        out.write_all(piece)?;
+        sent += piece.len() as u64;
+        let due = Duration::from_secs_f64(sent as f64 / per_second as f64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    Ok(())
+}
+
 fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
     while let Some((head, body)) = read_request(&mut client) {
         shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -176,6 +270,36 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
             return;
         }
         let faults = *shared.faults.lock().unwrap();
+        std::thread::sleep(faults.latency);
+        let refusal = faults.quirk.and_then(|quirk| {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut request = httparse::Request::new(&mut headers);
+            request.parse(&head).ok()?;
+            let method = request.method.unwrap_or_default().to_owned();
+            let named: Vec<(String, String)> = request
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            quirk.refusal(&method, &named)
+        });
+        if let Some((status, code)) = refusal {
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+            if !answer_error(
+                &mut client,
+                status,
+                code,
+                "refused as the provider refuses it",
+            ) {
+                return;
+            }
+            continue;
+        }
         if fastrand::f64() < faults.error_rate {
             shared.errors.fetch_add(1, Ordering::Relaxed);
             let (status, code) = if fastrand::bool() {
@@ -183,14 +307,7 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
             } else {
                 ("500 Internal Server Error", "InternalError")
             };
-            let xml = format!(
-                "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error>"
-            );
-            let answer = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{xml}",
-                xml.len()
-            );
-            if client.write_all(answer.as_bytes()).is_err() {
+            if !answer_error(&mut client, status, code, "injected by the test proxy") {
                 return;
             }
             continue;
@@ -198,7 +315,9 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
         let Ok(mut server) = TcpStream::connect(upstream) else {
             return;
         };
-        if server.write_all(&closing(&head)).is_err() || server.write_all(&body).is_err() {
+        if server.write_all(&closing(&head)).is_err()
+            || throttled(&mut server, &body, faults.bytes_per_second).is_err()
+        {
             return;
         }
         let mut answer = Vec::new();
@@ -210,7 +329,7 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
             let _ = client.write_all(&answer[..answer.len() / 2]);
             return;
         }
-        if client.write_all(&answer).is_err() {
+        if throttled(&mut client, &answer, faults.bytes_per_second).is_err() {
             return;
         }
         // The server said Connection: close; the client opens a new connection for its next request.

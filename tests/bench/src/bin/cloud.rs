@@ -502,6 +502,7 @@ fn difference(
         errors: 0,
         resets: 0,
         dropped: 0,
+        refused: 0,
     }
 }
 
