@@ -1236,3 +1236,84 @@ fn cloud_backups_cross_latency_a_bandwidth_cap_and_each_providers_refusals() {
         assert_eq!(proxy.counts().refused, 1, "{quirk:?}");
     }
 }
+
+#[test]
+fn cloud_configure_on_a_terminal_asks_for_what_its_flags_would_say() {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt;
+    if !require(Component::SeaweedFS) {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    fs::create_dir_all(&etc).unwrap();
+    let config = etc.join("magi.toml");
+    fs::write(
+        &config,
+        format!(
+            "[stack]\nhome = \"{}\"\nbackup_dir = \"{}\"\n",
+            dir.path().join("home").display(),
+            dir.path().join("backups").display()
+        ),
+    )
+    .unwrap();
+    let key_file = write_secret(dir.path(), "key", s3.access_key());
+    let secret_file = write_secret(dir.path(), "secret", s3.secret_key());
+    // util-linux's script(1) gives the command a terminal and passes our answers to it.
+    let mut session = Command::new("script")
+        .args(["--quiet", "--return", "--command"])
+        .arg(format!(
+            "{} cloud configure",
+            magi_testkit::bin_path("magi-backup").display()
+        ))
+        .arg("/dev/null")
+        .env("MAGI_CONFIG", &config)
+        .env("CONFIGURATION_DIRECTORY", &etc)
+        .env("STATE_DIRECTORY", dir.path().join("state"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    let answers = format!(
+        "{}\n{BUCKET}\n{}\n{}\n",
+        s3.endpoint(),
+        key_file.display(),
+        secret_file.display()
+    );
+    session
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let output = session.wait_with_output().unwrap();
+    let said = text(&output.stdout);
+    eprintln!("{said}{}", text(&output.stderr));
+    assert_eq!(code(&output), 0);
+    for prompt in [
+        "S3 endpoint",
+        "Bucket",
+        "access key ID",
+        "secret access key",
+        "KEEP AN OFFLINE COPY",
+    ] {
+        assert!(said.contains(prompt), "no '{prompt}' in {said}");
+    }
+    let written = fs::read_to_string(&config).unwrap();
+    assert!(
+        written.contains(&format!("endpoint = \"{}\"", s3.endpoint()))
+            && written.contains(&format!("bucket = \"{BUCKET}\"")),
+        "{written}"
+    );
+    assert!(!written.contains(s3.secret_key()));
+    for name in ["cloud-identity", "cloud-secret-key", "cloud-access-key"] {
+        let mode = fs::metadata(etc.join("credentials").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}
