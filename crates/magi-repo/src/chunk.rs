@@ -231,6 +231,16 @@ mod tests {
         (found, chunking)
     }
 
+    /// Bytes of the chunks in `after` that are not in `before`: what a backup would send.
+    fn new_bytes(before: &[Vec<u8>], after: &[Vec<u8>]) -> usize {
+        let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
+        after
+            .iter()
+            .filter(|c| !old.contains(c))
+            .map(Vec::len)
+            .sum()
+    }
+
     fn noise(len: usize, seed: u64) -> Vec<u8> {
         let mut rng = fastrand::Rng::with_seed(seed);
         (0..len).map(|_| rng.u8(..)).collect()
@@ -268,12 +278,7 @@ mod tests {
             b"a few inserted bytes".iter().copied(),
         );
         let (after, _) = chunks(&changed, 65536);
-        let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
-        let new_bytes: usize = after
-            .iter()
-            .filter(|c| !old.contains(c))
-            .map(Vec::len)
-            .sum();
+        let new_bytes = new_bytes(&before, &after);
         assert!(
             new_bytes <= 3 * COARSE.max,
             "an insertion changes a chunk or two, not {new_bytes} bytes"
@@ -302,12 +307,7 @@ mod tests {
             changed[at] ^= 1;
         }
         let (after, _) = chunks(&changed, 100_000);
-        let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
-        let new_bytes: usize = after
-            .iter()
-            .filter(|c| !old.contains(c))
-            .map(Vec::len)
-            .sum();
+        let new_bytes = new_bytes(&before, &after);
         assert!(
             new_bytes <= 10 * SMALL_RECORDS.max,
             "ten flipped bytes cost {new_bytes} bytes"
