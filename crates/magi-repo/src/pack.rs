@@ -122,9 +122,10 @@ impl Raw {
 }
 
 /// Checks a pack's stored bytes against its ID, decrypts and decompresses them; `raw_size` is where its
-/// last blob ends, from the index, and bounds the decompression.
+/// last blob ends, from the index, and bounds the decompression. Each stage's input is let go before the
+/// next, so a restore's workers hold two copies of a pack at a time, not three.
 pub fn open(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     id: &str,
     raw_size: u64,
     identity: &age::x25519::Identity,
@@ -136,13 +137,14 @@ pub fn open(
             format!("the index says it holds {raw_size} bytes, more than any pack does"),
         ));
     }
-    if hex(&Sha256::digest(bytes)) != id {
+    if hex(&Sha256::digest(&bytes)) != id {
         return Err(RepoError::damaged(
             &key,
             "its bytes do not match its SHA-256 (damaged or changed in the bucket)",
         ));
     }
-    let frame = crypt::open(bytes, identity, &key)?;
+    let frame = crypt::open(&bytes, identity, &key)?;
+    drop(bytes);
     crypt::decompress(&frame, raw_size, &key)
 }
 
@@ -176,7 +178,7 @@ mod tests {
         let sealed = builder.take(crypt::LEVEL).seal(&identity.to_public());
         assert!(builder.is_empty());
         let size = sealed.blobs.last().unwrap().end();
-        let raw = open(&sealed.bytes, &sealed.id, size, &identity).unwrap();
+        let raw = open(sealed.bytes.clone(), &sealed.id, size, &identity).unwrap();
         assert_eq!(
             raw,
             contents.concat(),
@@ -186,17 +188,17 @@ mod tests {
             assert_eq!(blob(&raw, b, &sealed.id).unwrap(), c.as_slice());
         }
         assert!(
-            open(&sealed.bytes, &sealed.id, size - 1, &identity).is_err(),
+            open(sealed.bytes.clone(), &sealed.id, size - 1, &identity).is_err(),
             "decompression is bounded by the index"
         );
         assert!(
-            open(&sealed.bytes, &sealed.id, MAX_RAW + 1, &identity).is_err(),
+            open(sealed.bytes.clone(), &sealed.id, MAX_RAW + 1, &identity).is_err(),
             "and the index by what a pack can hold"
         );
         let mut bad = sealed.bytes.clone();
         bad[100] ^= 0x40;
         assert!(matches!(
-            open(&bad, &sealed.id, size, &identity),
+            open(bad, &sealed.id, size, &identity),
             Err(RepoError::Damaged { .. })
         ));
         let mut lying = sealed.blobs[0];

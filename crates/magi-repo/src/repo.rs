@@ -777,7 +777,7 @@ fn fetch_pack(
     let bytes = store.get(&key)?.ok_or_else(|| {
         RepoError::damaged(&key, "is named by the index and missing from the bucket")
     })?;
-    pack::open(&bytes, id, raw_size, identity)
+    pack::open(bytes, id, raw_size, identity)
 }
 
 /// Compresses, seals and uploads the packs the backup fills, one at a time.
