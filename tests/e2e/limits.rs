@@ -629,15 +629,17 @@ fn limits_queue_serves_interactive_first_within_its_bound_and_wait() {
     let Some(litellm) = litellm() else { return };
     let model = "standin-ok~limits-queue";
     let mut gateway = Gateway::new();
-    // 60 a minute: a burst of 60, then one a second.
-    gateway.cli(&["set", model, "--rpm", "60"]);
+    // 12 a minute: a burst of 12, then one every 5 s, so the three requests below queue well inside one
+    // refill even on a loaded machine (at one a second a refill could serve the first before the second
+    // arrived), and the three are served within the 20 s wait.
+    gateway.cli(&["set", model, "--rpm", "12"]);
     gateway.serve(
         &litellm.url(""),
         litellm.config_path(),
         &["--queue-max", "3", "--queue-wait", "20s"],
         &[],
     );
-    for _ in 0..60 {
+    for _ in 0..12 {
         assert_eq!(gateway.chat(model, None, json!({})).status, 200);
     }
     let depth = format!("magi_limits_queue_depth{{model=\"{model}\"}}");
