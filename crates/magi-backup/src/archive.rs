@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use magi_core::format::hex;
 use sha2::{Digest, Sha256};
 use zstd::stream::raw::{CParameter, Encoder, InBuffer, Operation, OutBuffer};
 
@@ -71,10 +72,6 @@ pub struct EntryMeta {
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where an archive's bytes go: the file, or an age stream into it.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RepoError;
 use crate::pack::{Blob, Kind, Sealed};
-use crate::s3::hex;
+use magi_core::format::hex;
 
 /// The index format this build writes and reads.
 pub const FORMAT: u32 = 1;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypt;
 use crate::error::RepoError;
-use crate::s3::hex;
+use magi_core::format::hex;
 
 /// What a blob holds: file content, or a tree leaf (kept in packs of their own, so a prune reads the
 /// trees without the data).

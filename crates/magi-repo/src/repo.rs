@@ -28,10 +28,10 @@ use crate::crypt;
 use crate::error::{RepoError, StoreError};
 use crate::index::{Cache, IndexDoc, PackEntry, digest, is_digest};
 use crate::pack::{self, Blob, Kind, PackBuilder, Raw};
-use crate::s3::hex;
 use crate::snapshot::{self, FileRecord, Snapshot, Stats};
 use crate::store::{Listed, Store};
 use crate::tree::{self, ChunkRef, LEAF_ENTRIES};
+use magi_core::format::hex;
 
 /// The repository format this build writes and reads.
 pub const FORMAT: u32 = 1;

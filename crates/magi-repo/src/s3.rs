@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use magi_core::backoff::Backoff;
+use magi_core::format::hex;
 use md5::{Digest, Md5};
 use rusty_s3::actions::CreateMultipartUpload;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
@@ -841,16 +842,6 @@ fn check_etag(answer: &Answer, md5_hex: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! in. A secret is 256 random bits from the OS, written as hex; the store keeps only its SHA-256, so a copy
 //! of `users.db` lets no one in.
 
+use magi_core::format::hex;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -21,17 +22,6 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
 /// A new random secret of 256 bits, as 64 hex digits (session ids, CSRF tokens).
 pub fn new_secret() -> Result<String, Error> {
     Ok(hex(&random_bytes::<SECRET_BYTES>()?))
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
 }
 
 /// The stored form of a secret: hex SHA-256 of its text.
