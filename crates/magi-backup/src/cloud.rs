@@ -152,9 +152,9 @@ pub fn cache_dir(backup_dir: &Path) -> PathBuf {
 const BLOCK: usize = 256 << 10;
 const BLOCKS_IN_FLIGHT: usize = 4;
 
-/// Uploads one archive as the snapshot of the same name; `progress` gets the bytes read so far. One thread reads the archive (decompressing it and
-/// checking its checksums) while this one cuts, hashes and packs what it read, so a small host's two cores
-/// both work before the upload workers take the packs.
+/// Uploads one archive as the snapshot of the same name; `progress` gets the bytes read so far. One thread
+/// reads the archive (decompressing it and checking its checksums) while this one cuts, hashes and packs
+/// what it read, so a small host's two cores both work before the upload workers take the packs.
 pub fn upload(
     repo: &mut Repository,
     archive: &Archive,
@@ -485,4 +485,105 @@ pub fn download_to(
         std::fs::set_permissions(&path, mode).map_err(io_at("chmod", &path))?;
     }
     Ok((files, links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Frame;
+    use crate::name::{ArchiveName, Kind};
+    use jiff::Timestamp;
+
+    /// A local archive of two files: a large one (several blocks of the reading thread) and a small one.
+    fn archive(dir: &Path) -> (PathBuf, Vec<u8>) {
+        let name = ArchiveName::new(Timestamp::now(), Kind::Regular);
+        let mut writer = ArchiveWriter::create(dir, &name.file_name(), None).unwrap();
+        let mut state = 7u64;
+        let large: Vec<u8> = (0..3 << 20)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for (path, content) in [("data/large.bin", &large[..]), ("data/small", b"hello")] {
+            let meta = EntryMeta {
+                path: path.into(),
+                service: "open-webui".into(),
+                method: Method::CopyPaused,
+                engine: None,
+                collection: None,
+                mode: 0o600,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+            };
+            writer
+                .add_file(meta, content.len() as u64, &mut &content[..])
+                .unwrap();
+        }
+        let manifest = Manifest {
+            format: crate::manifest::FORMAT,
+            tool: "test".into(),
+            host: "test".into(),
+            kind: Kind::Regular,
+            started: Timestamp::now(),
+            finished: Timestamp::now(),
+            note: None,
+            home: dir.to_owned(),
+            services: vec!["open-webui".into()],
+            targets: vec![],
+            failed: vec![],
+            entries: vec![],
+            end: Frame {
+                offset: 0,
+                len: 0,
+                sha256: String::new(),
+            },
+        };
+        (writer.finish(manifest).unwrap().0, large)
+    }
+
+    fn repository(dir: &Path) -> Repository {
+        let store: Arc<dyn Store> = Arc::new(DirStore::new(&dir.join("bucket")).unwrap());
+        magi_repo::repo::init(store.as_ref()).unwrap();
+        let identity = Arc::new(age::x25519::Identity::generate());
+        let keys = Keys {
+            recipient: identity.to_public(),
+            identity: Some(identity),
+        };
+        Repository::open(store, keys, &dir.join("cache"), Options::default()).unwrap()
+    }
+
+    #[test]
+    fn an_upload_reads_on_one_thread_and_packs_on_another_and_a_damaged_archive_stores_no_snapshot()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, large) = archive(dir.path());
+        let good = Archive::open(&path, None).unwrap();
+        let mut repo = repository(&dir.path().join("one"));
+        let mut seen = Vec::new();
+        let snapshot = upload(&mut repo, &good, &mut |_, p| seen.push(p.to_owned())).unwrap();
+        assert_eq!(seen, ["data/large.bin", "data/small"]);
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let paths = repo.restore(&snapshot, &[0, 1], &out, &|_| {}).unwrap();
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), large);
+        assert_eq!(std::fs::read(&paths[1]).unwrap(), b"hello");
+
+        // A byte flipped in the middle of the large file's frame: the reading thread's error is the one
+        // reported, naming the entry, and the repository gets no snapshot.
+        let frame = &good.manifest.entries[0].frame;
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[(frame.offset + frame.len / 2) as usize] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+        let damaged = Archive::open(&path, None).unwrap();
+        let mut other = repository(&dir.path().join("two"));
+        match upload(&mut other, &damaged, &mut |_, _| {}) {
+            Err(BackupError::BadEntry { entry, .. }) => assert_eq!(entry, "data/large.bin"),
+            other => panic!("not a bad entry: {other:?}"),
+        }
+        assert!(other.snapshots().unwrap().is_empty());
+    }
 }
