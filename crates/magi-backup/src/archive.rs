@@ -727,7 +727,6 @@ impl<R: Read> Read for Hashing<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::Kind;
 
     fn meta(path: &str) -> EntryMeta {
         EntryMeta {
@@ -744,25 +743,7 @@ mod tests {
     }
 
     fn empty_manifest() -> Manifest {
-        Manifest {
-            format: crate::manifest::FORMAT,
-            tool: "magi-backup test".into(),
-            host: "test".into(),
-            kind: Kind::Regular,
-            started: Timestamp::now(),
-            finished: Timestamp::now(),
-            note: None,
-            home: "/opt/magi".into(),
-            services: vec!["n8n".into()],
-            targets: vec![],
-            failed: vec![],
-            entries: vec![],
-            end: Frame {
-                offset: 0,
-                len: 0,
-                sha256: String::new(),
-            },
-        }
+        Manifest::for_test("/opt/magi", "n8n")
     }
 
     fn write_sample(dir: &Path) -> PathBuf {

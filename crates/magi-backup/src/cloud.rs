@@ -490,7 +490,6 @@ pub fn download_to(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Frame;
     use crate::name::{ArchiveName, Kind};
     use jiff::Timestamp;
 
@@ -523,25 +522,7 @@ mod tests {
                 .add_file(meta, content.len() as u64, &mut &content[..])
                 .unwrap();
         }
-        let manifest = Manifest {
-            format: crate::manifest::FORMAT,
-            tool: "test".into(),
-            host: "test".into(),
-            kind: Kind::Regular,
-            started: Timestamp::now(),
-            finished: Timestamp::now(),
-            note: None,
-            home: dir.to_owned(),
-            services: vec!["open-webui".into()],
-            targets: vec![],
-            failed: vec![],
-            entries: vec![],
-            end: Frame {
-                offset: 0,
-                len: 0,
-                sha256: String::new(),
-            },
-        };
+        let manifest = Manifest::for_test(&dir.display().to_string(), "open-webui");
         (writer.finish(manifest).unwrap().0, large)
     }
 

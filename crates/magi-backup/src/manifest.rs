@@ -153,6 +153,32 @@ pub struct Manifest {
     pub end: Frame,
 }
 
+#[cfg(test)]
+impl Manifest {
+    /// A manifest for a test's archive of `service` under `home`: the writer fills in its entries.
+    pub(crate) fn for_test(home: &str, service: &str) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            tool: "magi-backup test".into(),
+            host: "test".into(),
+            kind: Kind::Regular,
+            started: Timestamp::now(),
+            finished: Timestamp::now(),
+            note: None,
+            home: home.into(),
+            services: vec![service.into()],
+            targets: vec![],
+            failed: vec![],
+            entries: vec![],
+            end: Frame {
+                offset: 0,
+                len: 0,
+                sha256: String::new(),
+            },
+        }
+    }
+}
+
 impl Manifest {
     /// The bytes of content the archive holds.
     pub fn content_bytes(&self) -> u64 {

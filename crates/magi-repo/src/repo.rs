@@ -899,13 +899,6 @@ impl<'r> Backup<'r> {
     }
 
     fn seal(&mut self, kind: Kind) -> Result<(), RepoError> {
-        let builder = match kind {
-            Kind::Data => &mut self.data,
-            Kind::Tree => &mut self.trees,
-        };
-        if builder.is_empty() {
-            return Ok(());
-        }
         // A backup that has found most of what it read already stored (a day's incremental) sends little,
         // and compresses that little harder; one of mostly new data (a first backup) compresses fast.
         let level = if self.stats.new_bytes * 4 < self.seen_bytes {
@@ -917,6 +910,9 @@ impl<'r> Backup<'r> {
             Kind::Data => &mut self.data,
             Kind::Tree => &mut self.trees,
         };
+        if builder.is_empty() {
+            return Ok(());
+        }
         let raw = builder.take(level);
         let sent = self
             .jobs

@@ -386,6 +386,22 @@ impl S3Store {
         }
     }
 
+    /// One PUT, or a multipart upload for a large body; `md5` where the caller has it.
+    fn put_sized(
+        &self,
+        key: &str,
+        body: &[u8],
+        if_absent: bool,
+        md5: Option<[u8; 16]>,
+    ) -> Result<(), StoreError> {
+        if body.len() > MULTIPART_THRESHOLD {
+            self.put_multipart(key, body)
+        } else {
+            let md5 = md5.unwrap_or_else(|| Md5::digest(body).into());
+            self.put_whole(key, body, if_absent, md5)
+        }
+    }
+
     fn put_whole(
         &self,
         key: &str,
@@ -614,19 +630,11 @@ impl Store for S3Store {
                 key: key.to_owned(),
             });
         }
-        if body.len() > MULTIPART_THRESHOLD {
-            self.put_multipart(key, body)
-        } else {
-            self.put_whole(key, body, if_absent, Md5::digest(body).into())
-        }
+        self.put_sized(key, body, if_absent, None)
     }
 
     fn put_pack(&self, key: &str, body: &[u8], md5: [u8; 16]) -> Result<(), StoreError> {
-        if body.len() > MULTIPART_THRESHOLD {
-            self.put_multipart(key, body)
-        } else {
-            self.put_whole(key, body, false, md5)
-        }
+        self.put_sized(key, body, false, Some(md5))
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
