@@ -3,7 +3,9 @@
 //! an outage, drop every connection; it can add latency, cap the bandwidth each way, and refuse what one
 //! provider refuses (B2 the `x-amz-checksum-*` headers, R2 aws-chunked bodies, Object Lock a PUT without
 //! Content-MD5), answering as that provider does. Requests it lets through reach the server byte for byte
-//! (the Host header too, so signatures still match), one upstream connection per request.
+//! (the Host header too, so signatures still match), one upstream connection per request. Errors and cut
+//! answers come at exactly their share, spread evenly over the requests, so a test that asks for them gets
+//! them however few requests it makes.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,9 +16,10 @@ use std::time::{Duration, Instant};
 /// What the proxy does to the requests it sees.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
-    /// The share of requests answered 503 SlowDown or 500 InternalError by the proxy itself.
+    /// The share of requests answered 503 SlowDown or 500 InternalError by the proxy itself: at 0.1,
+    /// every tenth request that reaches that point.
     pub error_rate: f64,
-    /// The share of answers cut off halfway (the connection closed mid-body).
+    /// The share of answers cut off halfway (the connection closed mid-body), spread the same way.
     pub reset_rate: f64,
     /// Waited before each request is forwarded.
     pub latency: Duration,
@@ -107,6 +110,28 @@ struct Shared {
     resets: AtomicU64,
     dropped: AtomicU64,
     refused: AtomicU64,
+    owed: Mutex<Owed>,
+}
+
+/// How far each fault is behind its share: a request adds the share and a fault is due when a whole one is
+/// owed, so a share of 0.05 is every twentieth request, never none by bad luck.
+#[derive(Default)]
+struct Owed {
+    errors: f64,
+    resets: f64,
+}
+
+impl Shared {
+    fn due(&self, fault: impl FnOnce(&mut Owed) -> &mut f64, share: f64) -> bool {
+        let mut owed = self.owed.lock().unwrap();
+        let owed = fault(&mut owed);
+        *owed += share;
+        let due = *owed >= 1.0;
+        if due {
+            *owed -= 1.0;
+        }
+        due
+    }
 }
 
 /// The proxy, listening on a loopback port until the test process ends.
@@ -300,9 +325,13 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
             }
             continue;
         }
-        if fastrand::f64() < faults.error_rate {
-            shared.errors.fetch_add(1, Ordering::Relaxed);
-            let (status, code) = if fastrand::bool() {
+        if shared.due(|owed| &mut owed.errors, faults.error_rate) {
+            // The two errors take turns.
+            let (status, code) = if shared
+                .errors
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(2)
+            {
                 ("503 Slow Down", "SlowDown")
             } else {
                 ("500 Internal Server Error", "InternalError")
@@ -324,7 +353,7 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
         if server.read_to_end(&mut answer).is_err() {
             return;
         }
-        if fastrand::f64() < faults.reset_rate {
+        if shared.due(|owed| &mut owed.resets, faults.reset_rate) {
             shared.resets.fetch_add(1, Ordering::Relaxed);
             let _ = client.write_all(&answer[..answer.len() / 2]);
             return;
