@@ -10,22 +10,22 @@ use magi_core::store::rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RepoError;
-use crate::pack::{Blob, Kind, Sealed};
+use crate::pack::{Blob, Kind};
 use magi_core::format::hex;
 
 /// The index format this build writes and reads.
 pub const FORMAT: u32 = 1;
 
-/// One index object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One index object, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct IndexDoc {
     pub format: u32,
     pub packs: Vec<PackEntry>,
 }
 
-/// One pack of an index: its stored size and MD5 (what a bucket listing shows), and its blobs as
+/// One pack of an index as read: its stored size and MD5 (what a bucket listing shows), and its blobs as
 /// `[id, kind, offset, length]`, placing each in the pack's decompressed plaintext.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PackEntry {
     pub id: String,
     pub size: u64,
@@ -34,36 +34,16 @@ pub struct PackEntry {
 }
 
 impl PackEntry {
-    pub fn new(id: &str, size: u64, md5: &str, blobs: &[Blob]) -> PackEntry {
-        PackEntry {
-            id: id.to_owned(),
-            size,
-            md5: md5.to_owned(),
-            blobs: blobs
-                .iter()
-                .map(|b| (hex(&b.id), b.kind, b.raw_offset, b.raw_length))
-                .collect(),
-        }
-    }
-
-    pub fn of(sealed: &Sealed) -> PackEntry {
-        PackEntry::new(
-            &sealed.id,
-            sealed.bytes.len() as u64,
-            &hex(&sealed.md5),
-            &sealed.blobs,
-        )
-    }
-
-    /// The blobs, checked: IDs must be SHA-256 hex digests, as the pack's own ID.
-    pub fn decoded(&self, key: &str) -> Result<Vec<Blob>, RepoError> {
+    /// The pack as a record, checked: IDs must be SHA-256 hex digests, as the pack's own ID.
+    pub fn record(&self, key: &str) -> Result<PackRecord, RepoError> {
         if !is_digest(&self.id) {
             return Err(RepoError::damaged(
                 key,
                 "names a pack whose ID is not a SHA-256",
             ));
         }
-        self.blobs
+        let blobs = self
+            .blobs
             .iter()
             .map(|(id, kind, raw_offset, raw_length)| {
                 Ok(Blob {
@@ -75,8 +55,67 @@ impl PackEntry {
                     raw_length: *raw_length,
                 })
             })
-            .collect()
+            .collect::<Result<_, RepoError>>()?;
+        Ok(PackRecord {
+            id: self.id.clone(),
+            size: self.size,
+            md5: self.md5.clone(),
+            blobs,
+        })
     }
+}
+
+/// A pack as this host holds it: an index entry whose blob IDs are bytes, 48 bytes a blob where the
+/// entry's hex takes three times that. Serialized, it is a [`PackEntry`]; the hex is written then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackRecord {
+    pub id: String,
+    pub size: u64,
+    pub md5: String,
+    pub blobs: Vec<Blob>,
+}
+
+impl Serialize for PackRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct Rows<'a>(&'a [Blob]);
+        impl Serialize for Rows<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut rows = serializer.serialize_seq(Some(self.0.len()))?;
+                for blob in self.0 {
+                    rows.serialize_element(&(
+                        hex(&blob.id),
+                        blob.kind,
+                        blob.raw_offset,
+                        blob.raw_length,
+                    ))?;
+                }
+                rows.end()
+            }
+        }
+        let mut entry = serializer.serialize_struct("PackEntry", 4)?;
+        entry.serialize_field("id", &self.id)?;
+        entry.serialize_field("size", &self.size)?;
+        entry.serialize_field("md5", &self.md5)?;
+        entry.serialize_field("blobs", &Rows(&self.blobs))?;
+        entry.end()
+    }
+}
+
+/// The sealed index object naming `packs`: an [`IndexDoc`]'s JSON.
+pub fn seal(packs: &[&PackRecord], recipient: &age::x25519::Recipient) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Borrowed<'a> {
+        format: u32,
+        packs: &'a [&'a PackRecord],
+    }
+    crate::crypt::seal_json(
+        &Borrowed {
+            format: FORMAT,
+            packs,
+        },
+        recipient,
+    )
 }
 
 /// Whether `text` is a lowercase hex SHA-256.
@@ -231,12 +270,7 @@ impl Cache {
     }
 
     /// Records a pack and its blobs; `indexed` when an index object already names it.
-    pub fn add(
-        &mut self,
-        pack: &PackEntry,
-        blobs: &[Blob],
-        indexed: bool,
-    ) -> Result<(), RepoError> {
+    pub fn add(&mut self, pack: &PackRecord, indexed: bool) -> Result<(), RepoError> {
         self.write()?;
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -251,7 +285,7 @@ impl Cache {
                 "INSERT OR IGNORE INTO blobs (id, pack, kind, raw_offset, raw_length)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for blob in blobs {
+            for blob in &pack.blobs {
                 insert.execute(params![
                     &blob.id[..],
                     n,
@@ -265,8 +299,8 @@ impl Cache {
         Ok(())
     }
 
-    /// The packs stored but named by no index object yet, with their blobs.
-    pub fn unindexed(&self) -> Result<Vec<PackEntry>, RepoError> {
+    /// The packs stored but named by no index object yet, those `wanted` with their blobs.
+    pub fn unindexed(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<PackRecord>, RepoError> {
         let mut packs = self
             .conn
             .prepare("SELECT id, size, md5 FROM packs WHERE indexed = 0 ORDER BY id")?;
@@ -274,19 +308,25 @@ impl Cache {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
+            .filter(|(id, _, _)| wanted(id))
             .map(|(id, size, md5)| {
                 let blobs = self.blobs_of(&id)?;
-                Ok(PackEntry::new(&id, size as u64, &md5, &blobs))
+                Ok(PackRecord {
+                    id,
+                    size: size as u64,
+                    md5,
+                    blobs,
+                })
             })
             .collect()
     }
 
     /// Marks packs as named by the index object `index`.
-    pub fn indexed(&mut self, index: &str, packs: &[PackEntry]) -> Result<(), RepoError> {
+    pub fn indexed(&mut self, index: &str, packs: &[String]) -> Result<(), RepoError> {
         self.write()?;
         let tx = self.conn.transaction()?;
         for pack in packs {
-            tx.execute("UPDATE packs SET indexed = 1 WHERE id = ?1", [&pack.id])?;
+            tx.execute("UPDATE packs SET indexed = 1 WHERE id = ?1", [pack])?;
         }
         tx.execute("INSERT OR IGNORE INTO indexes (id) VALUES (?1)", [index])?;
         tx.commit()?;
@@ -301,11 +341,10 @@ impl Cache {
             .exists([id])?)
     }
 
-    /// Loads an index object read from the repository.
-    pub fn load(&mut self, id: &str, doc: &IndexDoc, key: &str) -> Result<(), RepoError> {
-        for pack in &doc.packs {
-            let blobs = pack.decoded(key)?;
-            self.add(pack, &blobs, true)?;
+    /// Loads the packs of the index object `id`, read from the repository.
+    pub fn load(&mut self, id: &str, packs: &[PackRecord]) -> Result<(), RepoError> {
+        for pack in packs {
+            self.add(pack, true)?;
         }
         self.write()?;
         self.conn
@@ -370,12 +409,23 @@ mod tests {
         let sealed = builder
             .take(crate::crypt::LEVEL)
             .seal(&identity.to_public());
-        let entry = PackEntry::of(&sealed);
-        cache.add(&entry, &sealed.blobs, false).unwrap();
+        let entry = PackRecord {
+            id: sealed.id.clone(),
+            size: sealed.bytes.len() as u64,
+            md5: hex(&sealed.md5),
+            blobs: sealed.blobs.clone(),
+        };
+        cache.add(&entry, false).unwrap();
         assert!(cache.knows(&id).unwrap());
-        assert_eq!(cache.unindexed().unwrap(), std::slice::from_ref(&entry));
-        cache.indexed("idx1", std::slice::from_ref(&entry)).unwrap();
-        assert!(cache.unindexed().unwrap().is_empty());
+        assert_eq!(
+            cache.unindexed(|_| true).unwrap(),
+            std::slice::from_ref(&entry)
+        );
+        assert!(cache.unindexed(|id| id != entry.id).unwrap().is_empty());
+        cache
+            .indexed("idx1", std::slice::from_ref(&entry.id))
+            .unwrap();
+        assert!(cache.unindexed(|_| true).unwrap().is_empty());
         assert!(cache.has_index("idx1").unwrap());
         assert_eq!(cache.locate(&id).unwrap().unwrap().0, sealed.id);
         cache.reset("e2").unwrap();
@@ -406,6 +456,37 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_written_as_the_entry_readers_parse() {
+        let record = PackRecord {
+            id: "ab".repeat(32),
+            size: 1234,
+            md5: "cd".repeat(16),
+            blobs: vec![
+                Blob {
+                    id: [7; 32],
+                    kind: Kind::Data,
+                    raw_offset: 0,
+                    raw_length: 4096,
+                },
+                Blob {
+                    id: [9; 32],
+                    kind: Kind::Tree,
+                    raw_offset: 4096,
+                    raw_length: 576,
+                },
+            ],
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            json["blobs"][1],
+            serde_json::json!(["09".repeat(32), "t", 4096, 576]),
+            "{json}"
+        );
+        let entry: PackEntry = serde_json::from_value(json).unwrap();
+        assert_eq!(entry.record("index/x").unwrap(), record);
+    }
+
+    #[test]
     fn an_index_naming_a_bad_id_is_refused() {
         let entry = PackEntry {
             id: "../../etc".into(),
@@ -413,7 +494,7 @@ mod tests {
             md5: String::new(),
             blobs: vec![],
         };
-        assert!(entry.decoded("index/x").is_err());
+        assert!(entry.record("index/x").is_err());
         assert_eq!(digest(&"ab".repeat(32)), Some([0xab; 32]));
         assert_eq!(digest("AB"), None);
     }

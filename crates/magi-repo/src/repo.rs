@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::chunk::Chunker;
 use crate::crypt;
 use crate::error::{RepoError, StoreError};
-use crate::index::{Cache, IndexDoc, PackEntry, digest, is_digest};
+use crate::index::{Cache, IndexDoc, PackRecord, digest, is_digest};
 use crate::pack::{self, Blob, Kind, PackBuilder, Raw};
 use crate::snapshot::{self, FileRecord, Snapshot, Stats};
 use crate::store::{Listed, Store};
@@ -188,6 +188,8 @@ impl Repository {
             data: PackBuilder::default(),
             trees: PackBuilder::default(),
             pending: HashSet::new(),
+            sealed: HashMap::new(),
+            sent: 0,
             jobs: Some(jobs),
             results,
             workers,
@@ -259,7 +261,12 @@ impl Repository {
                 ));
             }
             let doc: IndexDoc = crypt::open_json(&bytes, &identity, &object.key)?;
-            self.cache.load(id, &doc, &object.key)?;
+            let packs = doc
+                .packs
+                .iter()
+                .map(|pack| pack.record(&object.key))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.cache.load(id, &packs)?;
         }
         Ok(listed)
     }
@@ -677,10 +684,7 @@ impl Repository {
             snapshots: names.len() as u64,
             ..PruneReport::default()
         };
-        let mut keep = IndexDoc {
-            format: crate::index::FORMAT,
-            packs: Vec::new(),
-        };
+        let mut keep = Vec::new();
         let mut delete = Vec::new();
         let packs = self.cache.packs()?;
         let indexed: HashSet<String> = packs.iter().map(|p| p.0.clone()).collect();
@@ -697,7 +701,12 @@ impl Repository {
                 if used < blobs.len() {
                     report.partly_used_packs += 1;
                 }
-                keep.packs.push(PackEntry::new(&id, size, &md5, &blobs));
+                keep.push(PackRecord {
+                    id,
+                    size,
+                    md5,
+                    blobs,
+                });
             }
         }
         for (id, object) in &listed {
@@ -710,11 +719,11 @@ impl Repository {
                 delete.push(id.clone());
             }
         }
-        report.kept_packs = keep.packs.len() as u64;
+        report.kept_packs = keep.len() as u64;
         if dry_run {
             return Ok(report);
         }
-        let sealed = crypt::seal_json(&keep, &self.keys.recipient);
+        let sealed = crate::index::seal(&keep.iter().collect::<Vec<_>>(), &self.keys.recipient);
         let new_index = hex(&Sha256::digest(&sealed));
         self.store
             .put(&format!("index/{new_index}"), &sealed, false)?;
@@ -729,8 +738,7 @@ impl Repository {
             self.store.delete(&pack::key(id))?;
         }
         self.cache.reset(&epoch)?;
-        self.cache
-            .load(&new_index, &keep, &format!("index/{new_index}"))?;
+        self.cache.load(&new_index, &keep)?;
         self.epoch = epoch;
         Ok(report)
     }
@@ -780,20 +788,43 @@ fn fetch_pack(
     pack::open(bytes, id, raw_size, identity)
 }
 
+/// What an upload worker tells the backup about one pack: first that it is sealed (its index entry is
+/// then known, so the index can be sealed while the last uploads run), then that it is stored or not.
+enum Progress {
+    Sealed(PackRecord),
+    Stored(String),
+    Failed(StoreError),
+}
+
 /// Compresses, seals and uploads the packs the backup fills, one at a time.
 fn upload_worker(
     store: &dyn Store,
     recipient: &age::x25519::Recipient,
     queue: &Mutex<Receiver<Raw>>,
-    done: &std::sync::mpsc::Sender<Result<(PackEntry, Vec<Blob>), StoreError>>,
+    done: &std::sync::mpsc::Sender<Progress>,
 ) {
     loop {
         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok(raw) = job else { return };
-        let sealed = raw.seal(recipient);
-        let outcome = store
-            .put_pack(&pack::key(&sealed.id), &sealed.bytes, sealed.md5)
-            .map(|()| (PackEntry::of(&sealed), sealed.blobs));
+        let pack::Sealed {
+            id,
+            bytes,
+            md5,
+            blobs,
+        } = raw.seal(recipient);
+        let record = PackRecord {
+            id: id.clone(),
+            size: bytes.len() as u64,
+            md5: hex(&md5),
+            blobs,
+        };
+        if done.send(Progress::Sealed(record)).is_err() {
+            return;
+        }
+        let outcome = match store.put_pack(&pack::key(&id), &bytes, md5) {
+            Ok(()) => Progress::Stored(id),
+            Err(e) => Progress::Failed(e),
+        };
         if done.send(outcome).is_err() {
             return;
         }
@@ -832,8 +863,13 @@ pub struct Backup<'r> {
     trees: PackBuilder,
     /// Blobs in packs not yet confirmed stored.
     pending: HashSet<[u8; 32]>,
+    /// The packs this backup sealed, for its index object: kept rather than read back from the cache,
+    /// which at the end of a first backup is tens of thousands of rows read on the one busy thread.
+    sealed: HashMap<String, PackRecord>,
+    /// Packs handed to the workers.
+    sent: usize,
     jobs: Option<SyncSender<Raw>>,
-    results: Receiver<Result<(PackEntry, Vec<Blob>), StoreError>>,
+    results: Receiver<Progress>,
     workers: Vec<JoinHandle<()>>,
     failure: Option<RepoError>,
     files: Vec<FileRecord>,
@@ -919,6 +955,7 @@ impl<'r> Backup<'r> {
             .as_ref()
             .expect("jobs are open until finish")
             .send(raw);
+        self.sent += 1;
         if sent.is_err() {
             self.collect(true)?;
             return Err(self
@@ -937,25 +974,50 @@ impl<'r> Backup<'r> {
             } else {
                 self.results.try_recv().ok()
             };
-            let Some(result) = next else { break };
-            match result {
-                Ok((entry, blobs)) => {
-                    self.stats.packs += 1;
-                    self.stats.packed_bytes += entry.size;
-                    self.repo.cache.add(&entry, &blobs, false)?;
-                    for blob in &blobs {
-                        self.pending.remove(&blob.id);
-                    }
-                }
-                Err(e) => {
-                    self.failure.get_or_insert(e.into());
-                }
-            }
+            let Some(progress) = next else { break };
+            self.record(progress)?;
         }
         match self.failure.take() {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Waits until every pack handed to the workers is sealed (their uploads may still run).
+    fn all_sealed(&mut self) -> Result<(), RepoError> {
+        while self.sealed.len() < self.sent && self.failure.is_none() {
+            let Ok(progress) = self.results.recv() else {
+                break;
+            };
+            self.record(progress)?;
+        }
+        match self.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn record(&mut self, progress: Progress) -> Result<(), RepoError> {
+        match progress {
+            Progress::Sealed(entry) => {
+                self.sealed.insert(entry.id.clone(), entry);
+            }
+            Progress::Stored(id) => {
+                let pack = self.sealed.get(&id).ok_or_else(|| {
+                    RepoError::Cache(format!("pack {id} was reported stored before sealed"))
+                })?;
+                self.stats.packs += 1;
+                self.stats.packed_bytes += pack.size;
+                self.repo.cache.add(pack, false)?;
+                for blob in &pack.blobs {
+                    self.pending.remove(&blob.id);
+                }
+            }
+            Progress::Failed(e) => {
+                self.failure.get_or_insert(e.into());
+            }
+        }
+        Ok(())
     }
 
     /// Stores the last packs, then the index and the snapshot `name`.
@@ -974,6 +1036,20 @@ impl<'r> Backup<'r> {
         self.seal(Kind::Data)?;
         self.seal(Kind::Tree)?;
         drop(self.jobs.take());
+        // The index of this backup's packs and of any an earlier killed backup stored and journaled,
+        // sealed while the last packs upload; stored only once they all are.
+        self.all_sealed()?;
+        let earlier = self
+            .repo
+            .cache
+            .unindexed(|id| !self.sealed.contains_key(id))?;
+        let mut packs: Vec<&PackRecord> = self.sealed.values().chain(&earlier).collect();
+        packs.sort_by(|a, b| a.id.cmp(&b.id));
+        let index = (!packs.is_empty()).then(|| {
+            let sealed = crate::index::seal(&packs, &self.repo.keys.recipient);
+            (hex(&Sha256::digest(&sealed)), sealed)
+        });
+        let indexed: Vec<String> = packs.iter().map(|pack| pack.id.clone()).collect();
         for worker in std::mem::take(&mut self.workers) {
             let _ = worker.join();
         }
@@ -986,17 +1062,10 @@ impl<'r> Backup<'r> {
                     .into(),
             ));
         }
-        let unindexed = self.repo.cache.unindexed()?;
-        if !unindexed.is_empty() {
-            let doc = IndexDoc {
-                format: crate::index::FORMAT,
-                packs: unindexed,
-            };
-            let sealed = crypt::seal_json(&doc, &self.repo.keys.recipient);
-            let id = hex(&Sha256::digest(&sealed));
+        if let Some((id, sealed)) = index {
             store.put(&format!("index/{id}"), &sealed, false)?;
             self.stats.metadata_bytes += sealed.len() as u64;
-            self.repo.cache.indexed(&id, &doc.packs)?;
+            self.repo.cache.indexed(&id, &indexed)?;
         }
         let snapshot = Snapshot {
             format: snapshot::FORMAT,
@@ -1022,8 +1091,10 @@ impl Drop for Backup<'_> {
             let _ = worker.join();
         }
         // Journal what did get stored, so the next backup need not upload it again.
-        while let Ok(Ok((entry, blobs))) = self.results.try_recv() {
-            let _ = self.repo.cache.add(&entry, &blobs, false);
+        while let Ok(progress) = self.results.try_recv() {
+            if let Progress::Stored(_) | Progress::Sealed(_) = progress {
+                let _ = self.record(progress);
+            }
         }
     }
 }
@@ -1302,6 +1373,10 @@ mod tests {
         );
         let report = repo.verify(true, 0).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
+        // A host with no cache knows only what the bucket's index names: the killed backup's packs too.
+        let report = f.open(true, "fresh cache").verify(true, 0).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.unindexed_packs, 0);
     }
 
     #[test]
