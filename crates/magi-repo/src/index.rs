@@ -1,5 +1,5 @@
 //! The index: which pack holds each blob, and where in it. Stored as `index/ID` objects (sealed JSON, one
-//! per backup that added packs, merged into one by a prune) and mirrored in a local SQLite cache, which
+//! per 64 packs a backup adds and one at its end, merged into one by a prune) and mirrored in a local SQLite cache, which
 //! is also the journal of a backup: a pack is recorded the moment its upload succeeds, so a backup killed
 //! halfway loses at most the packs in flight, and the next backup puts the recorded ones in its index.
 

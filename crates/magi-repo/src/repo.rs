@@ -36,6 +36,10 @@ use magi_core::format::hex;
 /// The repository format this build writes and reads.
 pub const FORMAT: u32 = 1;
 
+/// A backup writes an index object each time this many of its packs are stored (about 256 MiB of content),
+/// not one at the end: what it holds for its index, and what a killed backup leaves unindexed, stay bounded.
+const INDEX_PACKS: usize = 64;
+
 /// The plaintext `config` object: the one thing a reader needs before any key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoConfig {
@@ -189,7 +193,9 @@ impl Repository {
             trees: PackBuilder::default(),
             pending: HashSet::new(),
             sealed: HashMap::new(),
+            stored: Vec::new(),
             sent: 0,
+            sealed_count: 0,
             jobs: Some(jobs),
             results,
             workers,
@@ -863,11 +869,15 @@ pub struct Backup<'r> {
     trees: PackBuilder,
     /// Blobs in packs not yet confirmed stored.
     pending: HashSet<[u8; 32]>,
-    /// The packs this backup sealed, for its index object: kept rather than read back from the cache,
-    /// which at the end of a first backup is tens of thousands of rows read on the one busy thread.
+    /// The packs this backup sealed that no index object names yet: kept for the index rather than read
+    /// back from the cache, which at the end of a first backup is tens of thousands of rows read on the
+    /// one busy thread.
     sealed: HashMap<String, PackRecord>,
-    /// Packs handed to the workers.
+    /// Those of `sealed` whose upload succeeded.
+    stored: Vec<String>,
+    /// Packs handed to the workers, and those sealed.
     sent: usize,
+    sealed_count: usize,
     jobs: Option<SyncSender<Raw>>,
     results: Receiver<Progress>,
     workers: Vec<JoinHandle<()>>,
@@ -931,6 +941,9 @@ impl<'r> Backup<'r> {
             self.seal(kind)?;
         }
         self.collect(false)?;
+        if self.stored.len() >= INDEX_PACKS {
+            self.index_stored()?;
+        }
         Ok(id)
     }
 
@@ -983,9 +996,25 @@ impl<'r> Backup<'r> {
         }
     }
 
+    /// Writes an index object naming the packs stored so far and lets go of their records, so a backup
+    /// of any size holds at most [`INDEX_PACKS`] packs' records.
+    fn index_stored(&mut self) -> Result<(), RepoError> {
+        let ids = std::mem::take(&mut self.stored);
+        let packs: Vec<PackRecord> = ids.iter().filter_map(|id| self.sealed.remove(id)).collect();
+        let sealed =
+            crate::index::seal(&packs.iter().collect::<Vec<_>>(), &self.repo.keys.recipient);
+        let id = hex(&Sha256::digest(&sealed));
+        self.repo
+            .store
+            .put(&format!("index/{id}"), &sealed, false)?;
+        self.stats.metadata_bytes += sealed.len() as u64;
+        self.repo.cache.indexed(&id, &ids)?;
+        Ok(())
+    }
+
     /// Waits until every pack handed to the workers is sealed (their uploads may still run).
     fn all_sealed(&mut self) -> Result<(), RepoError> {
-        while self.sealed.len() < self.sent && self.failure.is_none() {
+        while self.sealed_count < self.sent && self.failure.is_none() {
             let Ok(progress) = self.results.recv() else {
                 break;
             };
@@ -1000,6 +1029,7 @@ impl<'r> Backup<'r> {
     fn record(&mut self, progress: Progress) -> Result<(), RepoError> {
         match progress {
             Progress::Sealed(entry) => {
+                self.sealed_count += 1;
                 self.sealed.insert(entry.id.clone(), entry);
             }
             Progress::Stored(id) => {
@@ -1012,6 +1042,7 @@ impl<'r> Backup<'r> {
                 for blob in &pack.blobs {
                     self.pending.remove(&blob.id);
                 }
+                self.stored.push(id);
             }
             Progress::Failed(e) => {
                 self.failure.get_or_insert(e.into());
@@ -1377,6 +1408,28 @@ mod tests {
         let report = f.open(true, "fresh cache").verify(true, 0).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.unindexed_packs, 0);
+    }
+
+    #[test]
+    fn a_large_backup_writes_an_index_object_every_so_many_packs_and_names_each_pack_once() {
+        let f = fixture();
+        let db = database(INDEX_PACKS * 16 * 5 / 2, 8);
+        let mut repo = f.open(true, "cache");
+        let snapshot = back_up(&mut repo, "big", &[("big.db", &db)]);
+        let indexes = f.store.list("index/").unwrap();
+        assert!(indexes.len() >= 3, "{} index objects", indexes.len());
+        let named: usize = indexes
+            .iter()
+            .map(|object| {
+                let bytes = f.store.get(&object.key).unwrap().unwrap();
+                let doc: IndexDoc = crypt::open_json(&bytes, &f.identity, &object.key).unwrap();
+                doc.packs.len()
+            })
+            .sum();
+        assert_eq!(named as u64, snapshot.stats.packs);
+        assert_eq!(named, f.store.list("data/").unwrap().len());
+        let report = f.open(true, "fresh cache").verify(true, 0).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
 
     #[test]
