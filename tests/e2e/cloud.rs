@@ -586,7 +586,9 @@ fn repository_on(s3: &S3Server, server: &str) {
         report.problems
     );
     reader.forget(&["one".to_owned()]).unwrap();
-    let pruned = reader.prune(std::time::Duration::ZERO, false).unwrap();
+    let pruned = reader
+        .prune(std::time::Duration::ZERO, 1.0, &[], false)
+        .unwrap();
     assert!(pruned.deleted_packs >= 1, "{server}: {pruned:?}");
     let report = reader.verify(true, 0).unwrap();
     assert!(
@@ -1316,4 +1318,126 @@ fn cloud_configure_on_a_terminal_asks_for_what_its_flags_would_say() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{name}");
     }
+}
+
+#[test]
+fn cloud_prune_repacks_mostly_superseded_packs_and_the_kept_backup_restores() {
+    use crate::backup::{BareHome, noise};
+    let bare = BareHome::new("");
+    let etc = bare.home().parent().unwrap().join("etc");
+    let repository = bare.home().parent().unwrap().join("offsite");
+    let output = |binary: &str, args: &[&str]| {
+        let output = bare
+            .command(binary)
+            .env("CONFIGURATION_DIRECTORY", &etc)
+            .args(args)
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ {binary} {}\n{}{}",
+            args.join(" "),
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        output
+    };
+    let configure = &["cloud", "configure", "--directory"];
+    let configure = output(
+        "magi-backup",
+        &[configure.as_slice(), &[repository.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code(&configure), 0);
+    // Seven 64 KiB blocks in ten change between the two backups.
+    let first = noise(6_000_000, 1);
+    let fresh = noise(6_000_000, 2);
+    let mut second = first.clone();
+    for (block, range) in (0..first.len()).step_by(65_536).enumerate() {
+        if block % 10 < 7 {
+            let end = (range + 65_536).min(first.len());
+            second[range..end].copy_from_slice(&fresh[range..end]);
+        }
+    }
+    let mut names = Vec::new();
+    for content in [&first, &second] {
+        fs::write(bare.home().join("config/big.bin"), content).unwrap();
+        let create = output("magi-backup", &["create", "--service", "config", "--json"]);
+        let name = created_name(&create);
+        assert_eq!(code(&output("magi-backup", &["cloud", "upload", &name])), 0);
+        names.push(name);
+    }
+    let bucket = || -> u64 {
+        walk(&repository.join("data"))
+            .iter()
+            .map(|p| fs::metadata(p).unwrap().len())
+            .sum()
+    };
+    let before = bucket();
+
+    let dry = output(
+        "magi-backup",
+        &["cloud", "prune", "--keep-last", "1", "--dry-run", "--json"],
+    );
+    assert_eq!(code(&dry), 0);
+    let report = &json_lines(&dry)[0]["report"];
+    assert!(report["repacked_packs"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(bucket(), before, "a dry run changes nothing");
+    let never = output(
+        "magi-backup",
+        &[
+            "cloud",
+            "prune",
+            "--keep-last",
+            "1",
+            "--dry-run",
+            "--max-unused",
+            "100",
+            "--json",
+        ],
+    );
+    assert_eq!(json_lines(&never)[0]["report"]["repacked_packs"], 0);
+
+    let prune = output("magi-backup", &["cloud", "prune", "--keep-last", "1"]);
+    assert_eq!(code(&prune), 0);
+    assert!(
+        text(&prune.stdout).contains("repacked "),
+        "{}",
+        text(&prune.stdout)
+    );
+    assert!(
+        bucket() < before * 3 / 4,
+        "{} of {before} bytes left",
+        bucket()
+    );
+    assert_eq!(
+        code(&output("magi-backup", &["cloud", "verify", "--deep"])),
+        0
+    );
+    let to = bare.home().parent().unwrap().join("look");
+    let restore = output(
+        "magi-restore",
+        &["--from-cloud", &names[1], "--to", to.to_str().unwrap()],
+    );
+    assert_eq!(code(&restore), 0);
+    let restored = walk(&to)
+        .into_iter()
+        .find(|p| p.ends_with("config/big.bin"))
+        .expect("big.bin restored");
+    assert!(
+        fs::read(restored).unwrap() == second,
+        "the kept backup, byte for byte"
+    );
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -163,13 +163,25 @@ Examples:
 The policy is restic's keep-last/daily/weekly/monthly, from [cloud] keep_* (defaults: last 3,
 daily 14, weekly 8, monthly 24) unless given here. Packs no kept backup needs are deleted; packs
 that no index names (left by a killed upload) are deleted once older than 6 hours, so a running
-upload never loses one. On Wasabi, objects deleted before they are 90 days old are billed
-until then; prune says so.
+upload never loses one. A pack most of whose content no kept backup needs (a database's pages
+superseded since) is repacked: its used chunks are written into new packs and it is deleted.
+On Wasabi, objects deleted before they are 90 days old are billed until then; prune says so.
 
 Examples:
   magi-backup cloud prune --dry-run
-  magi-backup cloud prune --keep-daily 30")]
-    Prune(PruneArgs),
+  magi-backup cloud prune --keep-daily 30
+  magi-backup cloud prune --max-unused 20")]
+    Prune(CloudPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CloudPruneArgs {
+    #[command(flatten)]
+    pub retention: PruneArgs,
+    /// Repack a pack when more than PERCENT of its content is unused (100: never repack)
+    #[arg(long, value_name = "PERCENT", default_value_t = 50,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_unused: u8,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,9 @@ use magi_repo::s3::{Drill, Provider};
 use serde_json::json;
 
 use crate::archive::Archive;
-use crate::cli::{CloudCommand, CloudVerifyArgs, ConfigureArgs, ListArgs, PruneArgs, UploadArgs};
+use crate::cli::{
+    CloudCommand, CloudPruneArgs, CloudVerifyArgs, ConfigureArgs, ListArgs, UploadArgs,
+};
 use crate::cloud;
 use crate::create;
 use crate::listing;
@@ -551,7 +553,8 @@ fn verify(start: &Start, args: &CloudVerifyArgs) -> anyhow::Result<u8> {
     Ok(if ok { 0 } else { 1 })
 }
 
-fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
+fn prune(start: &Start, cloud_args: &CloudPruneArgs) -> anyhow::Result<u8> {
+    let args = &cloud_args.retention;
     let section = start.config.cloud.as_ref().ok_or_else(|| {
         UsageError(
             "no [cloud] section in the config: run `magi backup cloud configure` first".into(),
@@ -611,7 +614,12 @@ fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
     if !args.dry_run {
         repo.forget(&forget)?;
     }
-    let report = repo.prune(GRACE, args.dry_run)?;
+    let report = repo.prune(
+        GRACE,
+        f64::from(cloud_args.max_unused) / 100.0,
+        &forget,
+        args.dry_run,
+    )?;
     let provider = cloud::provider(section);
     let minimum = provider.map_or(0, Provider::minimum_storage_days);
     if args.json {
@@ -635,6 +643,24 @@ fn prune(start: &Start, args: &PruneArgs) -> anyhow::Result<u8> {
             report.kept_packs,
             report.partly_used_packs
         )?;
+        if report.repacked_packs > 0 {
+            if args.dry_run {
+                writeln!(
+                    out,
+                    "would repack {} of those packs, over {}% unused",
+                    report.repacked_packs, cloud_args.max_unused
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "repacked {} of those packs, over {}% unused, into {} new ({})",
+                    report.repacked_packs,
+                    cloud_args.max_unused,
+                    report.written_packs,
+                    human_bytes(report.written_bytes)
+                )?;
+            }
+        }
         if minimum > 0 && report.deleted_packs > 0 {
             writeln!(
                 out,

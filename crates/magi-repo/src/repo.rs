@@ -665,11 +665,25 @@ impl Repository {
     /// Deletes the packs no snapshot needs: wholly unreferenced indexed packs, and packs no index names
     /// that are older than `grace` (what a killed backup left; a running one's are younger). Packs that
     /// hold both needed and unneeded blobs are kept whole. The index is rewritten as one object.
-    pub fn prune(&mut self, grace: Duration, dry_run: bool) -> Result<PruneReport, RepoError> {
-        self.identity("pruning")?;
+    ///
+    /// A kept pack more than `max_unused` of whose content (a share, 0 to 1) no snapshot needs is
+    /// repacked: its used blobs are written into new packs and it is deleted, so the space a database's
+    /// superseded pages hold comes back even while each old pack still holds a page in use.
+    ///
+    /// Snapshots named in `forgetting` count as gone, so a dry run beside a forget that did not happen
+    /// reports what the two together would do.
+    pub fn prune(
+        &mut self,
+        grace: Duration,
+        max_unused: f64,
+        forgetting: &[String],
+        dry_run: bool,
+    ) -> Result<PruneReport, RepoError> {
+        let identity = self.identity("pruning")?;
         let old_indexes = self.sync_index()?;
         let mut needed_leaves = HashSet::new();
-        let names = self.snapshots()?;
+        let mut names = self.snapshots()?;
+        names.retain(|name| !forgetting.contains(name));
         for name in &names {
             let snapshot = self.snapshot(name)?;
             for file in &snapshot.files {
@@ -691,28 +705,41 @@ impl Repository {
             ..PruneReport::default()
         };
         let mut keep = Vec::new();
+        let mut repack = Vec::new();
         let mut delete = Vec::new();
         let packs = self.cache.packs()?;
         let indexed: HashSet<String> = packs.iter().map(|p| p.0.clone()).collect();
         for (id, size, md5) in packs {
             let blobs = self.cache.blobs_of(&id)?;
-            let used = blobs.iter().filter(|b| needed.contains(&b.id)).count();
-            if used == 0 {
+            let content: u64 = blobs.iter().map(|b| u64::from(b.raw_length)).sum();
+            let used: u64 = blobs
+                .iter()
+                .filter(|b| needed.contains(&b.id))
+                .map(|b| u64::from(b.raw_length))
+                .sum();
+            let pack = PackRecord {
+                id,
+                size,
+                md5,
+                blobs,
+            };
+            // A used blob may be empty (an empty file's one chunk), so "used" is asked of the blobs.
+            if !pack.blobs.iter().any(|b| needed.contains(&b.id)) {
                 report.deleted_packs += 1;
-                report.deleted_bytes += size;
-                delete.push(id);
-            } else if !listed.contains_key(&id) {
+                report.deleted_bytes += pack.size;
+                delete.push(pack.id);
+            } else if !listed.contains_key(&pack.id) {
                 report.missing_packs += 1;
+            } else if (content - used) as f64 > max_unused * content as f64 {
+                report.repacked_packs += 1;
+                report.deleted_packs += 1;
+                report.deleted_bytes += pack.size;
+                repack.push(pack);
             } else {
-                if used < blobs.len() {
+                if used < content {
                     report.partly_used_packs += 1;
                 }
-                keep.push(PackRecord {
-                    id,
-                    size,
-                    md5,
-                    blobs,
-                });
+                keep.push(pack);
             }
         }
         for (id, object) in &listed {
@@ -728,6 +755,43 @@ impl Repository {
         report.kept_packs = keep.len() as u64;
         if dry_run {
             return Ok(report);
+        }
+        // The used blobs of the packs being repacked go into new packs before any index or pack is
+        // deleted: a prune killed here leaves only packs no index names, which the next prune removes.
+        let mut builders = [PackBuilder::default(), PackBuilder::default()];
+        let mut copied = HashSet::new();
+        for pack in &repack {
+            let plain = fetch_pack(
+                self.store.as_ref(),
+                &identity,
+                &pack.id,
+                pack.blobs.iter().map(Blob::end).max().unwrap_or(0),
+            )?;
+            for blob in &pack.blobs {
+                if !needed.contains(&blob.id) || !copied.insert(blob.id) {
+                    continue;
+                }
+                let raw = plain
+                    .get(blob.raw_offset as usize..blob.end() as usize)
+                    .filter(|raw| <[u8; 32]>::from(Sha256::digest(raw)) == blob.id)
+                    .ok_or_else(|| {
+                        RepoError::damaged(
+                            &pack::key(&pack.id),
+                            "holds a blob that does not match its ID",
+                        )
+                    })?;
+                let builder = &mut builders[usize::from(blob.kind == Kind::Tree)];
+                builder.add(blob.id, blob.kind, raw);
+                if builder.len() >= self.options.pack_size {
+                    keep.push(self.write_pack(builder, &mut report)?);
+                }
+            }
+            delete.push(pack.id.clone());
+        }
+        for builder in &mut builders {
+            if !builder.is_empty() {
+                keep.push(self.write_pack(builder, &mut report)?);
+            }
         }
         let sealed = crate::index::seal(&keep.iter().collect::<Vec<_>>(), &self.keys.recipient);
         let new_index = hex(&Sha256::digest(&sealed));
@@ -747,6 +811,31 @@ impl Repository {
         self.cache.load(&new_index, &keep)?;
         self.epoch = epoch;
         Ok(report)
+    }
+}
+
+impl Repository {
+    /// Seals and stores what `builder` holds, as a prune's repacking does: one pack, now.
+    fn write_pack(
+        &self,
+        builder: &mut PackBuilder,
+        report: &mut PruneReport,
+    ) -> Result<PackRecord, RepoError> {
+        let pack::Sealed {
+            id,
+            bytes,
+            md5,
+            blobs,
+        } = builder.take(crypt::THOROUGH).seal(&self.keys.recipient);
+        self.store.put_pack(&pack::key(&id), &bytes, md5)?;
+        report.written_packs += 1;
+        report.written_bytes += bytes.len() as u64;
+        Ok(PackRecord {
+            id,
+            size: bytes.len() as u64,
+            md5: hex(&md5),
+            blobs,
+        })
     }
 }
 
@@ -858,6 +947,11 @@ pub struct PruneReport {
     pub deleted_bytes: u64,
     /// Packs the index names that are not in the bucket (dropped from the new index).
     pub missing_packs: u64,
+    /// Partly used packs rewritten with only their used blobs (and then deleted, so also counted in
+    /// `deleted_packs` and `deleted_bytes`), and the packs and bytes written for them.
+    pub repacked_packs: u64,
+    pub written_packs: u64,
+    pub written_bytes: u64,
 }
 
 /// A backup being written: files are added one by one, then [`Backup::finish`] writes the index and the
@@ -1479,7 +1573,7 @@ mod tests {
         back_up(&mut repo, "two", &[("a.db", &kept)]);
         let before: u64 = f.store.list("data/").unwrap().iter().map(|l| l.size).sum();
         repo.forget(&["one".to_owned()]).unwrap();
-        let dry = repo.prune(Duration::ZERO, true).unwrap();
+        let dry = repo.prune(Duration::ZERO, 1.0, &[], true).unwrap();
         assert_eq!(
             f.store
                 .list("data/")
@@ -1489,7 +1583,7 @@ mod tests {
                 .sum::<u64>(),
             before
         );
-        let report = repo.prune(Duration::ZERO, false).unwrap();
+        let report = repo.prune(Duration::ZERO, 1.0, &[], false).unwrap();
         assert_eq!(report.deleted_packs, dry.deleted_packs);
         assert!(report.deleted_bytes > before / 3, "{report:?}");
         assert_eq!(
@@ -1505,6 +1599,76 @@ mod tests {
         assert_eq!(std::fs::read(&paths[0]).unwrap(), kept);
         let report = other.verify(true, 0).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn prune_repacks_the_packs_mostly_superseded_and_keeps_every_used_page() {
+        let f = fixture();
+        let mut repo = f.open(true, "cache");
+        let first = database(200, 11);
+        back_up(&mut repo, "one", &[("a.db", &first)]);
+        let first_packs = f.store.list("data/").unwrap();
+        // Seven pages in ten change: each of the first backup's packs keeps three tenths in use.
+        let fresh = database(200, 12);
+        let mut second = first.clone();
+        for page in (1..200).filter(|page| page % 10 < 7) {
+            let range = page * 4096..(page + 1) * 4096;
+            second[range.clone()].copy_from_slice(&fresh[range]);
+        }
+        back_up(&mut repo, "two", &[("a.db", &second)]);
+        repo.forget(&["one".to_owned()]).unwrap();
+        let bucket = || -> u64 { f.store.list("data/").unwrap().iter().map(|l| l.size).sum() };
+        let before = bucket();
+
+        let never = repo.prune(Duration::ZERO, 1.0, &[], true).unwrap();
+        assert_eq!(never.repacked_packs, 0);
+        assert!(never.partly_used_packs > 0, "{never:?}");
+        let dry = repo.prune(Duration::ZERO, 0.5, &[], true).unwrap();
+        assert!(dry.repacked_packs > 0, "{dry:?}");
+        assert_eq!(bucket(), before, "a dry run writes nothing");
+
+        // A pack to be repacked that does not read back stops the prune before it deletes anything.
+        let victim = &first_packs.iter().max_by_key(|l| l.size).unwrap().key;
+        let good = f.store.get(victim).unwrap().unwrap();
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 1;
+        f.store.put(victim, &bad, false).unwrap();
+        let indexes = f.store.list("index/").unwrap();
+        let err = repo.prune(Duration::ZERO, 0.5, &[], false).unwrap_err();
+        assert!(
+            matches!(&err, RepoError::Damaged { key, .. } if key == victim),
+            "{err}"
+        );
+        assert_eq!(f.store.list("index/").unwrap(), indexes);
+        let left: HashSet<String> = f
+            .store
+            .list("data/")
+            .unwrap()
+            .into_iter()
+            .map(|l| l.key)
+            .collect();
+        assert!(first_packs.iter().all(|l| left.contains(&l.key)));
+        f.store.put(victim, &good, false).unwrap();
+
+        let report = repo.prune(Duration::ZERO, 0.5, &[], false).unwrap();
+        assert_eq!(report.repacked_packs, dry.repacked_packs);
+        assert!(report.written_packs > 0, "{report:?}");
+        assert!(
+            bucket() < before - before / 5,
+            "{} of {before} bytes left: {report:?}",
+            bucket()
+        );
+        let mut other = f.open(true, "other");
+        let snapshot = other.snapshot("two").unwrap();
+        let out = f.root.join("out");
+        std::fs::create_dir(&out).unwrap();
+        let paths = other.restore(&snapshot, &[0], &out, &|_| {}).unwrap();
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), second);
+        let verified = other.verify(true, 0).unwrap();
+        assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+        assert_eq!(verified.unindexed_packs, 0);
+        let again = other.prune(Duration::ZERO, 0.5, &[], false).unwrap();
+        assert_eq!(again.repacked_packs, 0, "repacked packs are wholly used");
     }
 
     #[test]
