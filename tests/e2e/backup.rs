@@ -34,7 +34,7 @@ fn run(stack: &MiniStack, binary: &str, args: &[&str]) -> Output {
 }
 
 /// Runs the command with `args`, echoing the command line and what it printed into the test's output.
-fn logged(mut command: Command, binary: &str, args: &[&str]) -> Output {
+pub(crate) fn logged(mut command: Command, binary: &str, args: &[&str]) -> Output {
     let output = command.args(args).output().expect("the binary runs");
     eprintln!(
         "$ {binary} {}\n{}{}",

@@ -929,23 +929,8 @@ fn cloud_restore_onto_a_full_disk_is_a_clear_error_and_changes_nothing() {
         return;
     }
     let bare = BareHome::new("");
-    let etc = bare.home().parent().unwrap().join("etc");
     let repository = bare.home().parent().unwrap().join("offsite");
-    let run_bare = |binary: &str, args: &[&str]| {
-        let output = bare
-            .command(binary)
-            .env("CONFIGURATION_DIRECTORY", &etc)
-            .args(args)
-            .output()
-            .unwrap();
-        eprintln!(
-            "$ {binary} {}\n{}{}",
-            args.join(" "),
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        output
-    };
+    let run_bare = |binary: &str, args: &[&str]| bare_output(&bare, binary, args);
     let big = bare.home().join("config/big.bin");
     fs::write(&big, noise(3_000_000, 7)).unwrap();
     let create = run_bare("magi-backup", &["create", "--service", "config", "--json"]);
@@ -960,7 +945,13 @@ fn cloud_restore_onto_a_full_disk_is_a_clear_error_and_changes_nothing() {
         ],
     );
     assert_eq!(code(&configure), 0);
-    assert!(etc.join("credentials/cloud-identity").exists());
+    assert!(
+        bare.home()
+            .parent()
+            .unwrap()
+            .join("etc/credentials/cloud-identity")
+            .exists()
+    );
     assert_eq!(
         code(&run_bare("magi-backup", &["cloud", "upload", &name])),
         0
@@ -1004,23 +995,8 @@ fn cloud_restore_onto_a_full_disk_is_a_clear_error_and_changes_nothing() {
 fn cloud_a_prune_while_an_upload_runs_waits_its_turn_and_loses_nothing() {
     use crate::backup::{BareHome, noise};
     let bare = BareHome::new("");
-    let etc = bare.home().parent().unwrap().join("etc");
     let repository = bare.home().parent().unwrap().join("offsite");
-    let command = |binary: &str, args: &[&str]| {
-        let mut command = bare.command(binary);
-        command.env("CONFIGURATION_DIRECTORY", &etc).args(args);
-        command
-    };
-    let output = |binary: &str, args: &[&str]| {
-        let output = command(binary, args).output().unwrap();
-        eprintln!(
-            "$ {binary} {}\n{}{}",
-            args.join(" "),
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        output
-    };
+    let output = |binary: &str, args: &[&str]| bare_output(&bare, binary, args);
     let configure = output(
         "magi-backup",
         &[
@@ -1040,7 +1016,9 @@ fn cloud_a_prune_while_an_upload_runs_waits_its_turn_and_loses_nothing() {
     for name in &names[..2] {
         assert_eq!(code(&output("magi-backup", &["cloud", "upload", name])), 0);
     }
-    let mut upload = command("magi-backup", &["cloud", "upload", &names[2]])
+    let mut upload = bare_command(&bare, "magi-backup");
+    let mut upload = upload
+        .args(["cloud", "upload", &names[2]])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -1324,23 +1302,8 @@ fn cloud_configure_on_a_terminal_asks_for_what_its_flags_would_say() {
 fn cloud_prune_repacks_mostly_superseded_packs_and_the_kept_backup_restores() {
     use crate::backup::{BareHome, noise};
     let bare = BareHome::new("");
-    let etc = bare.home().parent().unwrap().join("etc");
     let repository = bare.home().parent().unwrap().join("offsite");
-    let output = |binary: &str, args: &[&str]| {
-        let output = bare
-            .command(binary)
-            .env("CONFIGURATION_DIRECTORY", &etc)
-            .args(args)
-            .output()
-            .unwrap();
-        eprintln!(
-            "$ {binary} {}\n{}{}",
-            args.join(" "),
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        output
-    };
+    let output = |binary: &str, args: &[&str]| bare_output(&bare, binary, args);
     let configure = &["cloud", "configure", "--directory"];
     let configure = output(
         "magi-backup",
@@ -1440,4 +1403,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// A command of a bare home, with a config directory of its own beside the home.
+fn bare_command(bare: &crate::backup::BareHome, binary: &str) -> Command {
+    let mut command = bare.command(binary);
+    command.env(
+        "CONFIGURATION_DIRECTORY",
+        bare.home().parent().unwrap().join("etc"),
+    );
+    command
+}
+
+/// Runs a bare home's command with `args`, logged into the test's output.
+fn bare_output(bare: &crate::backup::BareHome, binary: &str, args: &[&str]) -> Output {
+    crate::backup::logged(bare_command(bare, binary), binary, args)
 }
