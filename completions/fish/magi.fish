@@ -43,6 +43,7 @@ complete -c magi -n "__fish_magi_needs_command" -f -a "costs" -d 'Report token u
 complete -c magi -n "__fish_magi_needs_command" -f -a "metrics" -d 'Push figures into the metrics store; list, query and export its series'
 complete -c magi -n "__fish_magi_needs_command" -f -a "dashboard" -d 'The web dashboard: service tiles, 30 days of charts, model usage and cost, live'
 complete -c magi -n "__fish_magi_needs_command" -f -a "sla" -d 'SLA report: availability against targets, error budgets, incidents, request availability'
+complete -c magi -n "__fish_magi_needs_command" -f -a "pitr" -d 'Point-in-time recovery of the stack\'s SQLite databases: which of them it can follow'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand config; and not __fish_seen_subcommand_from show check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
@@ -621,3 +622,15 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcomman
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "start" -d 'Planned maintenance begins now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "end" -d 'The planned maintenance ends now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "list" -d 'The maintenance windows over a time, newest last'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l json -d 'One JSON object per database, one per line'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'

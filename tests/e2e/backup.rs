@@ -462,7 +462,7 @@ impl BareHome {
         command
     }
 
-    fn run(&self, binary: &str, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, binary: &str, args: &[&str]) -> Output {
         logged(self.command(binary), binary, args)
     }
 

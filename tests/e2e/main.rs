@@ -11,6 +11,7 @@ mod litellm;
 mod logs;
 mod metrics;
 mod package;
+mod pitr;
 mod rig;
 mod roadmap;
 mod sla;

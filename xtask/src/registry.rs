@@ -61,6 +61,7 @@ pub const BINARIES: &[Binary] = &[
     tool("magi-metrics", magi_metrics::cli::Cli::command),
     tool("magi-dashboard", magi_dashboard::cli::Cli::command),
     tool("magi-sla", magi_sla::cli::Cli::command),
+    tool("magi-pitr", magi_pitr::cli::Cli::command),
 ];
 
 impl Binary {

@@ -55,6 +55,10 @@ pub const TOOLS: &[Tool] = &[
         name: "sla",
         about: "SLA report: availability against targets, error budgets, incidents, request availability",
     },
+    Tool {
+        name: "pitr",
+        about: "Point-in-time recovery of the stack's SQLite databases: which of them it can follow",
+    },
 ];
 
 /// A word `magi` takes for a tool's subcommand: `magi errors recent` runs `magi-limits errors recent`.

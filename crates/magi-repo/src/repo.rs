@@ -812,9 +812,7 @@ impl Repository {
         self.epoch = epoch;
         Ok(report)
     }
-}
 
-impl Repository {
     /// Seals and stores what `builder` holds, as a prune's repacking does: one pack, now.
     fn write_pack(
         &self,

@@ -1,0 +1,41 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_magi_pitr_global_optspecs
+    string join \n config= v/verbose q/quiet h/help V/version
+end
+
+function __fish_magi_pitr_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_magi_pitr_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_magi_pitr_using_subcommand
+    set -l cmd (__fish_magi_pitr_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -s V -l version -d 'Print version'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l json -d 'One JSON object per database, one per line'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -s h -l help -d 'Print help'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
