@@ -81,7 +81,7 @@ fn help_lists_installed_tools_with_one_line_each() {
     assert!(stdout.contains("  hello   (external tool)"), "{stdout}");
     assert!(
         stdout.contains(
-            "(not installed: backup, restore, alert, limits, costs, metrics, dashboard, users, sla)"
+            "(not installed: backup, restore, alert, limits, costs, metrics, dashboard, users, sla, pitr)"
         ),
         "{stdout}"
     );
