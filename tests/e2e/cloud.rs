@@ -39,7 +39,7 @@ fn run(stack: &MiniStack, config: &Path, binary: &str, args: &[&str]) -> Output 
     output
 }
 
-fn json_lines(output: &Output) -> Vec<Value> {
+pub(crate) fn json_lines(output: &Output) -> Vec<Value> {
     text(&output.stdout)
         .lines()
         .filter(|l| l.starts_with('{'))

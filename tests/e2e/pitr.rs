@@ -3,16 +3,9 @@
 use std::fs;
 
 use rusqlite::Connection;
-use serde_json::Value;
 
 use crate::backup::{BareHome, code, text};
-
-fn json_lines(output: &std::process::Output) -> Vec<Value> {
-    text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
+use crate::cloud::json_lines;
 
 #[test]
 fn pitr_check_names_a_rollback_journal_database_and_how_to_switch_it() {

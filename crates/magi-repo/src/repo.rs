@@ -1082,10 +1082,7 @@ impl<'r> Backup<'r> {
             let Some(progress) = next else { break };
             self.record(progress)?;
         }
-        match self.failure.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.failure.take().map_or(Ok(()), Err)
     }
 
     /// Writes an index object naming the packs stored so far and lets go of their records, so a backup
@@ -1112,10 +1109,7 @@ impl<'r> Backup<'r> {
             };
             self.record(progress)?;
         }
-        match self.failure.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.failure.take().map_or(Ok(()), Err)
     }
 
     fn record(&mut self, progress: Progress) -> Result<(), RepoError> {
