@@ -4,8 +4,12 @@
 //! stack's databases are in WAL mode, so that it can follow them. The capture daemon that ships WAL frames
 //! into the backup repository, and `magi restore --timestamp`, build on these.
 
+pub mod capture;
 pub mod check;
 pub mod cli;
+pub mod restore;
+pub mod segment;
+pub mod timeline;
 pub mod wal;
 
 use std::io::Write;

@@ -11,7 +11,7 @@
 //! holds more than one page.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -55,6 +55,7 @@ pub struct Header {
     pub salts: [u32; 2],
     big_endian_checksums: bool,
     checksum: [u32; 2],
+    bytes: [u8; HEADER_LEN],
 }
 
 /// One committed transaction: the frame that committed it and the database's size in pages after it.
@@ -116,7 +117,93 @@ impl Header {
             salts: [word(16), word(20)],
             big_endian_checksums,
             checksum,
+            bytes: *bytes,
         })
+    }
+
+    /// The header as the log holds it, for a copy to be parsed again.
+    pub fn bytes(&self) -> &[u8; HEADER_LEN] {
+        &self.bytes
+    }
+
+    /// Whether `self` is the log SQLite writes next after `older`: a restart after a checkpoint counts the
+    /// checkpoint and adds one to the first salt.
+    pub fn follows(&self, older: &Header) -> bool {
+        self.checkpoint_sequence == older.checkpoint_sequence.wrapping_add(1)
+            && self.salts[0] == older.salts[0].wrapping_add(1)
+            && self.page_size == older.page_size
+    }
+
+    /// Where frame `frame` of this log starts in its file.
+    pub fn offset_of(&self, frame: u64) -> u64 {
+        HEADER_LEN as u64 + frame * (FRAME_HEADER_LEN as u64 + u64::from(self.page_size))
+    }
+}
+
+/// Where a reader of a log stands: the log, the next frame to read and the checksum running up to it, which
+/// the next frame's must continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub header: Header,
+    pub frame: u64,
+    pub running: [u32; 2],
+}
+
+impl Position {
+    /// The start of the log `header` heads.
+    pub fn start(header: Header) -> Position {
+        Position {
+            header,
+            frame: 0,
+            running: header.checksum,
+        }
+    }
+}
+
+/// One valid frame: the page it holds, the database's size if it commits, and the checksum running to it.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub page: u32,
+    /// Non-zero only on a commit frame.
+    pub database_pages: u32,
+    pub data: &'a [u8],
+    pub checksum: [u32; 2],
+}
+
+/// Reads a log on from a [`Position`], frame by frame, checking each as SQLite's recovery would.
+pub struct Tail<R> {
+    frames: Frames<R>,
+}
+
+impl<R: Read> Tail<R> {
+    /// Reads from `reader`, which must stand at `position`'s frame (see [`Header::offset_of`]).
+    pub fn new(reader: R, position: Position) -> Tail<R> {
+        let mut frames = Frames::new(reader, position.header);
+        frames.running = position.running;
+        frames.index = position.frame;
+        Tail { frames }
+    }
+
+    /// The next valid frame, or where the log ends.
+    pub fn next_frame(&mut self) -> io::Result<Result<Frame<'_>, End>> {
+        Ok(match self.frames.next()? {
+            Ok(head) => Ok(Frame {
+                page: head.page,
+                database_pages: head.database_pages,
+                data: &self.frames.page,
+                checksum: self.frames.running,
+            }),
+            Err(end) => Err(end),
+        })
+    }
+
+    /// Where the reader stands now: after the last frame [`Tail::next_frame`] returned.
+    pub fn position(&self) -> Position {
+        Position {
+            header: self.frames.header,
+            frame: self.frames.index,
+            running: self.frames.running,
+        }
     }
 }
 
@@ -138,8 +225,8 @@ fn checksum_of(seed: [u32; 2], bytes: &[u8], big_endian: bool) -> [u32; 2] {
     [s0, s1]
 }
 
-/// One frame, read and checked against the log so far.
-struct Frame {
+/// One frame's header, read and checked against the log so far.
+struct FrameHead {
     page: u32,
     database_pages: u32,
 }
@@ -167,7 +254,7 @@ impl<R: Read> Frames<R> {
     }
 
     /// The next valid frame, or where the log ends.
-    fn next(&mut self) -> io::Result<Result<Frame, End>> {
+    fn next(&mut self) -> io::Result<Result<FrameHead, End>> {
         if !read_whole(&mut self.reader, &mut self.head)?
             || !read_whole(&mut self.reader, &mut self.page)?
         {
@@ -188,7 +275,7 @@ impl<R: Read> Frames<R> {
         }
         self.running = running;
         self.index += 1;
-        Ok(Ok(Frame {
+        Ok(Ok(FrameHead {
             page: word(0),
             database_pages: word(4),
         }))
@@ -196,7 +283,7 @@ impl<R: Read> Frames<R> {
 }
 
 /// Fills `buf`, or says the input ended first.
-fn read_whole(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn read_whole(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -270,8 +357,6 @@ pub fn replay(wal: &Path, upto: Commit, database: &Path) -> Result<(), WalError>
     let wal_name = wal.display().to_string();
     let mut log = File::open(wal).map_err(io_error(wal))?;
     let header = header_of(&mut log, &wal_name)?;
-    log.seek(SeekFrom::Start(HEADER_LEN as u64))
-        .map_err(io_error(wal))?;
     let target = std::fs::OpenOptions::new()
         .write(true)
         .open(database)

@@ -1,0 +1,401 @@
+//! A segment: the committed transactions of one stretch of one write-ahead log, as the capture ships them.
+//!
+//! A segment file is a 64-byte header (magic, format version, the log's own 32-byte header, the log frame
+//! it starts at, padding) and then records. A frame record is `F`, the page number and the page; a commit
+//! record is `C`, the database's size in pages, the log's checksum at the commit frame, the times the
+//! capture saw the transaction (`seen`) and last saw the log without it (`after`), the number of frames in
+//! the transaction and a SHA-256 chained from the previous commit's (from the header's, for the first)
+//! over the transaction's frame records and the commit record. A transaction counts only once its commit
+//! record is whole and its hash matches; a record cut short at the end is a write a crash interrupted and
+//! is dropped, anything else that does not match is damage, named with its byte offset.
+//!
+//! Segments are read as if an attacker wrote them (a cloud bucket can hold anything): every length is
+//! checked against the page size the header gives, and nothing larger than one page is held.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::wal::{self, HEADER_LEN, Header, Position};
+
+const MAGIC: &[u8; 8] = b"MAGIPITR";
+const VERSION: u32 = 1;
+/// The segment header: magic, version, the log's header, its first frame, padding to 64 bytes.
+pub const SEGMENT_HEADER_LEN: u64 = 64;
+const FRAME_TAG: u8 = b'F';
+const COMMIT_TAG: u8 = b'C';
+/// A commit record after its tag: pages, checksum, seen, after, frames, hash.
+const COMMIT_BODY_LEN: usize = 4 + 8 + 8 + 8 + 4 + 32;
+
+/// Why a segment cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: damaged at byte {offset}: {why}")]
+    Damaged {
+        path: PathBuf,
+        offset: u64,
+        why: String,
+    },
+}
+
+/// One committed transaction as a segment records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub database_pages: u32,
+    /// The log's checksum at the commit frame: the position after it continues from this.
+    pub checksum: [u32; 2],
+    /// When the capture had read the transaction (Unix nanoseconds): it committed at or before this.
+    pub seen: i64,
+    /// When the capture last read the log's end without it: it committed after this.
+    pub after: i64,
+    pub frames: u32,
+    /// Where the record after this commit starts.
+    pub end: u64,
+}
+
+/// Appends transactions to a segment: frames as they are read, a commit when one is whole.
+pub struct SegmentWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// The position in the log after the last commit written.
+    position: Position,
+    /// The file's length after the last commit: a transaction not committed is cut back to it.
+    committed_len: u64,
+    written_len: u64,
+    chain: [u8; 32],
+    hasher: Sha256,
+    pending_frames: u32,
+}
+
+impl SegmentWriter {
+    /// Creates the segment at `path` for the log `position` stands in, starting at its frame.
+    pub fn create(path: &Path, position: Position) -> Result<SegmentWriter, SegmentError> {
+        let io_error = io_error(path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(&io_error)?;
+        let header = encode_header(&position);
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        out.write_all(&header).map_err(&io_error)?;
+        let chain: [u8; 32] = Sha256::digest(header).into();
+        Ok(SegmentWriter {
+            path: path.to_owned(),
+            out,
+            position,
+            committed_len: SEGMENT_HEADER_LEN,
+            written_len: SEGMENT_HEADER_LEN,
+            hasher: Sha256::new_with_prefix(chain),
+            chain,
+            pending_frames: 0,
+        })
+    }
+
+    /// Opens a segment an earlier run wrote to go on appending to it: it is read and checked, and a
+    /// transaction cut short at its end (the earlier run was killed mid-write) is cut off.
+    pub fn reopen(path: &Path) -> Result<SegmentWriter, SegmentError> {
+        let mut reader = SegmentReader::open(path)?;
+        let mut last = None;
+        while let Some(commit) = reader.next_commit(|_, _| Ok(()))? {
+            last = Some(commit);
+        }
+        let position = reader.position;
+        let chain = reader.chain;
+        let committed_len = last.map_or(SEGMENT_HEADER_LEN, |c| c.end);
+        let io_error = io_error(path);
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(&io_error)?;
+        file.set_len(committed_len).map_err(&io_error)?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        out.seek(SeekFrom::Start(committed_len))
+            .map_err(&io_error)?;
+        Ok(SegmentWriter {
+            path: path.to_owned(),
+            out,
+            position,
+            committed_len,
+            written_len: committed_len,
+            hasher: Sha256::new_with_prefix(chain),
+            chain,
+            pending_frames: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The position in the log after the last commit written.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// The segment's length up to its last commit.
+    pub fn len(&self) -> u64 {
+        self.committed_len
+    }
+
+    /// Whether no transaction has been written yet.
+    pub fn is_empty(&self) -> bool {
+        self.committed_len == SEGMENT_HEADER_LEN
+    }
+
+    /// Writes one frame of the transaction being read.
+    pub fn frame(&mut self, page: u32, data: &[u8]) -> Result<(), SegmentError> {
+        let mut head = [0u8; 5];
+        head[0] = FRAME_TAG;
+        head[1..].copy_from_slice(&page.to_le_bytes());
+        self.hasher.update(head);
+        self.hasher.update(data);
+        self.out.write_all(&head).map_err(io_error(&self.path))?;
+        self.out.write_all(data).map_err(io_error(&self.path))?;
+        self.written_len += 5 + data.len() as u64;
+        self.pending_frames += 1;
+        Ok(())
+    }
+
+    /// Commits the frames written since the last commit: the transaction whose commit frame left the log
+    /// at `after_commit`.
+    pub fn commit(
+        &mut self,
+        after_commit: Position,
+        database_pages: u32,
+        seen: i64,
+        after: i64,
+    ) -> Result<(), SegmentError> {
+        let mut body = [0u8; 1 + COMMIT_BODY_LEN];
+        body[0] = COMMIT_TAG;
+        body[1..5].copy_from_slice(&database_pages.to_le_bytes());
+        body[5..9].copy_from_slice(&after_commit.running[0].to_le_bytes());
+        body[9..13].copy_from_slice(&after_commit.running[1].to_le_bytes());
+        body[13..21].copy_from_slice(&seen.to_le_bytes());
+        body[21..29].copy_from_slice(&after.to_le_bytes());
+        body[29..33].copy_from_slice(&self.pending_frames.to_le_bytes());
+        self.hasher.update(&body[..33]);
+        let hash: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        body[33..].copy_from_slice(&hash);
+        self.out.write_all(&body).map_err(io_error(&self.path))?;
+        self.written_len += body.len() as u64;
+        self.committed_len = self.written_len;
+        self.chain = hash;
+        self.hasher = Sha256::new_with_prefix(hash);
+        self.pending_frames = 0;
+        self.position = after_commit;
+        Ok(())
+    }
+
+    /// Drops the frames written since the last commit (the log ended inside a transaction) and makes
+    /// what is committed durable.
+    pub fn sync(&mut self) -> Result<(), SegmentError> {
+        let io_error = io_error(&self.path);
+        self.out.flush().map_err(&io_error)?;
+        if self.written_len != self.committed_len {
+            let file = self.out.get_mut();
+            file.set_len(self.committed_len).map_err(&io_error)?;
+            file.seek(SeekFrom::Start(self.committed_len))
+                .map_err(&io_error)?;
+            self.written_len = self.committed_len;
+            self.hasher = Sha256::new_with_prefix(self.chain);
+            self.pending_frames = 0;
+        }
+        self.out.get_ref().sync_data().map_err(&io_error)
+    }
+}
+
+fn encode_header(position: &Position) -> [u8; SEGMENT_HEADER_LEN as usize] {
+    let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..12 + HEADER_LEN].copy_from_slice(position.header.bytes());
+    header[44..52].copy_from_slice(&position.frame.to_le_bytes());
+    header[52..56].copy_from_slice(&position.running[0].to_le_bytes());
+    header[56..60].copy_from_slice(&position.running[1].to_le_bytes());
+    header
+}
+
+fn io_error(path: &Path) -> impl Fn(io::Error) -> SegmentError + '_ {
+    move |source| SegmentError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads a segment's transactions in order, checking each.
+pub struct SegmentReader {
+    path: PathBuf,
+    input: BufReader<File>,
+    /// The log position the segment starts at, then the one after the last commit read.
+    position: Position,
+    start: Position,
+    offset: u64,
+    chain: [u8; 32],
+    page: Vec<u8>,
+}
+
+impl SegmentReader {
+    /// Opens and checks the header of the segment at `path`.
+    pub fn open(path: &Path) -> Result<SegmentReader, SegmentError> {
+        let io_error = io_error(path);
+        let mut input = BufReader::with_capacity(1 << 16, File::open(path).map_err(&io_error)?);
+        let damaged = |why: &str| SegmentError::Damaged {
+            path: path.to_owned(),
+            offset: 0,
+            why: why.to_owned(),
+        };
+        let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+        input
+            .read_exact(&mut header)
+            .map_err(|_| damaged("shorter than a segment's header"))?;
+        if &header[..8] != MAGIC {
+            return Err(damaged("not a point-in-time recovery segment"));
+        }
+        let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
+        if word(8) != VERSION {
+            return Err(damaged(&format!("format version {}", word(8))));
+        }
+        let log_header = Header::parse(
+            header[12..12 + HEADER_LEN].try_into().expect("32 bytes"),
+            &path.display().to_string(),
+        )
+        .map_err(|e| damaged(&format!("its log header: {e}")))?;
+        let frame = u64::from_le_bytes(header[44..52].try_into().expect("8 bytes"));
+        if frame > u64::from(u32::MAX) {
+            return Err(damaged(&format!("it starts at log frame {frame}")));
+        }
+        let position = Position {
+            header: log_header,
+            frame,
+            running: [word(52), word(56)],
+        };
+        Ok(SegmentReader {
+            path: path.to_owned(),
+            input,
+            position,
+            start: position,
+            offset: SEGMENT_HEADER_LEN,
+            chain: Sha256::digest(header).into(),
+            page: vec![0; log_header.page_size as usize],
+        })
+    }
+
+    /// The log position the segment starts at.
+    pub fn start(&self) -> Position {
+        self.start
+    }
+
+    /// The log position after the last commit read.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Where the next record starts.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads the next transaction, giving each of its frames to `frame` (page number and page) as it is
+    /// read: before its commit is checked, so a caller that writes them must be ready to undo or must have
+    /// checked the transaction first. `None` at the end (a transaction cut short by a crash ends it too).
+    pub fn next_commit(
+        &mut self,
+        mut frame: impl FnMut(u32, &[u8]) -> io::Result<()>,
+    ) -> Result<Option<Committed>, SegmentError> {
+        let start = self.offset;
+        let mut hasher = Sha256::new_with_prefix(self.chain);
+        let mut frames = 0u32;
+        let mut at = self.offset;
+        loop {
+            let mut tag = [0u8; 1];
+            if !self.fill(&mut tag)? {
+                return Ok(None);
+            }
+            match tag[0] {
+                FRAME_TAG => {
+                    let mut page_number = [0u8; 4];
+                    if !self.fill(&mut page_number)? {
+                        return Ok(None);
+                    }
+                    let mut page = std::mem::take(&mut self.page);
+                    let whole = self.fill(&mut page);
+                    self.page = page;
+                    if !whole? {
+                        return Ok(None);
+                    }
+                    let number = u32::from_le_bytes(page_number);
+                    if number == 0 {
+                        return Err(self.damaged(at, "a frame of page 0"));
+                    }
+                    hasher.update(tag);
+                    hasher.update(page_number);
+                    hasher.update(&self.page);
+                    frame(number, &self.page).map_err(io_error(&self.path))?;
+                    frames = frames.saturating_add(1);
+                    at += 5 + self.page.len() as u64;
+                }
+                COMMIT_TAG => {
+                    let mut body = [0u8; COMMIT_BODY_LEN];
+                    if !self.fill(&mut body)? {
+                        return Ok(None);
+                    }
+                    let word =
+                        |i: usize| u32::from_le_bytes(body[i..i + 4].try_into().expect("4 bytes"));
+                    let long =
+                        |i: usize| i64::from_le_bytes(body[i..i + 8].try_into().expect("8 bytes"));
+                    hasher.update(tag);
+                    hasher.update(&body[..32]);
+                    let hash: [u8; 32] = hasher.finalize().into();
+                    if hash[..] != body[32..] {
+                        return Err(self.damaged(
+                            start,
+                            "a transaction's hash does not match its frames (the segment was changed or damaged)",
+                        ));
+                    }
+                    let committed = Committed {
+                        database_pages: word(0),
+                        checksum: [word(4), word(8)],
+                        seen: long(12),
+                        after: long(20),
+                        frames: word(28),
+                        end: at + 1 + COMMIT_BODY_LEN as u64,
+                    };
+                    if committed.frames != frames || frames == 0 || committed.database_pages == 0 {
+                        return Err(self.damaged(start, "a commit that counts its frames wrong"));
+                    }
+                    self.chain = hash;
+                    self.offset = committed.end;
+                    self.position = Position {
+                        header: self.position.header,
+                        frame: self.position.frame + u64::from(frames),
+                        running: committed.checksum,
+                    };
+                    return Ok(Some(committed));
+                }
+                other => return Err(self.damaged(at, &format!("a record of kind {other:#04x}"))),
+            }
+        }
+    }
+
+    fn damaged(&self, offset: u64, why: &str) -> SegmentError {
+        SegmentError::Damaged {
+            path: self.path.clone(),
+            offset,
+            why: why.to_owned(),
+        }
+    }
+
+    /// Fills `buf`, or says the segment ended first.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<bool, SegmentError> {
+        wal::read_whole(&mut self.input, buf).map_err(io_error(&self.path))
+    }
+}

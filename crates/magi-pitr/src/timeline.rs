@@ -1,0 +1,228 @@
+//! The point-in-time store on disk: for each database a directory of generations, each a copy of the
+//! database file when it began (`base.db.zst`), its segments in order (`00000001.seg`, ...) and
+//! `generation.json`, written last, without which a generation is not complete and is ignored (and
+//! removed by the next capture). A generation is named by the Unix nanosecond it began, zero-padded, so
+//! names sort by time.
+//!
+//! ```text
+//! <backup dir>/pitr/<service>/<database file name>/<generation>/{base.db.zst, generation.json, *.seg}
+//! ```
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The base copy's name in a generation.
+const BASE: &str = "base.db.zst";
+const INFO: &str = "generation.json";
+/// zstd's fastest level: a generation's copy is taken under the capture's read transaction.
+const BASE_LEVEL: i32 = 1;
+
+/// Why the store cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum TimelineError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {why}")]
+    Invalid { path: PathBuf, why: String },
+}
+
+fn io_error(path: &Path) -> impl Fn(io::Error) -> TimelineError + '_ {
+    move |source| TimelineError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What a generation records about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationInfo {
+    /// Unix nanoseconds: the generation's first point, the database as the capture found it.
+    pub started: i64,
+    /// The database followed, and its file's inode (a new file is a new generation).
+    pub database: PathBuf,
+    pub inode: u64,
+}
+
+/// A complete generation found in the store.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub dir: PathBuf,
+    pub info: GenerationInfo,
+    /// Its segments by number, in order.
+    pub segments: Vec<(u32, PathBuf)>,
+}
+
+impl Generation {
+    /// The copy of the database the generation began with.
+    pub fn base(&self) -> PathBuf {
+        self.dir.join(BASE)
+    }
+}
+
+/// The store's directory for one database of a service.
+pub fn database_store(root: &Path, service: &str, database: &Path) -> PathBuf {
+    let file = database
+        .file_name()
+        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+    root.join(service).join(file)
+}
+
+/// The path of segment `number` of the generation in `dir`.
+pub fn segment_path(dir: &Path, number: u32) -> PathBuf {
+    dir.join(format!("{number:08}.seg"))
+}
+
+/// Syncs a directory, so the files created or renamed in it stay.
+pub fn sync_dir(dir: &Path) -> Result<(), TimelineError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// The complete generations of the database whose store is `store`, oldest first.
+pub fn generations(store: &Path) -> Result<Vec<Generation>, TimelineError> {
+    let entries = match fs::read_dir(store) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(store)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let dir = entry.map_err(io_error(store))?.path();
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let info_path = dir.join(INFO);
+        let text = match fs::read(&info_path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&info_path)(e)),
+        };
+        let info: GenerationInfo =
+            serde_json::from_slice(&text).map_err(|e| TimelineError::Invalid {
+                path: info_path.clone(),
+                why: e.to_string(),
+            })?;
+        let mut segments = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let path = entry.map_err(io_error(&dir))?.path();
+            let number = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".seg"))
+                .filter(|n| n.len() == 8)
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(number) = number {
+                segments.push((number, path));
+            }
+        }
+        segments.sort();
+        found.push(Generation {
+            dir,
+            info,
+            segments,
+        });
+    }
+    found.sort_by_key(|g| g.info.started);
+    Ok(found)
+}
+
+/// Creates the directory of a new generation of the database in `store` and copies the database file into
+/// it; generations an interrupted capture left incomplete are removed first.
+pub fn create_generation(
+    store: &Path,
+    info: &GenerationInfo,
+    database: &Path,
+) -> Result<PathBuf, TimelineError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(store)
+        .map_err(io_error(store))?;
+    remove_incomplete(store)?;
+    let dir = store.join(format!("{:020}", info.started.max(0)));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(io_error(&dir))?;
+    let base = dir.join(BASE);
+    let source = match File::open(database) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error(database)(e)),
+    };
+    let out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&base)
+        .map_err(io_error(&base))?;
+    let mut encoder =
+        zstd::Encoder::new(BufWriter::new(out), BASE_LEVEL).map_err(io_error(&base))?;
+    if let Some(source) = source {
+        io::copy(&mut BufReader::with_capacity(1 << 20, source), &mut encoder)
+            .map_err(io_error(database))?;
+    }
+    let out = encoder
+        .finish()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(io_error(&base))?;
+    out.sync_all().map_err(io_error(&base))?;
+    Ok(dir)
+}
+
+/// Marks a generation complete: its `generation.json`, written and synced.
+pub fn seal_generation(dir: &Path, info: &GenerationInfo) -> Result<(), TimelineError> {
+    let text = serde_json::to_vec(info).expect("plain data serialises");
+    let path = dir.join(INFO);
+    magi_core::file::replace(&path, &text, 0o600).map_err(io_error(&path))
+}
+
+/// Removes the generations in `store` that were begun and never sealed.
+fn remove_incomplete(store: &Path) -> Result<(), TimelineError> {
+    for entry in fs::read_dir(store).map_err(io_error(store))? {
+        let dir = entry.map_err(io_error(store))?.path();
+        let generation_like = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()));
+        if generation_like && !dir.join(INFO).exists() {
+            log::info!("removing {}, a generation never completed", dir.display());
+            fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the base copy of `generation` out, decompressed, to a new file at `path`.
+pub fn write_base(generation: &Generation, path: &Path) -> Result<File, TimelineError> {
+    let base = generation.base();
+    let input = File::open(&base).map_err(io_error(&base))?;
+    let mut decoder = zstd::Decoder::new(input).map_err(io_error(&base))?;
+    let mut out = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error(path))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, &mut out);
+    io::copy(&mut decoder, &mut writer).map_err(|e| TimelineError::Invalid {
+        path: base.clone(),
+        why: format!("the generation's copy of the database cannot be read back: {e}"),
+    })?;
+    writer.flush().map_err(io_error(path))?;
+    drop(writer);
+    Ok(out)
+}
