@@ -1,6 +1,14 @@
-//! magi-pitr, the real binary: `check` on real SQLite databases in a bare MAGI home.
+//! magi-pitr, the real binary: `check` on real SQLite databases in a bare MAGI home, and the capture
+//! daemon following a database a separate writer process (Python's sqlite3) writes to at 200 transactions a
+//! second, both killed with SIGKILL along the way, restored to 50 random times.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -82,4 +90,323 @@ fn pitr_check_names_a_rollback_journal_database_and_how_to_switch_it() {
         text(&unknown.stderr)
     );
     drop(chroma_conn);
+}
+
+/// The application: inserts rows `start..start + count` one transaction each at `rate` a second, each row
+/// holding the time its transaction began; prints each row's id and the time its commit returned; runs a
+/// checkpoint of its own every hundred rows, as SQLite's automatic one would.
+const WRITER: &str = r#"
+import sqlite3, sys, time
+db, start, count, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+conn = sqlite3.connect(db, isolation_level=None, timeout=10)
+t0 = time.monotonic()
+for n in range(count):
+    delay = t0 + n / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    i = start + n
+    before = time.time_ns()
+    conn.execute("INSERT INTO row (id, began, body) VALUES (?, ?, ?)", (i, before, "x" * (300 + i * 37 % 900)))
+    print(i, time.time_ns(), flush=True)
+    if i % 100 == 99:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+"#;
+
+fn now_ns() -> i64 {
+    jiff::Timestamp::now().as_nanosecond() as i64
+}
+
+/// Starts the writer; the times its commits returned are gathered into `committed` as it prints them.
+fn start_writer(
+    db: &Path,
+    start: u32,
+    count: u32,
+    committed: &Arc<Mutex<BTreeMap<u32, i64>>>,
+) -> (Child, std::thread::JoinHandle<()>) {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            WRITER,
+            &db.display().to_string(),
+            &start.to_string(),
+            &count.to_string(),
+            "200",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let committed = Arc::clone(committed);
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let mut words = line.split(' ');
+            let id = words.next().unwrap().parse().unwrap();
+            let at = words.next().unwrap().parse().unwrap();
+            committed.lock().unwrap().insert(id, at);
+        }
+    });
+    (child, reader)
+}
+
+fn start_capture(bare: &BareHome, log: &Path) -> Child {
+    bare.command("magi-pitr")
+        .args([
+            "capture",
+            "--service",
+            "n8n",
+            "--interval",
+            "20ms",
+            "--checkpoint-frames",
+            "200",
+        ])
+        .env("MAGI_LOG", "debug")
+        .stderr(
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        )
+        .spawn()
+        .unwrap()
+}
+
+/// The (id, began) rows of a database.
+fn rows(db: &Path) -> Vec<(u32, i64)> {
+    let conn = Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare("SELECT id, began FROM row ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn at_text(nanos: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(nanos))
+        .unwrap()
+        .to_string()
+}
+
+/// The newest point `magi-pitr list` says the store holds for n8n.
+fn latest(bare: &BareHome) -> i64 {
+    let listed = bare.run("magi-pitr", &["list", "--service", "n8n", "--json"]);
+    assert_eq!(code(&listed), 0, "{}", text(&listed.stderr));
+    json_lines(&listed)[0]["latest"].as_i64().unwrap()
+}
+
+/// `magi-pitr restore` of n8n to `at` into a new directory under `scratch`: the output and the JSON line.
+fn restore_at(
+    bare: &BareHome,
+    scratch: &Path,
+    at: i64,
+) -> (
+    std::process::Output,
+    Option<serde_json::Value>,
+    std::path::PathBuf,
+) {
+    let dir = scratch.join(format!("at-{at}"));
+    let out = bare.run(
+        "magi-pitr",
+        &[
+            "restore",
+            "--service",
+            "n8n",
+            "--timestamp",
+            &at_text(at),
+            "--to",
+            &dir.display().to_string(),
+            "--json",
+        ],
+    );
+    let line = json_lines(&out).into_iter().next();
+    (out, line, dir.join("n8n/database.sqlite"))
+}
+
+#[test]
+fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_second() {
+    let bare = BareHome::new("");
+    let db = bare.home().join("data/n8n/database.sqlite");
+    fs::create_dir_all(db.parent().unwrap()).unwrap();
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE row (id INTEGER PRIMARY KEY, began INTEGER NOT NULL, body TEXT NOT NULL);",
+        )
+        .unwrap();
+    let log = bare.backups().join("../capture.log");
+    let scratch = tempfile::tempdir().unwrap();
+    let committed = Arc::new(Mutex::new(BTreeMap::new()));
+
+    let mut capture = start_capture(&bare, &log);
+    std::thread::sleep(Duration::from_millis(300));
+    let (mut writer, reading) = start_writer(&db, 0, 600, &committed);
+    let started = Instant::now();
+    // Each SIGKILL of the capture: the newest point it had shipped just before, and when it was down.
+    let mut shipped_before_kill = Vec::new();
+    let mut down = Vec::new();
+    let mut kill_capture = |capture: &mut Child| {
+        shipped_before_kill.push(latest(&bare));
+        let from = now_ns();
+        capture.kill().unwrap();
+        capture.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        *capture = start_capture(&bare, &log);
+        down.push((from, now_ns() + 1_000_000_000));
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    kill_capture(&mut capture);
+    std::thread::sleep(Duration::from_millis(1500).saturating_sub(started.elapsed()));
+    // The application killed mid-stream, then started again from where its database stands.
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    reading.join().unwrap();
+    let next = rows(&db).last().map_or(0, |r| r.0 + 1);
+    assert!(
+        next > 100,
+        "the writer wrote {next} rows before it was killed"
+    );
+    let (mut writer, reading) = start_writer(&db, next, 400, &committed);
+    std::thread::sleep(Duration::from_millis(2200).saturating_sub(started.elapsed()));
+    kill_capture(&mut capture);
+    assert!(writer.wait().unwrap().success());
+    reading.join().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let final_point = latest(&bare);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(capture.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let stopped = capture.wait().unwrap();
+    let said = fs::read_to_string(&log).unwrap();
+    assert!(
+        stopped.success(),
+        "the capture stops cleanly on SIGTERM: {stopped:?}\n{said}"
+    );
+
+    // Everything: the database as the application left it.
+    let live = rows(&db);
+    assert_eq!(live.len() as u32, next + 400);
+    let (out, line, restored) = restore_at(&bare, scratch.path(), now_ns());
+    assert_eq!(code(&out), 0, "{}\n{said}", text(&out.stderr));
+    assert_eq!(rows(&restored), live);
+    assert_eq!(line.unwrap()["seen"].as_i64().unwrap(), final_point);
+
+    // What was shipped before each SIGKILL is still there after it.
+    for point in shipped_before_kill {
+        let (out, line, _) = restore_at(&bare, scratch.path(), point);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        assert_eq!(
+            line.unwrap()["seen"].as_i64().unwrap(),
+            point,
+            "the point shipped before the kill"
+        );
+    }
+
+    // Fifty random times: exactly the rows committed by then, give or take what a poll may not have seen
+    // yet (the capture reads the log every 20 ms; the unit tests bound this tightly, here the machine is
+    // shared with the writer and the test).
+    let committed = committed.lock().unwrap().clone();
+    let first = live[0].1;
+    let last = *committed.values().max().unwrap();
+    let slack = 250_000_000;
+    let mut random = 0x2545_f491_u64;
+    let mut checked = 0;
+    while checked < 50 {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        let at = first + (random % (last - first) as u64) as i64;
+        if down
+            .iter()
+            .any(|(from, to)| at >= from - slack && at <= *to)
+        {
+            continue;
+        }
+        checked += 1;
+        let (out, line, restored) = restore_at(&bare, scratch.path(), at);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        let line = line.unwrap();
+        assert!(line["seen"].as_i64().unwrap() <= at);
+        let got = rows(&restored);
+        assert_eq!(
+            got[..],
+            live[..got.len()],
+            "at {at}: the rows are the live database's first ones"
+        );
+        if let Some(next) = live.get(got.len()) {
+            assert!(
+                next.1 > at - slack,
+                "at {at}: row {} began {} ms before and is missing",
+                next.0,
+                (at - next.1) / 1_000_000
+            );
+        }
+        for (id, began) in &live[..got.len()] {
+            assert!(*began <= at, "at {at}: row {id} began after");
+        }
+        for (id, commit) in &committed {
+            if *commit <= at - slack {
+                assert!(
+                    (*id as usize) < got.len(),
+                    "at {at}: row {id}, committed {} ms before, is missing",
+                    (at - commit) / 1_000_000
+                );
+            }
+        }
+        assert_eq!(line["tables"]["row"].as_u64().unwrap(), got.len() as u64);
+    }
+
+    // A damaged segment: the restore stops at the last good transaction before it, names it, exits 1.
+    let store = bare.backups().join("pitr/n8n/database.sqlite");
+    let mut segments: Vec<_> = walk(&store)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    let victim = segments.last().unwrap().clone();
+    let mut bytes = fs::read(&victim).unwrap();
+    assert!(
+        bytes.len() > 200,
+        "{} is {} bytes",
+        victim.display(),
+        bytes.len()
+    );
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    fs::write(&victim, bytes).unwrap();
+    let (out, line, restored) = restore_at(&bare, scratch.path(), now_ns());
+    assert_eq!(code(&out), 1);
+    let complaint = text(&out.stderr);
+    assert!(
+        complaint.contains(&victim.display().to_string()) && complaint.contains("damaged at byte"),
+        "{complaint}"
+    );
+    assert!(line.unwrap()["damage"].as_str().is_some());
+    let got = rows(&restored);
+    assert!(
+        got.len() < live.len() && got[..] == live[..got.len()],
+        "a prefix: {} of {}",
+        got.len(),
+        live.len()
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }

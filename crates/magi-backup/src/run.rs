@@ -847,22 +847,8 @@ fn recover(context: &Context, timeout: std::time::Duration) -> anyhow::Result<()
     Ok(())
 }
 
-/// `2026-11-20 14:30` (or with seconds, or RFC 3339) in the local time zone.
+/// `--at TIME`, read as the core reads a time a person writes.
 fn parse_local_time(text: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let civil = text
-        .trim()
-        .replace(' ', "T")
-        .parse::<jiff::civil::DateTime>()
-        .map_err(|_| {
-            UsageError(format!(
-                "--at '{text}' is not a time (write e.g. '2026-11-20 14:30')"
-            ))
-        })?;
-    Ok(civil
-        .to_zoned_datetime(jiff::tz::TimeZone::system())
-        .map_err(|e| UsageError(format!("--at '{text}': {e}")))?
-        .timestamp())
+    magi_core::format::parse_local_time(text)
+        .map_err(|why| UsageError(format!("--at {why}")).into())
 }

@@ -57,6 +57,24 @@ pub fn minute(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time as a person writes it on a command line: `2026-11-20 14:30`, with seconds and fractions if
+/// wanted, in the local time zone, or RFC 3339 with its offset. The error says what was written and how to
+/// write it.
+pub fn parse_local_time(text: &str) -> Result<Timestamp, String> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let civil = text
+        .trim()
+        .replace(' ', "T")
+        .parse::<jiff::civil::DateTime>()
+        .map_err(|_| format!("'{text}' is not a time (write e.g. '2026-11-20 14:30')"))?;
+    Ok(civil
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .map_err(|e| format!("'{text}': {e}"))?
+        .timestamp())
+}
+
 /// Text made safe inside HTML elements and quoted attributes: `&`, `<`, `>`, `"` and `'` as entities.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

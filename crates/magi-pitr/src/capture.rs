@@ -61,6 +61,11 @@ pub struct Options {
     pub segment_bytes: u64,
     /// How long a checkpoint may wait for the application's readers and writer.
     pub checkpoint_wait: Duration,
+    /// A new generation (a fresh copy of the database) is begun once the current one is this old, so a
+    /// restore replays at most this much of the log.
+    pub snapshot_every: Duration,
+    /// Generations are kept while they are needed to restore to any time this far back.
+    pub keep: Duration,
 }
 
 impl Default for Options {
@@ -69,6 +74,8 @@ impl Default for Options {
             checkpoint_frames: 1000,
             segment_bytes: 64 << 20,
             checkpoint_wait: Duration::from_millis(20),
+            snapshot_every: Duration::from_secs(24 * 3600),
+            keep: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -99,6 +106,7 @@ pub struct Follower {
 /// The generation being written.
 struct Generation {
     dir: PathBuf,
+    started: i64,
     segment: Option<SegmentWriter>,
     next_segment: u32,
 }
@@ -171,6 +179,7 @@ impl Follower {
         match SegmentWriter::reopen(&last) {
             Ok(segment) => Ok(Some(Generation {
                 dir: newest.dir,
+                started: newest.info.started,
                 segment: Some(segment),
                 next_segment: number + 1,
             })),
@@ -197,6 +206,16 @@ impl Follower {
         let read_start = now();
         self.renew_read_transaction()?;
         let mut polled = Polled::default();
+        let due = self.generation.as_ref().is_some_and(|g| {
+            read_start.saturating_sub(g.started) >= duration_nanos(self.options.snapshot_every)
+        });
+        if due {
+            log::info!(
+                "{}: beginning the next generation, a fresh copy of the database",
+                self.database.display()
+            );
+            self.generation = None;
+        }
         if self.generation.is_none() {
             self.begin_generation(read_start, &mut polled)?;
             polled.new_generation = true;
@@ -413,10 +432,13 @@ impl Follower {
             started: read_start,
             database: self.database.clone(),
             inode: self.inode,
+            base_transactions: 0,
         };
+        let transactions_before = polled.transactions;
         let dir = timeline::create_generation(&self.store, &info, &self.database)?;
         self.generation = Some(Generation {
             dir,
+            started: read_start,
             segment: None,
             next_segment: 1,
         });
@@ -436,10 +458,20 @@ impl Follower {
         // The generation's first point is the database with all of the log read so far: a restore to any
         // time from now on replays at least that much.
         info.started = now();
-        let generation = self.generation.as_ref().expect("a generation");
+        info.base_transactions = polled.transactions - transactions_before;
+        let generation = self.generation.as_mut().expect("a generation");
+        generation.started = info.started;
         timeline::seal_generation(&generation.dir, &info)?;
+        timeline::prune(
+            &self.store,
+            info.started - duration_nanos(self.options.keep),
+        )?;
         Ok(())
     }
+}
+
+fn duration_nanos(duration: Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
 }
 
 /// The log's header, or `None` while it has none (SQLite writes it with the first frame).

@@ -1,38 +1,59 @@
-//! MAGI's point-in-time recovery (issue 21), built up from its foundation: [`wal`] reads a SQLite database's
-//! write-ahead log as SQLite's own recovery does (salts and cumulative checksums, committed transactions
-//! only) and replays it onto a copy of the database up to a chosen commit; [`check`] finds which of the
-//! stack's databases are in WAL mode, so that it can follow them. The capture daemon that ships WAL frames
-//! into the backup repository, and `magi restore --timestamp`, build on these.
+//! MAGI's point-in-time recovery (issue 21): [`wal`] reads a SQLite database's write-ahead log as SQLite's
+//! own recovery does; [`check`] finds which of the stack's databases are in WAL mode; [`capture`] follows
+//! one database's log and ships each committed transaction, with the time it was seen, as [`segment`]s
+//! into the store [`timeline`] lays out; [`daemon`] runs a capture per database; [`restore`] rebuilds a
+//! database as of a time from that store.
 
 pub mod capture;
 pub mod check;
 pub mod cli;
+pub mod daemon;
 pub mod restore;
 pub mod segment;
 pub mod timeline;
 pub mod wal;
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use magi_core::config::Config;
 use magi_core::exit::{FAILURE, SUCCESS, UsageError};
 use magi_core::format::human_bytes;
 use magi_core::table::Table;
+use serde::Serialize;
 
-use crate::cli::{CheckArgs, Cli, Command};
+use crate::check::Database;
+use crate::cli::{CaptureArgs, CheckArgs, Cli, Command, ListArgs, RestoreArgs};
 
 /// Runs the command line; the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = cli.common.start("magi-pitr")?;
+    let config = &context.config;
     match cli.command {
-        Command::Check(args) => check_command(&context.config, &args),
+        Command::Check(args) => check_command(config, &args),
+        Command::Capture(args) => capture_command(config, &args),
+        Command::List(args) => list_command(config, &args),
+        Command::Restore(args) => restore_command(config, &args),
     }
 }
 
-fn check_command(config: &magi_core::config::Config, args: &CheckArgs) -> anyhow::Result<u8> {
+/// The point-in-time store of this configuration.
+pub fn store_root(config: &Config) -> PathBuf {
+    config.stack.backup_dir.join("pitr")
+}
+
+fn databases_of(config: &Config, names: &[String]) -> anyhow::Result<Vec<Database>> {
     let services = config
-        .select(&args.services)
+        .select(names)
         .map_err(|e| UsageError(e.to_string()))?;
-    let databases = check::databases(config, &services)?;
+    Ok(check::databases(config, &services)?)
+}
+
+fn check_command(config: &Config, args: &CheckArgs) -> anyhow::Result<u8> {
+    let databases = databases_of(config, &args.services)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         for database in &databases {
@@ -61,5 +82,199 @@ fn check_command(config: &magi_core::config::Config, args: &CheckArgs) -> anyhow
         FAILURE
     } else {
         SUCCESS
+    })
+}
+
+fn capture_command(config: &Config, args: &CaptureArgs) -> anyhow::Result<u8> {
+    if args.interval < Duration::from_millis(1) {
+        return Err(UsageError("--interval must be at least 1ms".into()).into());
+    }
+    let databases = databases_of(config, &args.services)?;
+    if databases.is_empty() {
+        return Err(UsageError("no SQLite database is named for these services".into()).into());
+    }
+    let settings = daemon::Settings {
+        root: store_root(config),
+        interval: args.interval,
+        options: capture::Options {
+            checkpoint_frames: args.checkpoint_frames.max(1),
+            snapshot_every: args.snapshot_every,
+            keep: args.keep,
+            ..capture::Options::default()
+        },
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        magi_core::daemon::on_stop_signal(move |_| stop.store(true, Ordering::SeqCst))?;
+    }
+    let names: Vec<String> = databases
+        .iter()
+        .map(|d| d.path.display().to_string())
+        .collect();
+    log::info!(
+        "following {} database(s) into {}: {}",
+        names.len(),
+        settings.root.display(),
+        names.join(", ")
+    );
+    magi_core::daemon::ready(&format!("following {} database(s)", names.len()));
+    daemon::run(databases, &settings, &stop);
+    magi_core::daemon::stopping();
+    Ok(SUCCESS)
+}
+
+/// One database's line of `list`.
+#[derive(Debug, Serialize)]
+struct Listed {
+    service: String,
+    database: PathBuf,
+    #[serde(flatten)]
+    summary: timeline::Summary,
+}
+
+fn list_command(config: &Config, args: &ListArgs) -> anyhow::Result<u8> {
+    let root = store_root(config);
+    let mut listed = Vec::new();
+    for database in databases_of(config, &args.services)? {
+        let store = timeline::database_store(&root, &database.service, &database.path);
+        listed.push(Listed {
+            summary: timeline::summarise(&store)?,
+            service: database.service,
+            database: database.path,
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for line in &listed {
+            writeln!(out, "{}", serde_json::to_string(line)?)?;
+        }
+        return Ok(SUCCESS);
+    }
+    let mut table = Table::new([
+        "SERVICE",
+        "DATABASE",
+        "FROM (UTC)",
+        "TO (UTC)",
+        "GENERATIONS",
+        "SIZE",
+    ])
+    .right([4, 5]);
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), restore::show_time);
+    for line in &listed {
+        table.row([
+            line.service.clone(),
+            line.database.display().to_string(),
+            time(line.summary.earliest),
+            time(line.summary.latest),
+            line.summary.generations.to_string(),
+            human_bytes(line.summary.bytes),
+        ]);
+    }
+    table.write(&mut out)?;
+    for line in &listed {
+        if let Some(damage) = &line.summary.damage {
+            writeln!(out, "\n{}: {damage}", line.service)?;
+        }
+    }
+    if listed.iter().all(|l| l.summary.generations == 0) {
+        writeln!(
+            out,
+            "\nNothing captured yet: magi-pitr.service (`magi-pitr capture`) follows the databases in WAL mode."
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+/// One database's line of `restore`.
+#[derive(Debug, Serialize)]
+struct RestoredLine {
+    service: String,
+    #[serde(flatten)]
+    restored: restore::Restored,
+}
+
+fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
+    let at = magi_core::format::parse_local_time(&args.timestamp)
+        .map_err(|why| UsageError(format!("--timestamp {why}")))?;
+    let at_nanos = i64::try_from(at.as_nanosecond())
+        .map_err(|_| UsageError(format!("--timestamp '{}' is out of range", args.timestamp)))?;
+    let databases = databases_of(config, &args.services)?;
+    if databases.is_empty() {
+        return Err(UsageError("no SQLite database is named for these services".into()).into());
+    }
+    let occupied = std::fs::read_dir(&args.to).is_ok_and(|mut entries| entries.next().is_some());
+    if occupied {
+        return Err(UsageError(format!(
+            "{} is not empty; restore into a new or empty directory",
+            args.to.display()
+        ))
+        .into());
+    }
+    let root = store_root(config);
+    let mut restored = Vec::new();
+    let mut failed = Vec::new();
+    for database in &databases {
+        let store = timeline::database_store(&root, &database.service, &database.path);
+        let file = database.path.file_name().unwrap_or_default();
+        let dir = args.to.join(&database.service);
+        std::fs::create_dir_all(&dir)?;
+        match restore::restore(&store, at_nanos, &dir.join(file)) {
+            Ok(done) => restored.push(RestoredLine {
+                service: database.service.clone(),
+                restored: done,
+            }),
+            Err(e) => {
+                log::error!("{}: {e}", database.service);
+                failed.push(database.service.clone());
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for line in &restored {
+            writeln!(out, "{}", serde_json::to_string(line)?)?;
+        }
+    } else if !restored.is_empty() {
+        let mut table = Table::new(["SERVICE", "DATABASE", "POINT (UTC)", "TRANSACTIONS", "ROWS"])
+            .right([3, 4]);
+        for line in &restored {
+            table.row([
+                line.service.clone(),
+                line.restored.output.display().to_string(),
+                restore::show_time(line.restored.seen),
+                line.restored.transactions.to_string(),
+                line.restored.tables.values().sum::<u64>().to_string(),
+            ]);
+        }
+        table.write(&mut out)?;
+        let points: Vec<i64> = restored.iter().map(|l| l.restored.seen).collect();
+        if let (Some(low), Some(high)) = (points.iter().min(), points.iter().max()) {
+            writeln!(
+                out,
+                "\nEach database is at its last transaction seen at or before {}; between them the skew is {:.3} s.",
+                restore::show_time(at_nanos),
+                (high - low) as f64 / 1e9
+            )?;
+        }
+        writeln!(
+            out,
+            "Nothing of the stack was touched; `magi restore --timestamp` puts them in place."
+        )?;
+    }
+    let damaged = restored.iter().filter(|l| l.restored.damage.is_some());
+    for line in damaged {
+        log::error!(
+            "{}: stopped short of {}: {}",
+            line.service,
+            restore::show_time(at_nanos),
+            line.restored.damage.as_deref().unwrap_or_default()
+        );
+    }
+    let short = restored.iter().any(|l| l.restored.damage.is_some());
+    Ok(if failed.is_empty() && !short {
+        SUCCESS
+    } else {
+        FAILURE
     })
 }

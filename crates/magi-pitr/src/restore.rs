@@ -94,14 +94,34 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
         });
     }
     let generations = timeline::generations(store)?;
-    let Some(generation) = generations.iter().rev().find(|g| g.info.started <= at) else {
+    // The newest generation begun by then; an older one if damage leaves that one's copy incomplete.
+    let mut usable = None;
+    let mut first_damage = None;
+    for generation in generations.iter().rev().filter(|g| g.info.started <= at) {
+        let (cut, transactions, damage) = find_cut(generation, at)?;
+        if transactions >= generation.info.base_transactions {
+            usable = Some((
+                generation,
+                cut,
+                transactions,
+                first_damage.take().or(damage),
+            ));
+            break;
+        }
+        let damage = damage.unwrap_or_else(|| "its first transactions are missing".into());
+        log::warn!(
+            "the generation begun {} cannot be used ({damage}); trying the one before",
+            show_time(generation.info.started)
+        );
+        first_damage.get_or_insert(damage);
+    }
+    let Some((generation, cut, transactions, damage)) = usable else {
         return Err(RestoreError::NoPoint {
             store: store.to_owned(),
             at: show_time(at),
             earliest: generations.first().map(|g| g.info.started),
         });
     };
-    let (cut, transactions, damage) = find_cut(generation, at)?;
     let mut partial = output.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);

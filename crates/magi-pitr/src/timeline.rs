@@ -49,6 +49,9 @@ pub struct GenerationInfo {
     /// The database followed, and its file's inode (a new file is a new generation).
     pub database: PathBuf,
     pub inode: u64,
+    /// The transactions the first segment holds from the start: the log as it stood when the copy was
+    /// taken, which the copy needs to be whole. A restore cannot use the generation without all of them.
+    pub base_transactions: u64,
 }
 
 /// A complete generation found in the store.
@@ -187,6 +190,78 @@ pub fn seal_generation(dir: &Path, info: &GenerationInfo) -> Result<(), Timeline
     let text = serde_json::to_vec(info).expect("plain data serialises");
     let path = dir.join(INFO);
     magi_core::file::replace(&path, &text, 0o600).map_err(io_error(&path))
+}
+
+/// What the store holds for one database, for a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub generations: usize,
+    /// The earliest time a restore can reach (Unix nanoseconds): the oldest generation's start.
+    pub earliest: Option<i64>,
+    /// The latest: the newest transaction shipped, or the newest generation's start.
+    pub latest: Option<i64>,
+    pub segments: usize,
+    pub bytes: u64,
+    /// Damage found reading the newest generation's segments: a restore stops before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
+}
+
+/// Sums up the store of one database; the newest generation's segments are read through and checked.
+pub fn summarise(store: &Path) -> Result<Summary, TimelineError> {
+    let generations = generations(store)?;
+    let mut summary = Summary {
+        generations: generations.len(),
+        earliest: generations.first().map(|g| g.info.started),
+        latest: generations.last().map(|g| g.info.started),
+        ..Summary::default()
+    };
+    for generation in &generations {
+        let files = std::iter::once(generation.base())
+            .chain(generation.segments.iter().map(|(_, p)| p.clone()));
+        for file in files {
+            summary.bytes += fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        }
+        summary.segments += generation.segments.len();
+    }
+    if let Some(newest) = generations.last() {
+        'segments: for (_, path) in &newest.segments {
+            let mut reader = match crate::segment::SegmentReader::open(path) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    summary.damage = Some(e.to_string());
+                    break;
+                }
+            };
+            loop {
+                match reader.next_commit(|_, _| Ok(())) {
+                    Ok(Some(commit)) => {
+                        summary.latest = summary.latest.max(Some(commit.seen));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        summary.damage = Some(e.to_string());
+                        break 'segments;
+                    }
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Removes the generations no longer needed to restore to `keep_from` (Unix nanoseconds) or later: each
+/// one whose successor began at or before then.
+pub fn prune(store: &Path, keep_from: i64) -> Result<usize, TimelineError> {
+    let generations = generations(store)?;
+    let mut removed = 0;
+    for pair in generations.windows(2) {
+        if pair[1].info.started <= keep_from {
+            fs::remove_dir_all(&pair[0].dir).map_err(io_error(&pair[0].dir))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Removes the generations in `store` that were begun and never sealed.
