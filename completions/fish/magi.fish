@@ -622,15 +622,41 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcomman
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "start" -d 'Planned maintenance begins now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "end" -d 'The planned maintenance ends now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "list" -d 'The maintenance windows over a time, newest last'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l json -d 'One JSON object per database, one per line'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l interval -d 'Time between reads of each log: a transaction is shipped at most this long after it commits' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l snapshot-every -d 'Begin a new generation (a fresh copy of each database) this often, so a restore replays at most this much log' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l keep -d 'Keep what is needed to restore to any time this far back' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l checkpoint-frames -d 'Checkpoint a log once it holds this many frames (pages)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l json -d 'One JSON object per database, one per line'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l timestamp -d 'The time to restore to: each database as of its last transaction committed at or before it (\'2026-11-20 14:29:30\' in local time, or RFC 3339)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l to -d 'Write the databases here, as DIR/SERVICE/FILE (DIR absent or empty)' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l json -d 'One JSON object per database, one per line'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'

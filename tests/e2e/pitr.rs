@@ -238,12 +238,21 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
              CREATE TABLE row (id INTEGER PRIMARY KEY, began INTEGER NOT NULL, body TEXT NOT NULL);",
         )
         .unwrap();
+    // The application's files belong to its own uid (n8n runs as 1000): what the capture creates beside
+    // them must too, or the application could no longer write its log.
+    nix::unistd::chown(&db, Some(1000.into()), Some(1000.into())).unwrap();
     let log = bare.backups().join("../capture.log");
     let scratch = tempfile::tempdir().unwrap();
     let committed = Arc::new(Mutex::new(BTreeMap::new()));
 
     let mut capture = start_capture(&bare, &log);
     std::thread::sleep(Duration::from_millis(300));
+    for suffix in ["-wal", "-shm"] {
+        let mut path = db.clone().into_os_string();
+        path.push(suffix);
+        let owner = std::os::unix::fs::MetadataExt::uid(&fs::metadata(&path).unwrap());
+        assert_eq!(owner, 1000, "{} belongs to {owner}", Path::new(&path).display());
+    }
     let (mut writer, reading) = start_writer(&db, 0, 600, &committed);
     let started = Instant::now();
     // Each SIGKILL of the capture: the newest point it had shipped just before, and when it was down.
