@@ -251,7 +251,12 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
         let mut path = db.clone().into_os_string();
         path.push(suffix);
         let owner = std::os::unix::fs::MetadataExt::uid(&fs::metadata(&path).unwrap());
-        assert_eq!(owner, 1000, "{} belongs to {owner}", Path::new(&path).display());
+        assert_eq!(
+            owner,
+            1000,
+            "{} belongs to {owner}",
+            Path::new(&path).display()
+        );
     }
     let (mut writer, reading) = start_writer(&db, 0, 600, &committed);
     let started = Instant::now();

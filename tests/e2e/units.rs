@@ -43,18 +43,11 @@ fn staged_root() -> tempfile::TempDir {
         status.success(),
         "cannot copy systemd's units into the staged root"
     );
-    for binary in [
-        "magi",
-        "magi-health",
-        "magi-backup",
-        "magi-alert",
-        "magi-users",
-        "magi-costs",
-        "magi-limits",
-        "magi-dashboard",
-        "magi-metrics",
-        "magi-sla",
-    ] {
+    let tools = magi_core::tools::TOOLS
+        .iter()
+        .map(|t| format!("magi-{}", t.name));
+    for binary in std::iter::once("magi".to_owned()).chain(tools) {
+        let binary = binary.as_str();
         std::fs::copy(bin_path(binary), root.path().join("usr/bin").join(binary)).unwrap();
     }
     for unit in ["service", "socket", "timer"].iter().flat_map(|s| units(s)) {
