@@ -424,3 +424,160 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+/// The workflow ids of n8n's database.
+fn workflows(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare("SELECT id FROM workflow_entity ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn pitr_magi_restore_timestamp_puts_a_database_back_to_the_second_through_the_gated_restore() {
+    let Some(stack) = magi_testkit::MiniStack::available().then(magi_testkit::MiniStack::up) else {
+        return;
+    };
+    let run =
+        |binary: &str, args: &[&str]| crate::backup::logged(stack.command(binary), binary, args);
+    let db = stack.home().join("data/n8n/database.sqlite");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA journal_mode = WAL")
+        .unwrap();
+    let log = stack.home().join("../capture.log");
+    let mut capture = stack
+        .command("magi-pitr")
+        .args(["capture", "--service", "n8n", "--interval", "20ms"])
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    // The nightly backup, then a day's work: two workflows added, then a third and the mistake (the
+    // daily digest deleted).
+    let backup = run("magi-backup", &["create", "--json"]);
+    assert_eq!(code(&backup), 0, "{}", text(&backup.stderr));
+    let before = workflows(&db);
+    let conn = Connection::open(&db).unwrap();
+    let add = |id: &str| {
+        conn.execute(
+            "INSERT INTO workflow_entity (id, name, active) VALUES (?1, ?1, 0)",
+            [id],
+        )
+        .unwrap();
+    };
+    let pause = || std::thread::sleep(Duration::from_millis(400));
+    add("wf-a");
+    pause();
+    let after_a = now_ns();
+    pause();
+    add("wf-b");
+    pause();
+    let after_b = now_ns();
+    pause();
+    add("wf-c");
+    conn.execute(
+        "DELETE FROM workflow_entity WHERE id = 'wf-daily-digest'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    pause();
+
+    // Looked at first, in a directory: the stack is not touched.
+    let look = tempfile::tempdir().unwrap();
+    let looked = run(
+        "magi-restore",
+        &[
+            "--timestamp",
+            &at_text(after_a),
+            "--service",
+            "n8n",
+            "--to",
+            &look.path().join("a").display().to_string(),
+        ],
+    );
+    assert_eq!(code(&looked), 0, "{}", text(&looked.stderr));
+    let mut expected_a = before.clone();
+    expected_a.push("wf-a".into());
+    expected_a.sort();
+    assert_eq!(
+        workflows(&look.path().join("a/n8n/database.sqlite")),
+        expected_a
+    );
+    assert!(
+        workflows(&db).contains(&"wf-c".to_owned()),
+        "the stack is untouched"
+    );
+
+    // Then put in place, through the restore every backup takes: staged, swapped, health-gated.
+    let restored = run(
+        "magi-restore",
+        &[
+            "--timestamp",
+            &at_text(after_b),
+            "--service",
+            "n8n",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&restored), 0, "{}", text(&restored.stderr));
+    let mut expected_b = expected_a.clone();
+    expected_b.push("wf-b".into());
+    expected_b.sort();
+    assert_eq!(
+        workflows(&db),
+        expected_b,
+        "wf-b kept, wf-c and the mistake undone"
+    );
+    let completed = json_lines(&restored)
+        .into_iter()
+        .find(|e| e["kind"] == "restore.completed")
+        .expect("a restore.completed event");
+    let point = completed["data"]["points"]["n8n"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{completed}"));
+    let point: jiff::Timestamp = point.parse().unwrap();
+    assert!(
+        point.as_nanosecond() as i64 <= after_b
+            && point.as_nanosecond() as i64 > after_b - 800_000_000,
+        "the point {point} is the last transaction before {}",
+        at_text(after_b)
+    );
+    assert!(
+        !stack.home().read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".magi-pitr-restore")),
+        "the rebuilt databases' directory is gone"
+    );
+
+    // A time before anything was captured: a clear error, nothing changed.
+    let early = run(
+        "magi-restore",
+        &[
+            "--timestamp",
+            "2001-01-01T00:00:00Z",
+            "--service",
+            "n8n",
+            "--yes",
+        ],
+    );
+    assert_ne!(code(&early), 0);
+    assert_eq!(workflows(&db), expected_b);
+
+    // The capture saw the database file replaced and follows the new one.
+    std::thread::sleep(Duration::from_millis(500));
+    capture.kill().unwrap();
+    capture.wait().unwrap();
+    let said = fs::read_to_string(&log).unwrap();
+    assert!(said.contains("the database file was replaced"), "{said}");
+}

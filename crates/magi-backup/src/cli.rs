@@ -361,6 +361,13 @@ Examples:
   magi-restore --at '2026-11-20 14:30'
   magi-restore --from-cloud magi-2026-11-24T03-00-00.000Z --service n8n --yes
   magi-restore --from-cloud --at '2026-11-20 14:30' --to /tmp/look
+  magi-restore --timestamp '2026-11-20 14:29:59' --service n8n --yes
+  magi-restore --timestamp '2026-11-20 14:29:59' --to /tmp/look
+
+With --timestamp the SQLite databases come from magi-pitr's continuous capture (magi-pitr.service),
+each rebuilt to its last transaction committed at or before the time and checked, and everything else
+from the newest backup taken by then; the report names each database's point and the skew between
+them. A database that cannot be rebuilt to the time stops the restore before anything is changed.
 
 With --from-cloud the backup is fetched from the [cloud] repository: only the files of the
 services restored, databases first, rebuilt into an archive beside the local ones (removed
@@ -380,17 +387,23 @@ pub struct RestoreCli {
     #[command(flatten)]
     pub common: CommonArgs,
     /// The backup to restore, as `magi-backup list` shows it
-    #[arg(required_unless_present = "at", conflicts_with = "at")]
+    #[arg(required_unless_present_any = ["at", "timestamp"], conflicts_with_all = ["at", "timestamp"])]
     pub name: Option<String>,
     /// Restore the newest backup taken at or before this local time ('2026-11-20 14:30')
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "timestamp")]
     pub at: Option<String>,
+    /// Point-in-time: each SQLite database as of its last transaction committed at or before this time
+    /// ('2026-11-20 14:29:59', from magi-pitr's capture), everything else from the newest backup taken by
+    /// then
+    #[arg(long, value_name = "TIME", conflicts_with = "from_cloud")]
+    pub timestamp: Option<String>,
     /// Take the backup from the cloud repository ([cloud]), fetching only the services restored
     #[arg(long)]
     pub from_cloud: bool,
-    /// With --from-cloud: write the files into this directory (absent or empty) by their paths,
-    /// touching nothing of the stack, to look before restoring
-    #[arg(long, value_name = "DIR", requires = "from_cloud")]
+    /// With --from-cloud: write the files into this directory (absent or empty) by their paths; with
+    /// --timestamp: write the databases rebuilt to that time there (DIR/SERVICE/FILE). Nothing of the
+    /// stack is touched: to look before restoring
+    #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
     /// Restore only this service (catalog or container name, or `config`); repeat for more
     #[arg(long = "service", value_name = "NAME")]

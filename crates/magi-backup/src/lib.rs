@@ -29,6 +29,7 @@ pub mod listing;
 pub mod lock;
 pub mod manifest;
 pub mod name;
+pub mod point_in_time;
 pub mod progress;
 pub mod records;
 pub mod restore;

@@ -675,6 +675,8 @@ pub struct Live<'a> {
     safety: Option<Safety>,
     /// The safety copy's name and size, kept after it is removed, for the report.
     safety_seen: (String, u64),
+    /// Databases rebuilt to a point in time, laid over the archive's copies once staged.
+    rebuilds: Option<&'a crate::point_in_time::Rebuilds>,
 }
 
 impl<'a> Live<'a> {
@@ -692,7 +694,17 @@ impl<'a> Live<'a> {
             containers: Vec::new(),
             safety: None,
             safety_seen: (String::new(), 0),
+            rebuilds: None,
         }
+    }
+
+    /// Lays these rebuilt databases over the archive's copies before the swap (`--timestamp`).
+    pub fn with_rebuilds(
+        mut self,
+        rebuilds: Option<&'a crate::point_in_time::Rebuilds>,
+    ) -> Live<'a> {
+        self.rebuilds = rebuilds;
+        self
     }
 
     /// The safety copy's name and size (what the swap replaced), as last seen: empty before staging.
@@ -734,7 +746,13 @@ impl crate::transaction::Steps for Live<'_> {
         let safety = self.safety.insert(safety);
         safety.check_same_file_system(&self.plan.roots)?;
         log::info!("staging and verifying {}", self.archive.name);
-        stage(self.archive, self.plan, safety)
+        stage(self.archive, self.plan, safety)?;
+        if let Some(rebuilds) = self.rebuilds {
+            let staging = safety.staging();
+            crate::point_in_time::lay_over(rebuilds, self.context.home(), &staging)
+                .map_err(|e| BackupError::io("stage", &staging, e))?;
+        }
+        Ok(())
     }
 
     fn save(&mut self) -> Result<(), BackupError> {

@@ -614,6 +614,12 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
     let start = cli.common.start("magi-restore")?;
     let dir = create::backup_dir(&start.config)?.to_owned();
     let keys = keys(&start)?;
+    if let (Some(timestamp), Some(to)) = (&cli.timestamp, &cli.to) {
+        return pitr_to_dir(timestamp, &cli.services, to);
+    }
+    if cli.to.is_some() && !cli.from_cloud {
+        return Err(UsageError("--to goes with --from-cloud or --timestamp".into()).into());
+    }
     if let Some(to) = &cli.to {
         let at = cli.at.as_deref().map(parse_local_time).transpose()?;
         return crate::cloud_commands::fetch_to(
@@ -651,9 +657,29 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
                 UsageError(format!("no readable backup was taken at or before {at}"))
             })?
         }
-        (None, None) => return Err(UsageError("name a backup, or give --at TIME".into()).into()),
+        (None, None) => match &cli.timestamp {
+            Some(at) => {
+                let time = magi_core::format::parse_local_time(at)
+                    .map_err(|why| UsageError(format!("--timestamp {why}")))?;
+                listing::newest_at(&dir, time, keys.identity.as_ref())?.ok_or_else(|| {
+                    UsageError(format!(
+                        "no readable backup was taken at or before {at}: a point-in-time restore lays \
+                         the databases over the newest backup taken by then"
+                    ))
+                })?
+            }
+            None => return Err(UsageError("name a backup, or give --at TIME".into()).into()),
+        },
     };
     let plan = restore::plan(&archive, &start.config, &cli.services)?;
+    let rebuilds = match &cli.timestamp {
+        Some(timestamp) => Some(crate::point_in_time::rebuild(
+            &start.config.stack.home,
+            timestamp,
+            &plan.services,
+        )?),
+        None => None,
+    };
     let mut out: Box<dyn Write> = if cli.json {
         Box::new(std::io::stderr().lock())
     } else {
@@ -674,6 +700,28 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
     )?;
     for line in restore::describe(&archive, &plan) {
         writeln!(out, "  {line}")?;
+    }
+    if let Some(rebuilds) = &rebuilds {
+        for rebuilt in &rebuilds.databases {
+            writeln!(
+                out,
+                "  {} {} as of {}: its last transaction at or before {}",
+                rebuilt.service,
+                rebuilt.database.display(),
+                rebuilt.point(),
+                cli.timestamp.as_deref().unwrap_or_default()
+            )?;
+        }
+        let points: Vec<i64> = rebuilds.databases.iter().map(|r| r.seen).collect();
+        if let (Some(low), Some(high)) = (points.iter().min(), points.iter().max())
+            && points.len() > 1
+        {
+            writeln!(
+                out,
+                "  the databases' points are {:.3} s apart",
+                (high - low) as f64 / 1e9
+            )?;
+        }
     }
     if !plan.containers.is_empty() {
         writeln!(out, "  stops and starts {}", plan.containers.join(", "))?;
@@ -717,7 +765,8 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
         recover(&context, timeout)?;
         let mut phases = Phases::default();
         phases.0.push(("open", begun.elapsed()));
-        let mut live = restore::Live::new(&archive, &plan, &context, timeout);
+        let mut live =
+            restore::Live::new(&archive, &plan, &context, timeout).with_rebuilds(rebuilds.as_ref());
         let outcome = transaction::run(&mut live, &mut phases);
         let (safety_name, safety_bytes) = live.safety_copy();
         let subject = plan.services.join(",");
@@ -752,7 +801,8 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
                     .with("safety_bytes", safety_bytes)
                     .with("waited_ms", waited.as_millis() as u64)
                     .with("phases_ms", phases_json(&phases))
-                    .with("services", json!(plan.services)),
+                    .with("services", json!(plan.services))
+                    .with("points", points_json(rebuilds.as_ref())),
                     json,
                 )?;
                 Ok(0)
@@ -845,6 +895,41 @@ fn recover(context: &Context, timeout: std::time::Duration) -> anyhow::Result<()
         safety.discard()?;
     }
     Ok(())
+}
+
+/// The point each database of a point-in-time restore reached, by service: `{"n8n": "2026-...Z"}`.
+fn points_json(rebuilds: Option<&crate::point_in_time::Rebuilds>) -> serde_json::Value {
+    let points: serde_json::Map<String, serde_json::Value> = rebuilds
+        .map(|r| {
+            r.databases
+                .iter()
+                .map(|d| (d.service.clone(), json!(d.point())))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::Value::Object(points)
+}
+
+/// `--timestamp T --to DIR`: the databases rebuilt to T into DIR by magi-pitr, which says what it did.
+fn pitr_to_dir(timestamp: &str, services: &[String], to: &std::path::Path) -> anyhow::Result<u8> {
+    let pitr = magi_core::tools::locate("pitr").ok_or_else(|| {
+        UsageError(
+            "--timestamp needs magi-pitr, which is not installed next to magi-restore or on PATH"
+                .into(),
+        )
+    })?;
+    let mut command = std::process::Command::new(pitr);
+    command
+        .args(["restore", "--timestamp", timestamp, "--to"])
+        .arg(to);
+    for service in services {
+        command.args(["--service", service]);
+    }
+    let status = command.status()?;
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
 }
 
 /// `--at TIME`, read as the core reads a time a person writes.
