@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use magi_testkit::Killed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -122,7 +124,7 @@ fn start_writer(
     start: u32,
     count: u32,
     committed: &Arc<Mutex<BTreeMap<u32, i64>>>,
-) -> (Child, std::thread::JoinHandle<()>) {
+) -> (Killed, std::thread::JoinHandle<()>) {
     let mut child = Command::new("python3")
         .args([
             "-c",
@@ -146,30 +148,32 @@ fn start_writer(
             committed.lock().unwrap().insert(id, at);
         }
     });
-    (child, reader)
+    (Killed(child), reader)
 }
 
-fn start_capture(bare: &BareHome, log: &Path) -> Child {
-    bare.command("magi-pitr")
-        .args([
-            "capture",
-            "--service",
-            "n8n",
-            "--interval",
-            "20ms",
-            "--checkpoint-frames",
-            "200",
-        ])
-        .env("MAGI_LOG", "debug")
-        .stderr(
-            fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
-        .spawn()
-        .unwrap()
+fn start_capture(bare: &BareHome, log: &Path) -> Killed {
+    Killed(
+        bare.command("magi-pitr")
+            .args([
+                "capture",
+                "--service",
+                "n8n",
+                "--interval",
+                "20ms",
+                "--checkpoint-frames",
+                "200",
+            ])
+            .env("MAGI_LOG", "debug")
+            .stderr(
+                fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// The (id, began) rows of a database.
@@ -263,11 +267,11 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     // Each SIGKILL of the capture: the newest point it had shipped just before, and when it was down.
     let mut shipped_before_kill = Vec::new();
     let mut down = Vec::new();
-    let mut kill_capture = |capture: &mut Child| {
+    let mut kill_capture = |capture: &mut Killed| {
         shipped_before_kill.push(latest(&bare));
         let from = now_ns();
-        capture.kill().unwrap();
-        capture.wait().unwrap();
+        capture.0.kill().unwrap();
+        capture.0.wait().unwrap();
         std::thread::sleep(Duration::from_millis(150));
         *capture = start_capture(&bare, &log);
         down.push((from, now_ns() + 1_000_000_000));
@@ -276,8 +280,8 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     kill_capture(&mut capture);
     std::thread::sleep(Duration::from_millis(1500).saturating_sub(started.elapsed()));
     // The application killed mid-stream, then started again from where its database stands.
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    writer.0.kill().unwrap();
+    writer.0.wait().unwrap();
     reading.join().unwrap();
     let next = rows(&db).last().map_or(0, |r| r.0 + 1);
     assert!(
@@ -287,16 +291,29 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     let (mut writer, reading) = start_writer(&db, next, 400, &committed);
     std::thread::sleep(Duration::from_millis(2200).saturating_sub(started.elapsed()));
     kill_capture(&mut capture);
-    assert!(writer.wait().unwrap().success());
+    assert!(writer.0.wait().unwrap().success());
+    reading.join().unwrap();
+    // The application closed its last connection: SQLite deletes the log then unless another process
+    // holds the database open, as the capture does (a descriptor of the file opened and closed again in
+    // the capture would drop its locks, and the log would go, with the capture still reading it).
+    std::thread::sleep(Duration::from_millis(300));
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    assert!(
+        Path::new(&wal).exists(),
+        "the log stays while the capture follows the database"
+    );
+    let (mut writer, reading) = start_writer(&db, next + 400, 50, &committed);
+    assert!(writer.0.wait().unwrap().success());
     reading.join().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let final_point = latest(&bare);
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(capture.id() as i32),
+        nix::unistd::Pid::from_raw(capture.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let stopped = capture.wait().unwrap();
+    let stopped = capture.0.wait().unwrap();
     let said = fs::read_to_string(&log).unwrap();
     assert!(
         stopped.success(),
@@ -305,7 +322,7 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
 
     // Everything: the database as the application left it.
     let live = rows(&db);
-    assert_eq!(live.len() as u32, next + 400);
+    assert_eq!(live.len() as u32, next + 450);
     let (out, line, restored) = restore_at(&bare, scratch.path(), now_ns());
     assert_eq!(code(&out), 0, "{}\n{said}", text(&out.stderr));
     assert_eq!(rows(&restored), live);
@@ -451,12 +468,14 @@ fn pitr_magi_restore_timestamp_puts_a_database_back_to_the_second_through_the_ga
         .execute_batch("PRAGMA journal_mode = WAL")
         .unwrap();
     let log = stack.home().join("../capture.log");
-    let mut capture = stack
-        .command("magi-pitr")
-        .args(["capture", "--service", "n8n", "--interval", "20ms"])
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut capture = Killed(
+        stack
+            .command("magi-pitr")
+            .args(["capture", "--service", "n8n", "--interval", "20ms"])
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(500));
 
     // The nightly backup, then a day's work: two workflows added, then a third and the mistake (the
@@ -576,8 +595,8 @@ fn pitr_magi_restore_timestamp_puts_a_database_back_to_the_second_through_the_ga
 
     // The capture saw the database file replaced and follows the new one.
     std::thread::sleep(Duration::from_millis(500));
-    capture.kill().unwrap();
-    capture.wait().unwrap();
+    capture.0.kill().unwrap();
+    capture.0.wait().unwrap();
     let said = fs::read_to_string(&log).unwrap();
     assert!(said.contains("the database file was replaced"), "{said}");
 }

@@ -97,6 +97,10 @@ pub struct Follower {
     store: PathBuf,
     options: Options,
     conn: Connection,
+    /// The database file, open for as long as the connection is (and dropped after it): the generation's
+    /// copy is read through it, because closing any descriptor of the file in this process would drop the
+    /// locks SQLite holds on it, and the application's last close would then delete the log under us.
+    file: File,
     inode: u64,
     generation: Option<Generation>,
     /// When the previous poll began reading the log: what it did not see committed after this.
@@ -143,12 +147,12 @@ impl Follower {
                 mode,
             });
         }
-        let inode = fs::metadata(database)
-            .map_err(|source| CaptureError::Io {
-                path: database.to_owned(),
-                source,
-            })?
-            .ino();
+        let io_error = |source| CaptureError::Io {
+            path: database.to_owned(),
+            source,
+        };
+        let file = File::open(database).map_err(io_error)?;
+        let inode = file.metadata().map_err(io_error)?.ino();
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
         let mut follower = Follower {
@@ -157,6 +161,7 @@ impl Follower {
             store: store.to_owned(),
             options,
             conn,
+            file,
             inode,
             generation: None,
             last_read: now(),
@@ -435,7 +440,7 @@ impl Follower {
             base_transactions: 0,
         };
         let transactions_before = polled.transactions;
-        let dir = timeline::create_generation(&self.store, &info, &self.database)?;
+        let dir = timeline::create_generation(&self.store, &info, &self.file)?;
         self.generation = Some(Generation {
             dir,
             started: read_start,
@@ -717,6 +722,32 @@ mod tests {
             restore(&store, at, &out).unwrap();
             assert_eq!(ids(&out), (0..rows).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn a_generation_begun_with_no_log_takes_the_first_log_written_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, conn) = app_database(dir.path(), 0);
+        drop(conn);
+        assert!(
+            !dir.path().join("app.db-wal").exists(),
+            "the last connection closed took the log"
+        );
+        let store = dir.path().join("store");
+        let mut follower = Follower::open(&db, &store, Options::default()).unwrap();
+        assert!(follower.poll().unwrap().new_generation);
+        let conn = Connection::open(&db).unwrap();
+        insert(&conn, 0..3);
+        drop(conn);
+        assert!(
+            dir.path().join("app.db-wal").exists(),
+            "the application's last close leaves the log to the capture"
+        );
+        let polled = follower.poll().unwrap();
+        assert_eq!(polled.transactions, 3, "{polled:?}");
+        let out = dir.path().join("out.db");
+        restore(&store, now(), &out).unwrap();
+        assert_eq!(ids(&out), [0, 1, 2]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! ```
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -141,12 +141,14 @@ pub fn generations(store: &Path) -> Result<Vec<Generation>, TimelineError> {
     Ok(found)
 }
 
-/// Creates the directory of a new generation of the database in `store` and copies the database file into
-/// it; generations an interrupted capture left incomplete are removed first.
+/// Creates the directory of a new generation of the database in `store` and copies the database file
+/// (`source`, read by offset from the descriptor the capture keeps open: opening and closing the file
+/// again would drop the POSIX locks SQLite holds on it in this process) into it; generations an
+/// interrupted capture left incomplete are removed first.
 pub fn create_generation(
     store: &Path,
     info: &GenerationInfo,
-    database: &Path,
+    source: &File,
 ) -> Result<PathBuf, TimelineError> {
     fs::DirBuilder::new()
         .recursive(true)
@@ -160,11 +162,6 @@ pub fn create_generation(
         .create(&dir)
         .map_err(io_error(&dir))?;
     let base = dir.join(BASE);
-    let source = match File::open(database) {
-        Ok(file) => Some(file),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io_error(database)(e)),
-    };
     let out = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -173,16 +170,38 @@ pub fn create_generation(
         .map_err(io_error(&base))?;
     let mut encoder =
         zstd::Encoder::new(BufWriter::new(out), BASE_LEVEL).map_err(io_error(&base))?;
-    if let Some(source) = source {
-        io::copy(&mut BufReader::with_capacity(1 << 20, source), &mut encoder)
-            .map_err(io_error(database))?;
-    }
+    let database = &info.database;
+    io::copy(
+        &mut BufReader::with_capacity(
+            1 << 20,
+            ReadAt {
+                file: source,
+                offset: 0,
+            },
+        ),
+        &mut encoder,
+    )
+    .map_err(io_error(database))?;
     let out = encoder
         .finish()
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
         .map_err(io_error(&base))?;
     out.sync_all().map_err(io_error(&base))?;
     Ok(dir)
+}
+
+/// Reads a file from the start by offset, leaving the descriptor's own position alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    offset: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// Marks a generation complete: its `generation.json`, written and synced.

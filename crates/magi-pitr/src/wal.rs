@@ -208,7 +208,7 @@ impl<R: Read> Tail<R> {
 }
 
 /// SQLite's WAL checksum: over 32-bit words in pairs, continuing from `seed`.
-fn checksum_of(seed: [u32; 2], bytes: &[u8], big_endian: bool) -> [u32; 2] {
+pub(crate) fn checksum_of(seed: [u32; 2], bytes: &[u8], big_endian: bool) -> [u32; 2] {
     let [mut s0, mut s1] = seed;
     for pair in bytes.chunks_exact(8) {
         let word = |b: &[u8]| {
