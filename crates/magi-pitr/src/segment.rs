@@ -492,8 +492,11 @@ mod tests {
         Header::parse(&bytes, "test").unwrap()
     }
 
+    /// A transaction's frames: page numbers and pages.
+    type Transaction = Vec<(u32, Vec<u8>)>;
+
     /// A segment of three transactions: compressible pages, random pages, a mix.
-    fn written(dir: &Path) -> (PathBuf, Vec<Vec<(u32, Vec<u8>)>>) {
+    fn written(dir: &Path) -> (PathBuf, Vec<Transaction>) {
         let path = dir.join("00000001.seg");
         let mut writer = SegmentWriter::create(&path, Position::start(header())).unwrap();
         let mut random = fastrand::Rng::with_seed(7);
