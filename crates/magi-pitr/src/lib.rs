@@ -216,6 +216,14 @@ fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
     let mut failed = Vec::new();
     for database in &databases {
         let store = timeline::database_store(&root, &database.service, &database.path);
+        if database.mode == check::Mode::Missing && timeline::generations(&store)?.is_empty() {
+            log::info!(
+                "{}: {} does not exist and was never captured; skipped",
+                database.service,
+                database.path.display()
+            );
+            continue;
+        }
         let file = database.path.file_name().unwrap_or_default();
         let dir = args.to.join(&database.service);
         std::fs::create_dir_all(&dir)?;
