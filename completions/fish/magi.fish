@@ -200,7 +200,8 @@ complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcom
 complete -c magi -n "__fish_magi_using_subcommand backup; and __fish_seen_subcommand_from auto" -s h -l help -d 'Print help'
 complete -c magi -n "__fish_magi_using_subcommand restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand restore" -l at -d 'Restore the newest backup taken at or before this local time (\'2026-11-20 14:30\')' -r
-complete -c magi -n "__fish_magi_using_subcommand restore" -l to -d 'With --from-cloud: write the files into this directory (absent or empty) by their paths, touching nothing of the stack, to look before restoring' -r -F
+complete -c magi -n "__fish_magi_using_subcommand restore" -l timestamp -d 'Point-in-time: each SQLite database as of its last transaction committed at or before this time (\'2026-11-20 14:29:59\', from magi-pitr\'s capture), everything else from the newest backup taken by then' -r
+complete -c magi -n "__fish_magi_using_subcommand restore" -l to -d 'With --from-cloud: write the files into this directory (absent or empty) by their paths; with --timestamp: write the databases rebuilt to that time there (DIR/SERVICE/FILE). Nothing of the stack is touched: to look before restoring' -r -F
 complete -c magi -n "__fish_magi_using_subcommand restore" -l service -d 'Restore only this service (catalog or container name, or `config`); repeat for more' -r
 complete -c magi -n "__fish_magi_using_subcommand restore" -l timeout -d 'How long to wait for the stack to be ready before rolling back (default: [backup] restore_timeout, 2m)' -r
 complete -c magi -n "__fish_magi_using_subcommand restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
@@ -622,15 +623,16 @@ complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcomman
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "start" -d 'Planned maintenance begins now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "end" -d 'The planned maintenance ends now'
 complete -c magi -n "__fish_magi_using_subcommand sla; and __fish_seen_subcommand_from maintenance" -f -a "list" -d 'The maintenance windows over a time, newest last'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -s V -l version -d 'Print version'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -s V -l version -d 'Print version'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore drill" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l json -d 'One JSON object per database, one per line'
@@ -660,3 +662,9 @@ complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcomma
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l json -d 'The events as NDJSON on stdout (for magi-alert)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -s h -l help -d 'Print help'

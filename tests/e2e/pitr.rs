@@ -393,6 +393,18 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
         assert_eq!(line["tables"]["row"].as_u64().unwrap(), got.len() as u64);
     }
 
+    // The monthly drill: the newest point restored into a scratch directory, checked, an event.
+    let drill = bare.run("magi-pitr", &["drill", "--json"]);
+    assert_eq!(code(&drill), 0, "{}", text(&drill.stderr));
+    let events = json_lines(&drill);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["kind"], "pitr.drill");
+    assert_eq!(events[0]["severity"], "ok", "{}", events[0]);
+    assert_eq!(
+        events[0]["data"]["rows"].as_u64().unwrap(),
+        live.len() as u64
+    );
+
     // A damaged segment: the restore stops at the last good transaction before it, names it, exits 1.
     let store = bare.backups().join("pitr/n8n/database.sqlite");
     let mut segments: Vec<_> = walk(&store)
@@ -426,6 +438,9 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
         got.len(),
         live.len()
     );
+    let drill = bare.run("magi-pitr", &["drill", "--json"]);
+    assert_eq!(code(&drill), 1, "the drill fails on the damage");
+    assert_eq!(json_lines(&drill)[0]["severity"], "critical");
 }
 
 /// Every file under `dir`.

@@ -13,6 +13,7 @@ Examples:
   magi-pitr capture                    the daemon (magi-pitr.service): follow every database in WAL mode
   magi-pitr list                       what can be restored, per database: from when, to when
   magi-pitr restore --timestamp '2026-11-20 14:29:30' --to /tmp/look
+  magi-pitr drill --json | magi-alert  the monthly drill: newest points restored, checked, timed
   magi pitr list --json                the same through the dispatcher
 
 Exit status: 0 on success; 1 when a database cannot be followed or restored (check: one is not in WAL \
@@ -52,6 +53,9 @@ pub enum Command {
     List(ListArgs),
     /// Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack
     Restore(RestoreArgs),
+    /// The failover drill (magi-pitr-drill.timer, monthly): each database's newest point restored into a
+    /// scratch directory and checked, with the time it took; a pitr.drill event each
+    Drill(DrillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +111,16 @@ pub struct RestoreArgs {
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// One JSON object per database, one per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Only this service's databases (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// The events as NDJSON on stdout (for magi-alert)
     #[arg(long)]
     pub json: bool,
 }

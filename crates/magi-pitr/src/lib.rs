@@ -20,13 +20,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use magi_core::config::Config;
+use magi_core::event::{Event, EventWriter, Severity};
 use magi_core::exit::{FAILURE, SUCCESS, UsageError};
 use magi_core::format::human_bytes;
 use magi_core::table::Table;
 use serde::Serialize;
 
 use crate::check::Database;
-use crate::cli::{CaptureArgs, CheckArgs, Cli, Command, ListArgs, RestoreArgs};
+use crate::cli::{CaptureArgs, CheckArgs, Cli, Command, DrillArgs, ListArgs, RestoreArgs};
 
 /// Runs the command line; the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Capture(args) => capture_command(config, &args),
         Command::List(args) => list_command(config, &args),
         Command::Restore(args) => restore_command(config, &args),
+        Command::Drill(args) => drill_command(config, &args),
     }
 }
 
@@ -285,4 +287,80 @@ fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
     } else {
         FAILURE
     })
+}
+
+fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
+    let root = store_root(config);
+    let scratch = tempfile::Builder::new().prefix(".drill-").tempdir_in({
+        std::fs::create_dir_all(&root)?;
+        &root
+    })?;
+    let mut failed = false;
+    let mut drilled = 0;
+    for database in databases_of(config, &args.services)? {
+        let store = timeline::database_store(&root, &database.service, &database.path);
+        if timeline::generations(&store)?.is_empty() {
+            continue;
+        }
+        drilled += 1;
+        let began = std::time::Instant::now();
+        let file = database.path.file_name().unwrap_or_default();
+        let out = scratch.path().join(&database.service).join(file);
+        std::fs::create_dir_all(out.parent().unwrap_or(scratch.path()))?;
+        let subject = format!("{}:{}", database.service, database.path.display());
+        let event = match restore::restore(&store, capture::now(), &out) {
+            Ok(done) => {
+                let took = began.elapsed().as_secs_f64();
+                let rows: u64 = done.tables.values().sum();
+                let (severity, outcome) = match &done.damage {
+                    None => (Severity::Ok, "integrity check passed".to_owned()),
+                    Some(damage) => {
+                        failed = true;
+                        (
+                            Severity::Critical,
+                            format!("stopped short of the newest point: {damage}"),
+                        )
+                    }
+                };
+                Event::new(
+                    "magi-pitr",
+                    "pitr.drill",
+                    &subject,
+                    severity,
+                    format!(
+                        "{} restored to its newest point ({}) in {took:.1} s: {outcome}; {} tables, {rows} rows",
+                        database.path.display(),
+                        restore::show_time(done.seen),
+                        done.tables.len()
+                    ),
+                )
+                .with("seconds", took)
+                .with("point", restore::show_time(done.seen))
+                .with("tables", done.tables.len())
+                .with("rows", rows)
+            }
+            Err(e) => {
+                failed = true;
+                Event::new(
+                    "magi-pitr",
+                    "pitr.drill",
+                    &subject,
+                    Severity::Critical,
+                    format!("{} could not be restored: {e}", database.path.display()),
+                )
+            }
+        };
+        magi_core::logging::log_event(&event);
+        if args.json {
+            EventWriter::new(std::io::stdout().lock()).write(&event)?;
+        }
+        let _ = std::fs::remove_file(&out);
+    }
+    if drilled == 0 {
+        log::warn!(
+            "nothing is captured yet: magi-pitr.service (`magi-pitr capture`) follows the databases"
+        );
+        return Ok(FAILURE);
+    }
+    Ok(if failed { FAILURE } else { SUCCESS })
 }
