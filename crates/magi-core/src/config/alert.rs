@@ -137,6 +137,8 @@ impl AlertConfig {
             rule("sla-trend", "sla.trend", None, Severity::Warning),
             // magi-sla's unusual hours of requests, tokens or cost.
             rule("usage-anomaly", "usage.anomaly", None, Severity::Warning),
+            // magi-pitr's monthly drill: a database its capture cannot restore whole.
+            rule("pitr-drill", "pitr.drill", None, Severity::Critical),
         ];
         AlertConfig {
             defaults,
@@ -588,7 +590,8 @@ mod tests {
                 "threshold",
                 "sla-burn",
                 "sla-trend",
-                "usage-anomaly"
+                "usage-anomaly",
+                "pitr-drill"
             ]
         );
         let core = alert.rule("core-down").unwrap();
