@@ -708,3 +708,81 @@ fn pitr_capture_and_litestream_on_one_database_both_restore_it_and_the_capture_i
     let said = fs::read_to_string(&log).unwrap();
     assert!(!said.contains("warning"), "{said}");
 }
+
+#[test]
+fn pitr_a_full_disk_pauses_the_capture_with_one_warning_holds_up_nothing_and_it_goes_on() {
+    if !magi_testkit::require(magi_testkit::Component::Root) {
+        return;
+    }
+    let bare = BareHome::new("");
+    let mount = crate::backup::Tmpfs(bare.backups());
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mount.0)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount tmpfs");
+    let db = bare.home().join("data/n8n/database.sqlite");
+    fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB NOT NULL);",
+    )
+    .unwrap();
+    let log = bare.home().join("../capture.log");
+    let _capture = start_capture(&bare, &log);
+    std::thread::sleep(Duration::from_millis(500));
+
+    // 3 MiB of pages that do not compress, into a 1 MiB store: the application writes on regardless.
+    let started = Instant::now();
+    for id in 0..60 {
+        conn.execute(
+            "INSERT INTO blob (id, data) VALUES (?1, ?2)",
+            (id as i64, crate::backup::noise(50_000, id)),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the application was held up: {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let said = fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        said.matches("is full: shipping is paused").count(),
+        1,
+        "{said}"
+    );
+
+    // Room again: the capture goes on, and the store restores the database as it is.
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=64m"])
+        .arg(&mount.0)
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    let until = Instant::now() + Duration::from_secs(60);
+    while !fs::read_to_string(&log).unwrap().contains("followed again") {
+        assert!(
+            Instant::now() < until,
+            "{}",
+            fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let scratch = tempfile::tempdir().unwrap();
+    let (out, _, restored) = restore_at(&bare, scratch.path(), now_ns());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let count = |path: &Path| -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM blob", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&restored), 60);
+    drop(conn);
+}

@@ -52,6 +52,19 @@ pub enum CaptureError {
     Timeline(#[from] TimelineError),
 }
 
+impl CaptureError {
+    /// Whether the disk the store is on (or the database's) is full: the capture waits for room.
+    pub fn is_disk_full(&self) -> bool {
+        let io = match self {
+            CaptureError::Io { source, .. } => Some(source),
+            CaptureError::Segment(SegmentError::Io { source, .. }) => Some(source),
+            CaptureError::Timeline(TimelineError::Io { source, .. }) => Some(source),
+            _ => None,
+        };
+        io.is_some_and(|e| e.kind() == io::ErrorKind::StorageFull || e.raw_os_error() == Some(28))
+    }
+}
+
 /// How the capture polls and when it checkpoints.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {

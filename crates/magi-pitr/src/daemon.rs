@@ -83,6 +83,10 @@ fn follow(database: &Database, settings: &Settings, stop: &AtomicBool) {
                     }
                     None
                 }
+                Err(e) if e.is_disk_full() => {
+                    follower = None;
+                    Some(disk_full(&store))
+                }
                 Err(e) => {
                     follower = None;
                     Some(e.to_string())
@@ -131,7 +135,22 @@ fn open(
         Ok(Mode::NotSqlite) => return Err("not a SQLite database".into()),
         Err(e) => return Err(e.to_string()),
     }
-    Follower::open(&database.path, store, options).map_err(|e| e.to_string())
+    Follower::open(&database.path, store, options).map_err(|e| {
+        if e.is_disk_full() {
+            disk_full(store)
+        } else {
+            e.to_string()
+        }
+    })
+}
+
+/// The one warning a full disk gives, however the capture meets it.
+fn disk_full(store: &std::path::Path) -> String {
+    format!(
+        "the disk of {} is full: shipping is paused (the application is not held up) and goes on when \
+         there is room",
+        store.display()
+    )
 }
 
 /// Sleeps `wait`, waking early when `stop` is set.
