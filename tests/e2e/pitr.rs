@@ -202,6 +202,20 @@ fn latest(bare: &BareHome) -> i64 {
     json_lines(&listed)[0]["latest"].as_i64().unwrap()
 }
 
+/// The newest point once the capture has shipped everything written: the same in two lists 300 ms apart
+/// (on a loaded machine a fixed wait can end before the last poll does).
+fn settled(bare: &BareHome) -> i64 {
+    let mut last = latest(bare);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = latest(bare);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
 /// `magi-pitr restore` of n8n to `at` into a new directory under `scratch`: the output and the JSON line.
 fn restore_at(
     bare: &BareHome,
@@ -230,8 +244,8 @@ fn restore_at(
     (out, line, dir.join("n8n/database.sqlite"))
 }
 
-#[test]
-fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_second() {
+/// A bare home whose n8n database, in WAL mode, has the writer's `row` table.
+fn rows_home() -> (BareHome, std::path::PathBuf) {
     let bare = BareHome::new("");
     let db = bare.home().join("data/n8n/database.sqlite");
     fs::create_dir_all(db.parent().unwrap()).unwrap();
@@ -242,6 +256,12 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
              CREATE TABLE row (id INTEGER PRIMARY KEY, began INTEGER NOT NULL, body TEXT NOT NULL);",
         )
         .unwrap();
+    (bare, db)
+}
+
+#[test]
+fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_second() {
+    let (bare, db) = rows_home();
     // The application's files belong to its own uid (n8n runs as 1000): what the capture creates beside
     // them must too, or the application could no longer write its log.
     nix::unistd::chown(&db, Some(1000.into()), Some(1000.into())).unwrap();
@@ -306,8 +326,7 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     let (mut writer, reading) = start_writer(&db, next + 400, 50, &committed);
     assert!(writer.0.wait().unwrap().success());
     reading.join().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let final_point = latest(&bare);
+    let final_point = settled(&bare);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(capture.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -621,16 +640,7 @@ fn pitr_capture_and_litestream_on_one_database_both_restore_it_and_the_capture_i
     if !magi_testkit::require(magi_testkit::Component::Litestream) {
         return;
     }
-    let bare = BareHome::new("");
-    let db = bare.home().join("data/n8n/database.sqlite");
-    fs::create_dir_all(db.parent().unwrap()).unwrap();
-    Connection::open(&db)
-        .unwrap()
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE row (id INTEGER PRIMARY KEY, began INTEGER NOT NULL, body TEXT NOT NULL);",
-        )
-        .unwrap();
+    let (bare, db) = rows_home();
     let log = bare.backups().join("../capture.log");
     let replica = bare.backups().join("../litestream");
     // Both follow the database at once: each checkpoints the log, and each must cope with the other's.
@@ -650,6 +660,8 @@ fn pitr_capture_and_litestream_on_one_database_both_restore_it_and_the_capture_i
     let (mut writer, reading) = start_writer(&db, 0, 800, &committed);
     assert!(writer.0.wait().unwrap().success());
     reading.join().unwrap();
+    settled(&bare);
+    // Litestream syncs every second.
     std::thread::sleep(Duration::from_millis(2500));
     let live = rows(&db);
     assert_eq!(live.len(), 800);
