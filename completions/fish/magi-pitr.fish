@@ -33,6 +33,7 @@ complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "check" -d 'Each
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "ship" -d 'Upload the store into the cloud repository ([cloud]): encrypted, only what changed (magi-pitr-ship.timer, every minute)'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
@@ -60,19 +61,27 @@ complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l timestam
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l to -d 'Write the databases here, as DIR/SERVICE/FILE (DIR absent or empty)' -r -F
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l service -d 'Only this service\'s databases (repeatable)' -r
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l from-cloud -d 'Restore from the copy shipped to the cloud repository ([cloud]), not the local store'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -l json -d 'One JSON object per database, one per line'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -l if-configured -d 'Do nothing, successfully, when the config has no [cloud] section (what the timer runs)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -l json -d 'One JSON object: the snapshot stored and its figures'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s h -l help -d 'Print help'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l service -d 'Only this service\'s databases (repeatable)' -r
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l json -d 'The events as NDJSON on stdout (for magi-alert)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s h -l help -d 'Print help'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore drill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "check" -d 'Each SQLite database of the stack: its journal mode, size and log, and how to switch it to WAL'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "capture" -d 'Follow every database in WAL mode and keep its transactions (the daemon of magi-pitr.service)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "ship" -d 'Upload the store into the cloud repository ([cloud]): encrypted, only what changed (magi-pitr-ship.timer, every minute)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1411,7 +1411,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A command of a bare home, with a config directory of its own beside the home.
-fn bare_command(bare: &crate::backup::BareHome, binary: &str) -> Command {
+pub(crate) fn bare_command(bare: &crate::backup::BareHome, binary: &str) -> Command {
     let mut command = bare.command(binary);
     command.env(
         "CONFIGURATION_DIRECTORY",
@@ -1421,6 +1421,6 @@ fn bare_command(bare: &crate::backup::BareHome, binary: &str) -> Command {
 }
 
 /// Runs a bare home's command with `args`, logged into the test's output.
-fn bare_output(bare: &crate::backup::BareHome, binary: &str, args: &[&str]) -> Output {
+pub(crate) fn bare_output(bare: &crate::backup::BareHome, binary: &str, args: &[&str]) -> Output {
     crate::backup::logged(bare_command(bare, binary), binary, args)
 }

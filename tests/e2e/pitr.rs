@@ -516,6 +516,15 @@ fn pitr_magi_restore_timestamp_puts_a_database_back_to_the_second_through_the_ga
     // daily digest deleted).
     let backup = run("magi-backup", &["create", "--json"]);
     assert_eq!(code(&backup), 0, "{}", text(&backup.stderr));
+    // One timeline: the listing names the backups beside the capture's points.
+    let listed = run("magi-pitr", &["list", "--service", "n8n", "--json"]);
+    let listed = json_lines(&listed);
+    assert_eq!(
+        listed[0]["backups"].as_array().unwrap().len(),
+        1,
+        "{listed:?}"
+    );
+    assert!(listed[0]["earliest"].as_i64().is_some(), "{listed:?}");
     let before = workflows(&db);
     let conn = Connection::open(&db).unwrap();
     let add = |id: &str| {
@@ -797,4 +806,88 @@ fn pitr_a_full_disk_pauses_the_capture_with_one_warning_holds_up_nothing_and_it_
     };
     assert_eq!(count(&restored), 60);
     drop(conn);
+}
+
+#[test]
+fn pitr_capture_ships_the_store_to_the_cloud_repository_and_restores_from_it_alone() {
+    let (bare, db) = rows_home();
+    let repository = bare.home().parent().unwrap().join("offsite");
+    let output = |binary: &str, args: &[&str]| crate::cloud::bare_output(&bare, binary, args);
+    let configure = output(
+        "magi-backup",
+        &[
+            "cloud",
+            "configure",
+            "--directory",
+            repository.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&configure), 0, "{}", text(&configure.stderr));
+    let log = bare.home().join("../capture.log");
+    let _capture = start_capture(&bare, &log);
+    std::thread::sleep(Duration::from_millis(300));
+    // Shipped while the writer writes (what the timer does every minute), then once it is done.
+    let committed = Arc::new(Mutex::new(BTreeMap::new()));
+    let (mut writer, reading) = start_writer(&db, 0, 300, &committed);
+    std::thread::sleep(Duration::from_millis(700));
+    let first = output("magi-pitr", &["ship", "--json"]);
+    assert_eq!(code(&first), 0, "{}", text(&first.stderr));
+    assert!(writer.0.wait().unwrap().success());
+    reading.join().unwrap();
+    let shipped_after = settled(&bare);
+    let second = output("magi-pitr", &["ship", "--json"]);
+    assert_eq!(code(&second), 0, "{}", text(&second.stderr));
+    let second = &json_lines(&second)[0];
+    assert_eq!(
+        second["forgotten"], 1,
+        "the older point-in-time snapshot is forgotten: {second}"
+    );
+    assert!(second["bytes"].as_u64().unwrap() > json_lines(&first)[0]["bytes"].as_u64().unwrap());
+    // Nothing written since: nothing new is sent.
+    let third = output("magi-pitr", &["ship", "--json"]);
+    assert_eq!(code(&third), 0, "{}", text(&third.stderr));
+    assert_eq!(
+        json_lines(&third)[0]["new_bytes"],
+        0,
+        "{}",
+        text(&third.stdout)
+    );
+
+    // The local store is gone: the cloud copy alone restores the database, encrypted at rest.
+    fs::remove_dir_all(bare.backups().join("pitr")).unwrap();
+    let live = rows(&db);
+    let to = bare.home().parent().unwrap().join("from-cloud");
+    let restored = output(
+        "magi-pitr",
+        &[
+            "restore",
+            "--from-cloud",
+            "--service",
+            "n8n",
+            "--timestamp",
+            &at_text(now_ns()),
+            "--to",
+            to.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code(&restored), 0, "{}", text(&restored.stderr));
+    assert_eq!(rows(&to.join("n8n/database.sqlite")), live);
+    assert!(json_lines(&restored)[0]["seen"].as_i64().unwrap() >= shipped_after);
+    for file in walk(&repository) {
+        let bytes = fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(4).any(|w| w == b"xxxx"),
+            "{} holds the rows in the clear",
+            file.display()
+        );
+    }
+    // Only the newest point-in-time snapshot is kept; the cloud backups' own tools still read the
+    // repository.
+    let listed = output("magi-backup", &["cloud", "list", "--json"]);
+    assert_eq!(code(&listed), 0, "{}", text(&listed.stderr));
+    let pitr_snapshots = text(&listed.stdout).matches("pitr-").count();
+    assert!(pitr_snapshots >= 1, "{}", text(&listed.stdout));
+    let verify = output("magi-backup", &["cloud", "verify", "--deep"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify.stderr));
 }

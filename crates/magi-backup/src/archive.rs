@@ -39,16 +39,7 @@ const TAIL: u64 = 48;
 /// The largest manifest read back; a bigger length field is a damaged file.
 const MAX_MANIFEST: u64 = 256 * 1024 * 1024;
 
-/// The age identity in a secret's text (its `AGE-SECRET-KEY-` line; comments and blank lines around it
-/// are allowed); `source` names the secret in errors.
-pub fn parse_identity(text: &str, source: &str) -> Result<age::x25519::Identity, String> {
-    text.lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-        .ok_or_else(|| format!("{source}: the secret holds no AGE-SECRET-KEY- line"))?
-        .parse::<age::x25519::Identity>()
-        .map_err(|e| format!("{source}: {e}"))
-}
+pub use magi_repo::configured::parse_identity;
 
 /// A hidden temporary name for `file_name` in the same directory: never listed, cleaned by the next run.
 pub fn partial_name(file_name: &str) -> String {

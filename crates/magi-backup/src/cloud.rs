@@ -11,141 +11,27 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use magi_core::config::{CloudConfig, Config};
+use magi_core::config::Config;
 use magi_core::paths::Paths;
-use magi_repo::repo::{Keys, Options, Repository};
-use magi_repo::s3::{Drill, Provider, Retry, S3Config, S3Store};
+use magi_repo::repo::Repository;
 use magi_repo::snapshot::Snapshot;
-use magi_repo::store::{DirStore, Store};
 
 use crate::archive::{Archive, ArchiveWriter, EntryMeta};
 use crate::error::{BackupError, io_at};
 use crate::manifest::{Entry, EntryType, Manifest, Method};
 
-/// Reads a secret reference of the `[cloud]` section as one trimmed line.
-fn secret(reference: &str, key: &str, paths: &Paths) -> anyhow::Result<String> {
-    let secret = magi_core::secret::read_secret(reference, paths)
-        .map_err(|e| anyhow::anyhow!("[cloud] {key} '{reference}': {e}"))?;
-    Ok(secret.expose().trim().to_owned())
-}
+pub use magi_repo::configured::{cache_dir, drill, keys, provider, s3_config_with, store};
 
-/// The provider a `[cloud]` section means: as written, else detected from its endpoint.
-pub fn provider(section: &CloudConfig) -> Option<Provider> {
-    let endpoint = section.endpoint.as_deref()?.parse::<url::Url>().ok()?;
-    Some(
-        section
-            .provider
-            .as_deref()
-            .and_then(Provider::parse)
-            .unwrap_or_else(|| Provider::detect(&endpoint)),
-    )
-}
-
-/// The bucket of a `[cloud]` section that names one, with its credentials read.
-fn s3_config(section: &CloudConfig, paths: &Paths) -> anyhow::Result<S3Config> {
-    s3_config_with(
-        section,
-        secret(
-            section.access_key.as_deref().unwrap_or_default(),
-            "access_key",
-            paths,
-        )?,
-        secret(
-            section.secret_key.as_deref().unwrap_or_default(),
-            "secret_key",
-            paths,
-        )?,
-    )
-}
-
-/// The bucket of a `[cloud]` section with the credentials given (`configure` has them before they are
-/// written anywhere).
-pub fn s3_config_with(
-    section: &CloudConfig,
-    access_key: String,
-    secret_key: String,
-) -> anyhow::Result<S3Config> {
-    let endpoint = section.endpoint.as_deref().unwrap_or_default();
-    Ok(S3Config {
-        endpoint: endpoint
-            .parse()
-            .map_err(|e| anyhow::anyhow!("[cloud] endpoint '{endpoint}': {e}"))?,
-        bucket: section.bucket.clone().unwrap_or_default(),
-        region: section.region.clone(),
-        prefix: section.prefix.clone(),
-        provider: provider(section).unwrap_or(Provider::Generic),
-        access_key,
-        secret_key,
-        retry: Retry::default(),
-        lock_days: section.lock_days,
-    })
-}
-
-/// The store a `[cloud]` section names.
-pub fn store(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(directory) = &section.directory {
-        return Ok(Arc::new(DirStore::new(directory)?));
-    }
-    Ok(Arc::new(S3Store::new(&s3_config(section, paths)?)?))
-}
-
-/// The ransomware drill of the `[cloud]` bucket ([`S3Store::drill`]); a directory has no Object Lock.
-pub fn drill(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Drill> {
-    if section.directory.is_some() {
-        return Ok(Drill::NotConfigured);
-    }
-    Ok(S3Store::new(&s3_config(section, paths)?)?.drill()?)
-}
-
-/// The keys of a `[cloud]` section: its recipient, and its identity where this host has one.
-pub fn keys(section: &CloudConfig, paths: &Paths) -> anyhow::Result<Keys> {
-    let recipient = section
-        .recipient
-        .parse::<age::x25519::Recipient>()
-        .map_err(|e| anyhow::anyhow!("[cloud] recipient: {e}"))?;
-    let identity = match &section.identity {
-        None => None,
-        Some(reference) => {
-            let text = secret(reference, "identity", paths)?;
-            let identity =
-                crate::archive::parse_identity(&text, &format!("[cloud] identity '{reference}'"))
-                    .map_err(anyhow::Error::msg)?;
-            Some(Arc::new(identity))
-        }
-    };
-    Ok(Keys {
-        recipient,
-        identity,
-    })
-}
-
-/// Opens the repository of the `[cloud]` section, its cache beside the archives.
+/// Opens the repository of the `[cloud]` section ([`magi_repo::configured::open`]); no section is a
+/// usage error.
 pub fn open(config: &Config, paths: &Paths) -> anyhow::Result<Repository> {
-    let section = config.cloud.as_ref().ok_or_else(|| {
-        magi_core::exit::UsageError(
-            "no [cloud] section in the config: run `magi backup cloud configure` first".into(),
-        )
-    })?;
-    let store = store(section, paths)?;
-    let keys = keys(section, paths)?;
-    let options = Options {
-        parallel: section.parallel as usize,
-        ..Options::default()
-    };
-    Ok(Repository::open(
-        store,
-        keys,
-        &cache_dir(&config.stack.backup_dir),
-        options,
-    )?)
-}
-
-/// Where the index cache lives: beside the archives, like the verification records, because the backup
-/// runs as root and the records belong with what they describe.
-pub fn cache_dir(backup_dir: &Path) -> PathBuf {
-    backup_dir.join(".cloud-cache")
+    magi_repo::configured::open(config, paths).map_err(|e| match e {
+        magi_repo::configured::ConfiguredError::NotConfigured => {
+            magi_core::exit::UsageError(e.to_string()).into()
+        }
+        other => other.into(),
+    })
 }
 
 /// The most archive content on its way from the reading thread to the chunker: a few blocks.
@@ -492,6 +378,9 @@ mod tests {
     use super::*;
     use crate::name::{ArchiveName, Kind};
     use jiff::Timestamp;
+    use magi_repo::repo::{Keys, Options};
+    use magi_repo::store::{DirStore, Store};
+    use std::sync::Arc;
 
     /// A local archive of two files: a large one (several blocks of the reading thread) and a small one.
     fn archive(dir: &Path) -> (PathBuf, Vec<u8>) {

@@ -13,6 +13,8 @@ Examples:
   magi-pitr capture                    the daemon (magi-pitr.service): follow every database in WAL mode
   magi-pitr list                       what can be restored, per database: from when, to when
   magi-pitr restore --timestamp '2026-11-20 14:29:30' --to /tmp/look
+  magi-pitr restore --from-cloud --timestamp '2026-11-20 14:29:30' --to /tmp/look
+  magi-pitr ship                       the store into the [cloud] repository (magi-pitr-ship.timer)
   magi-pitr drill --json | magi-alert  the monthly drill: newest points restored, checked, timed
   magi pitr list --json                the same through the dispatcher
 
@@ -53,6 +55,9 @@ pub enum Command {
     List(ListArgs),
     /// Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack
     Restore(RestoreArgs),
+    /// Upload the store into the cloud repository ([cloud]): encrypted, only what changed
+    /// (magi-pitr-ship.timer, every minute)
+    Ship(ShipArgs),
     /// The failover drill (magi-pitr-drill.timer, monthly): each database's newest point restored into a
     /// scratch directory and checked, with the time it took; a pitr.drill event each
     Drill(DrillArgs),
@@ -107,6 +112,9 @@ pub struct RestoreArgs {
     /// Write the databases here, as DIR/SERVICE/FILE (DIR absent or empty)
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    /// Restore from the copy shipped to the cloud repository ([cloud]), not the local store
+    #[arg(long)]
+    pub from_cloud: bool,
     /// Only this service's databases (repeatable)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
@@ -121,6 +129,16 @@ pub struct DrillArgs {
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// The events as NDJSON on stdout (for magi-alert)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// Do nothing, successfully, when the config has no [cloud] section (what the timer runs)
+    #[arg(long)]
+    pub if_configured: bool,
+    /// One JSON object: the snapshot stored and its figures
     #[arg(long)]
     pub json: bool,
 }

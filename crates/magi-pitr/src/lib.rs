@@ -10,6 +10,7 @@ pub mod cli;
 pub mod daemon;
 pub mod restore;
 pub mod segment;
+pub mod ship;
 pub mod timeline;
 pub mod wal;
 
@@ -23,11 +24,14 @@ use magi_core::config::Config;
 use magi_core::event::{Event, EventWriter, Severity};
 use magi_core::exit::{FAILURE, SUCCESS, UsageError};
 use magi_core::format::human_bytes;
+use magi_core::paths::Paths;
 use magi_core::table::Table;
 use serde::Serialize;
 
 use crate::check::Database;
-use crate::cli::{CaptureArgs, CheckArgs, Cli, Command, DrillArgs, ListArgs, RestoreArgs};
+use crate::cli::{
+    CaptureArgs, CheckArgs, Cli, Command, DrillArgs, ListArgs, RestoreArgs, ShipArgs,
+};
 
 /// Runs the command line; the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -37,7 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(args) => check_command(config, &args),
         Command::Capture(args) => capture_command(config, &args),
         Command::List(args) => list_command(config, &args),
-        Command::Restore(args) => restore_command(config, &args),
+        Command::Restore(args) => restore_command(config, &context.paths, &args),
+        Command::Ship(args) => ship_command(config, &context.paths, &args),
         Command::Drill(args) => drill_command(config, &args),
     }
 }
@@ -133,15 +138,61 @@ struct Listed {
     database: PathBuf,
     #[serde(flatten)]
     summary: timeline::Summary,
+    /// The times of the complete local backups holding the service (from `magi-backup list --json`), on
+    /// the same timeline: a restore to a second lays the database over the newest of them before it.
+    backups: Vec<String>,
+}
+
+/// One line of `magi-backup list --json`, the fields read here.
+#[derive(Debug, serde::Deserialize)]
+struct BackupLine {
+    time: String,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    status: String,
+}
+
+/// The complete local backups by service, from magi-backup (the family's tools talk NDJSON over pipes);
+/// none when it is not installed or says nothing readable.
+fn backups_by_service() -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut found = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let Some(backup) = magi_core::tools::locate("backup") else {
+        return found;
+    };
+    let Ok(output) = std::process::Command::new(backup)
+        .args(["list", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return found;
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(backup) = serde_json::from_str::<BackupLine>(line) else {
+            continue;
+        };
+        if backup.status == "complete" {
+            for service in backup.services {
+                found.entry(service).or_default().push(backup.time.clone());
+            }
+        }
+    }
+    for times in found.values_mut() {
+        times.sort();
+    }
+    found
 }
 
 fn list_command(config: &Config, args: &ListArgs) -> anyhow::Result<u8> {
     let root = store_root(config);
+    let backups = backups_by_service();
     let mut listed = Vec::new();
     for database in databases_of(config, &args.services)? {
         let store = timeline::database_store(&root, &database.service, &database.path);
         listed.push(Listed {
             summary: timeline::summarise(&store)?,
+            backups: backups.get(&database.service).cloned().unwrap_or_default(),
             service: database.service,
             database: database.path,
         });
@@ -156,17 +207,19 @@ fn list_command(config: &Config, args: &ListArgs) -> anyhow::Result<u8> {
     let mut table = Table::new([
         "SERVICE",
         "DATABASE",
-        "FROM (UTC)",
+        "BACKUPS",
+        "TO THE SECOND FROM (UTC)",
         "TO (UTC)",
         "GENERATIONS",
         "SIZE",
     ])
-    .right([4, 5]);
+    .right([2, 5, 6]);
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), restore::show_time);
     for line in &listed {
         table.row([
             line.service.clone(),
             line.database.display().to_string(),
+            line.backups.len().to_string(),
             time(line.summary.earliest),
             time(line.summary.latest),
             line.summary.generations.to_string(),
@@ -177,6 +230,35 @@ fn list_command(config: &Config, args: &ListArgs) -> anyhow::Result<u8> {
     for line in &listed {
         if let Some(damage) = &line.summary.damage {
             writeln!(out, "\n{}: {damage}", line.service)?;
+        }
+    }
+    for line in listed.iter().filter(|l| l.summary.earliest.is_some()) {
+        let earliest = line.summary.earliest.unwrap_or_default();
+        let oldest = line
+            .backups
+            .first()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .and_then(|t| i64::try_from(t.as_nanosecond()).ok());
+        match oldest {
+            Some(oldest) => writeln!(
+                out,
+                "\n{}: `magi restore --timestamp T` reaches any second from {}, laying the database over \
+                 the newest of its {} backups before T{}",
+                line.service,
+                restore::show_time(earliest.max(oldest)),
+                line.backups.len(),
+                if oldest > earliest {
+                    " (before its oldest backup, `magi-pitr restore --to DIR` rebuilds the database alone)"
+                } else {
+                    ""
+                }
+            )?,
+            None => writeln!(
+                out,
+                "\n{}: no local backup holds it yet; `magi restore --timestamp` needs one taken before the \
+                 time (`magi-pitr restore --to DIR` does not)",
+                line.service
+            )?,
         }
     }
     if listed.iter().all(|l| l.summary.generations == 0) {
@@ -196,7 +278,7 @@ struct RestoredLine {
     restored: restore::Restored,
 }
 
-fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
+fn restore_command(config: &Config, paths: &Paths, args: &RestoreArgs) -> anyhow::Result<u8> {
     let at = magi_core::format::parse_local_time(&args.timestamp)
         .map_err(|why| UsageError(format!("--timestamp {why}")))?;
     let at_nanos = i64::try_from(at.as_nanosecond())
@@ -213,7 +295,22 @@ fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    let root = store_root(config);
+    // From the cloud: the newest shipped copy of the store, fetched into a scratch directory first.
+    let fetched = if args.from_cloud {
+        let mut repo = cloud_repository(config, paths)?;
+        std::fs::create_dir_all(&config.stack.backup_dir)?;
+        let scratch = tempfile::Builder::new()
+            .prefix(".pitr-fetched-")
+            .tempdir_in(&config.stack.backup_dir)?;
+        let name = ship::download(&mut repo, scratch.path())?;
+        log::info!("restoring from {name}, the newest copy shipped to the cloud repository");
+        Some(scratch)
+    } else {
+        None
+    };
+    let root = fetched
+        .as_ref()
+        .map_or_else(|| store_root(config), |d| d.path().to_owned());
     let mut restored = Vec::new();
     let mut failed = Vec::new();
     for database in &databases {
@@ -287,6 +384,51 @@ fn restore_command(config: &Config, args: &RestoreArgs) -> anyhow::Result<u8> {
     } else {
         FAILURE
     })
+}
+
+/// The configured cloud repository, opened; no [cloud] section is a usage error.
+fn cloud_repository(config: &Config, paths: &Paths) -> anyhow::Result<magi_repo::Repository> {
+    magi_repo::configured::open(config, paths).map_err(|e| match e {
+        magi_repo::configured::ConfiguredError::NotConfigured => UsageError(e.to_string()).into(),
+        other => anyhow::Error::from(other),
+    })
+}
+
+fn ship_command(config: &Config, paths: &Paths, args: &ShipArgs) -> anyhow::Result<u8> {
+    if config.cloud.is_none() && args.if_configured {
+        log::debug!("no [cloud] section: nothing to ship to");
+        return Ok(SUCCESS);
+    }
+    let began = std::time::Instant::now();
+    let mut repo = cloud_repository(config, paths)?;
+    let shipped = ship::upload(&mut repo, &store_root(config))?;
+    let stats = &shipped.snapshot.stats;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "snapshot": shipped.snapshot.name,
+                "files": shipped.snapshot.files.len(),
+                "bytes": stats.bytes,
+                "new_bytes": stats.new_bytes,
+                "uploaded_bytes": stats.packed_bytes,
+                "forgotten": shipped.forgotten,
+                "seconds": began.elapsed().as_secs_f64(),
+            })
+        );
+    } else {
+        println!(
+            "{}: {} files, {} of which {} new, {} uploaded in {:.1} s; {} older point-in-time snapshot(s) forgotten",
+            shipped.snapshot.name,
+            shipped.snapshot.files.len(),
+            human_bytes(stats.bytes),
+            human_bytes(stats.new_bytes),
+            human_bytes(stats.packed_bytes),
+            began.elapsed().as_secs_f64(),
+            shipped.forgotten
+        );
+    }
+    Ok(SUCCESS)
 }
 
 fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {

@@ -9,6 +9,7 @@
 //! segments into the same repository.
 
 pub mod chunk;
+pub mod configured;
 pub mod crypt;
 pub mod error;
 pub mod index;
