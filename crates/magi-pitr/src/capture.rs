@@ -765,6 +765,24 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_to_the_latest_point_is_byte_for_byte_the_database_sqlite_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, conn) = app_database(dir.path(), 0);
+        let store = dir.path().join("store");
+        let mut follower = Follower::open(&db, &store, options()).unwrap();
+        for n in 0..8 {
+            insert(&conn, n * 25..n * 25 + 25);
+            conn.execute("DELETE FROM row WHERE id % 7 = 3", []).unwrap();
+            follower.poll().unwrap();
+        }
+        drop(follower);
+        let out = dir.path().join("restored.db");
+        restore(&store, now(), &out).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        assert!(std::fs::read(&out).unwrap() == std::fs::read(&db).unwrap());
+    }
+
+    #[test]
     fn a_damaged_segment_stops_the_restore_at_the_last_good_transaction_and_says_where() {
         let dir = tempfile::tempdir().unwrap();
         let (db, conn) = app_database(dir.path(), 0);

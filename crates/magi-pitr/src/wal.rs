@@ -5,15 +5,12 @@
 //! size) is read. After a checkpoint SQLite writes the log again from the start under new salts, so frames
 //! of the older log left further on end it too.
 //!
-//! [`scan`] finds the commits of a log and why it ends, reading one frame at a time; [`replay`] writes the
-//! frames up to a chosen commit onto a copy of the database the log belongs to, as a checkpoint would.
+//! [`scan`] finds the commits of a log and why it ends, reading one frame at a time; [`Tail`] reads a log on
+//! from a [`Position`], as the capture does each poll.
 //! Both read a log an attacker may have written: every size is checked before it is used, and neither
 //! holds more than one page.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
-use std::path::Path;
 
 /// The log's header.
 pub const HEADER_LEN: usize = 32;
@@ -36,14 +33,6 @@ pub enum WalError {
     },
     #[error("{path}: not a SQLite write-ahead log ({why})")]
     NotWal { path: String, why: String },
-    #[error(
-        "{path}: the database is {have} bytes where the log's commit needs whole {page_size}-byte pages"
-    )]
-    Database {
-        path: String,
-        have: u64,
-        page_size: u32,
-    },
 }
 
 /// The log's header, checked.
@@ -343,77 +332,75 @@ pub fn scan(reader: impl Read, path: &str) -> Result<Scan, WalError> {
     })
 }
 
-/// Writes the log's frames up to and including the commit `upto` onto `database`, the database file as it
-/// stood when the log began (after the checkpoint before it), and sizes the file as that commit says: the
-/// database as of that transaction. The log is read again and checked frame by frame as it is written.
-pub fn replay(wal: &Path, upto: Commit, database: &Path) -> Result<(), WalError> {
-    let io_error = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| WalError::Io {
-            path: path.clone(),
-            source,
-        }
-    };
-    let wal_name = wal.display().to_string();
-    let mut log = File::open(wal).map_err(io_error(wal))?;
-    let header = header_of(&mut log, &wal_name)?;
-    let target = std::fs::OpenOptions::new()
-        .write(true)
-        .open(database)
-        .map_err(io_error(database))?;
-    let have = target.metadata().map_err(io_error(database))?.len();
-    if have % u64::from(header.page_size) != 0 {
-        return Err(WalError::Database {
-            path: database.display().to_string(),
-            have,
-            page_size: header.page_size,
-        });
-    }
-    let changed = |why: String| WalError::NotWal {
-        path: wal_name.clone(),
-        why: format!("{why}; it changed since it was scanned"),
-    };
-    let mut frames = Frames::new(io::BufReader::with_capacity(1 << 16, log), header);
-    loop {
-        let frame = match frames.next().map_err(io_error(wal))? {
-            Ok(frame) => frame,
-            Err(end) => {
-                return Err(changed(format!(
-                    "it ends ({end:?}) before frame {}",
-                    upto.frame
-                )));
-            }
-        };
-        // A page past the size the commit leaves is cut off at the end anyway; not writing it keeps a
-        // crafted page number from growing the file.
-        if frame.page <= upto.database_pages {
-            let at = u64::from(frame.page - 1) * u64::from(header.page_size);
-            target
-                .write_all_at(&frames.page, at)
-                .map_err(io_error(database))?;
-        }
-        if frames.index > upto.frame {
-            if frame.database_pages != upto.database_pages {
-                return Err(changed(format!(
-                    "frame {} is not the commit scanned",
-                    upto.frame
-                )));
-            }
-            break;
-        }
-    }
-    target
-        .set_len(u64::from(upto.database_pages) * u64::from(header.page_size))
-        .map_err(io_error(database))?;
-    target.sync_all().map_err(io_error(database))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use magi_core::store::rusqlite::Connection;
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
     use std::path::PathBuf;
+
+    /// The tests' oracle for [`scan`]: writes the log's frames up to and including the commit `upto` onto
+    /// `database`, the database file as it
+    /// stood when the log began (after the checkpoint before it), and sizes the file as that commit says: the
+    /// database as of that transaction. The log is read again and checked frame by frame as it is written.
+    pub fn replay(wal: &Path, upto: Commit, database: &Path) -> Result<(), WalError> {
+        let io_error = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| WalError::Io {
+                path: path.clone(),
+                source,
+            }
+        };
+        let wal_name = wal.display().to_string();
+        let mut log = File::open(wal).map_err(io_error(wal))?;
+        let header = header_of(&mut log, &wal_name)?;
+        let target = std::fs::OpenOptions::new()
+            .write(true)
+            .open(database)
+            .map_err(io_error(database))?;
+        let have = target.metadata().map_err(io_error(database))?.len();
+        assert_eq!(have % u64::from(header.page_size), 0, "whole pages");
+        let changed = |why: String| WalError::NotWal {
+            path: wal_name.clone(),
+            why: format!("{why}; it changed since it was scanned"),
+        };
+        let mut frames = Frames::new(io::BufReader::with_capacity(1 << 16, log), header);
+        loop {
+            let frame = match frames.next().map_err(io_error(wal))? {
+                Ok(frame) => frame,
+                Err(end) => {
+                    return Err(changed(format!(
+                        "it ends ({end:?}) before frame {}",
+                        upto.frame
+                    )));
+                }
+            };
+            // A page past the size the commit leaves is cut off at the end anyway; not writing it keeps a
+            // crafted page number from growing the file.
+            if frame.page <= upto.database_pages {
+                let at = u64::from(frame.page - 1) * u64::from(header.page_size);
+                target
+                    .write_all_at(&frames.page, at)
+                    .map_err(io_error(database))?;
+            }
+            if frames.index > upto.frame {
+                if frame.database_pages != upto.database_pages {
+                    return Err(changed(format!(
+                        "frame {} is not the commit scanned",
+                        upto.frame
+                    )));
+                }
+                break;
+            }
+        }
+        target
+            .set_len(u64::from(upto.database_pages) * u64::from(header.page_size))
+            .map_err(io_error(database))?;
+        target.sync_all().map_err(io_error(database))?;
+        Ok(())
+    }
 
     /// A WAL database with no automatic checkpoints, checkpointed and copied as the base a replay starts
     /// from; then `transactions` transactions of one row each, large enough to touch several pages.
