@@ -65,6 +65,9 @@ impl CaptureError {
     }
 }
 
+/// How many times a poll tries its checkpoint when another is running.
+const CHECKPOINT_ATTEMPTS: u32 = 5;
+
 /// How the capture polls and when it checkpoints.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -86,7 +89,7 @@ impl Default for Options {
         Options {
             checkpoint_frames: 1000,
             segment_bytes: 64 << 20,
-            checkpoint_wait: Duration::from_millis(20),
+            checkpoint_wait: Duration::from_millis(5),
             snapshot_every: Duration::from_secs(24 * 3600),
             keep: Duration::from_secs(7 * 24 * 3600),
         }
@@ -293,25 +296,37 @@ impl Follower {
         self.conn
             .busy_timeout(self.options.checkpoint_wait)
             .map_err(sqlite)?;
-        let outcome = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
-                row.get::<_, i64>(0)
-            });
+        // A checkpoint running elsewhere (the application's own, which SQLite runs after each commit once
+        // the log is past its threshold) makes this one busy at once, without waiting: try again a few
+        // times, a millisecond apart.
+        let mut outcome = Ok(false);
+        for attempt in 0..CHECKPOINT_ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            outcome = match self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+                    row.get::<_, i64>(0)
+                }) {
+                Ok(busy) => Ok(busy == 0),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+                {
+                    Ok(false)
+                }
+                Err(source) => Err(source),
+            };
+            if !matches!(outcome, Ok(false)) {
+                break;
+            }
+        }
+        log::debug!("{}: checkpoint: {outcome:?}", self.database.display());
         self.conn
             .busy_timeout(magi_core::store::BUSY_TIMEOUT)
             .map_err(sqlite)?;
         self.renew_read_transaction()?;
-        log::debug!("{}: checkpoint: {outcome:?}", self.database.display());
-        match outcome {
-            Ok(busy) => Ok(busy == 0),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                Ok(false)
-            }
-            Err(source) => Err(sqlite(source)),
-        }
+        outcome.map_err(sqlite)
     }
 
     /// Reads the log on from the current segment's position. False when the chain is broken.
@@ -772,13 +787,15 @@ mod tests {
         let mut follower = Follower::open(&db, &store, options()).unwrap();
         for n in 0..8 {
             insert(&conn, n * 25..n * 25 + 25);
-            conn.execute("DELETE FROM row WHERE id % 7 = 3", []).unwrap();
+            conn.execute("DELETE FROM row WHERE id % 7 = 3", [])
+                .unwrap();
             follower.poll().unwrap();
         }
         drop(follower);
         let out = dir.path().join("restored.db");
         restore(&store, now(), &out).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
         assert!(std::fs::read(&out).unwrap() == std::fs::read(&db).unwrap());
     }
 

@@ -17,7 +17,7 @@
 //! - **RSS**: the peak resident memory of each daemon over the run.
 //!
 //! Usage: `cargo build --release -p magi-pitr && cargo run --release -p magi-bench --bin pitr -- [--size
-//! 1GiB] [--transactions 20000]`
+//! 1GiB] [--transactions 20000] [--only throughput|rpo|restore]`
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,12 +39,15 @@ fn main() -> ExitCode {
 struct Args {
     size: u64,
     transactions: u32,
+    /// `throughput`, `rpo` or `restore`: that part alone.
+    only: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
     let mut parsed = Args {
         size: 1 << 30,
         transactions: 20_000,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -65,8 +68,16 @@ fn args() -> anyhow::Result<Args> {
                     .and_then(|n| n.parse().ok())
                     .context("--transactions takes a number")?;
             }
+            "--only" => {
+                let part = args.next().unwrap_or_default();
+                if !["throughput", "rpo", "restore"].contains(&part.as_str()) {
+                    bail!("--only takes throughput, rpo or restore");
+                }
+                parsed.only = Some(part);
+            }
             other => bail!(
-                "unknown argument '{other}' (usage: pitr [--size 1GiB] [--transactions 20000])"
+                "unknown argument '{other}' (usage: pitr [--size 1GiB] [--transactions 20000] [--only \
+                 throughput|rpo|restore])"
             ),
         }
     }
@@ -311,185 +322,197 @@ fn run() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
-    // Write throughput, rounds interleaved.
-    let mut throughput: Vec<(Tool, Vec<f64>)> = vec![
-        (Tool::None, vec![]),
-        (Tool::Magi, vec![]),
-        (Tool::Litestream, vec![]),
-    ];
+    let runs = |part: &str| args.only.as_deref().is_none_or(|only| only == part);
     let mut rss = [0.0f64; 3];
-    for _round in 0..3 {
-        for (index, (tool, rates)) in throughput.iter_mut().enumerate() {
-            let setup = Setup::new()?;
-            let daemon = Daemon::start(&setup, *tool)?;
-            let run = Duration::from_secs(4);
-            let (committed, _) = write(&setup.db(), 0, 0, run)?;
-            rates.push(committed.len() as f64 / run.as_secs_f64());
-            rss[index] = rss[index].max(daemon.peak_rss_mib());
+
+    // Write throughput, rounds interleaved.
+    if runs("throughput") {
+        let mut throughput: Vec<(Tool, Vec<f64>)> = vec![
+            (Tool::None, vec![]),
+            (Tool::Magi, vec![]),
+            (Tool::Litestream, vec![]),
+        ];
+        for _round in 0..3 {
+            for (index, (tool, rates)) in throughput.iter_mut().enumerate() {
+                let setup = Setup::new()?;
+                let daemon = Daemon::start(&setup, *tool)?;
+                let run = Duration::from_secs(4);
+                let (committed, _) = write(&setup.db(), 0, 0, run)?;
+                rates.push(committed.len() as f64 / run.as_secs_f64());
+                rss[index] = rss[index].max(daemon.peak_rss_mib());
+            }
         }
-    }
-    let base = median(throughput[0].1.clone());
-    println!("\nwrite throughput (one writer, a transaction per row, median of 3 rounds of 4 s)");
-    for (tool, rates) in &throughput {
-        let rate = median(rates.clone());
+        let base = median(throughput[0].1.clone());
         println!(
-            "  {:<11} {:>8.0} transactions/s  {:.3}× of no tool",
-            format!("{tool:?}").to_lowercase(),
-            rate,
-            rate / base
+            "\nwrite throughput (one writer, a transaction per row, median of 3 rounds of 4 s)"
         );
+        for (tool, rates) in &throughput {
+            let rate = median(rates.clone());
+            println!(
+                "  {:<11} {:>8.0} transactions/s  {:.3}× of no tool",
+                format!("{tool:?}").to_lowercase(),
+                rate,
+                rate / base
+            );
+        }
     }
 
     // RPO and bytes at 200 transactions a second.
-    println!("\nat 200 transactions/s for 20 s: time from commit to shipped, and bytes shipped");
-    for tool in [Tool::Magi, Tool::Litestream] {
-        let setup = Setup::new()?;
-        let daemon = Daemon::start(&setup, tool)?;
-        let store = if tool == Tool::Magi {
-            setup.store()
-        } else {
-            setup.replica()
-        };
-        let before = size_of(&store);
-        let (committed, body_bytes) = write(&setup.db(), 0, 200, Duration::from_secs(20))?;
-        std::thread::sleep(Duration::from_millis(2500));
-        let index = if tool == Tool::Magi { 1 } else { 2 };
-        rss[index] = rss[index].max(daemon.peak_rss_mib());
-        drop(daemon);
-        let shipped_bytes = size_of(&store) - before;
-        let mut lags: Vec<f64> = match tool {
-            Tool::Magi => {
-                let seen = magi_seen(&setup.store())?;
-                if seen.len() != committed.len() {
-                    bail!(
-                        "magi-pitr shipped {} transactions of {}",
-                        seen.len(),
-                        committed.len()
-                    );
-                }
-                seen.iter()
-                    .zip(&committed)
-                    .map(|(s, c)| (s - c).max(0) as f64 / 1e6)
-                    .collect()
-            }
-            _ => {
-                let shipped = litestream_shipped(&setup.replica());
-                committed
-                    .iter()
-                    .map(|c| {
-                        let at = shipped.partition_point(|t| t < c);
-                        shipped.get(at).map_or(f64::NAN, |t| (t - c) as f64 / 1e6)
-                    })
-                    .collect()
-            }
-        };
-        lags.retain(|l| l.is_finite());
-        lags.sort_by(f64::total_cmp);
+    if runs("rpo") {
         println!(
-            "  {:<11} RPO p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms   {:.2} bytes shipped per body byte ({:.1} MiB for {:.1} MiB of rows)",
-            format!("{tool:?}").to_lowercase(),
-            percentile(&lags, 0.5),
-            percentile(&lags, 0.99),
-            lags.last().copied().unwrap_or(f64::NAN),
-            shipped_bytes as f64 / body_bytes as f64,
-            shipped_bytes as f64 / MIB,
-            body_bytes as f64 / MIB,
+            "\nat 200 transactions/s for 20 s: time from commit to shipped, and bytes shipped"
         );
+        for tool in [Tool::Magi, Tool::Litestream] {
+            let setup = Setup::new()?;
+            let daemon = Daemon::start(&setup, tool)?;
+            let store = if tool == Tool::Magi {
+                setup.store()
+            } else {
+                setup.replica()
+            };
+            let before = size_of(&store);
+            let (committed, body_bytes) = write(&setup.db(), 0, 200, Duration::from_secs(20))?;
+            std::thread::sleep(Duration::from_millis(2500));
+            let index = if tool == Tool::Magi { 1 } else { 2 };
+            rss[index] = rss[index].max(daemon.peak_rss_mib());
+            drop(daemon);
+            let shipped_bytes = size_of(&store) - before;
+            let mut lags: Vec<f64> = match tool {
+                Tool::Magi => {
+                    let seen = magi_seen(&setup.store())?;
+                    if seen.len() != committed.len() {
+                        bail!(
+                            "magi-pitr shipped {} transactions of {}",
+                            seen.len(),
+                            committed.len()
+                        );
+                    }
+                    seen.iter()
+                        .zip(&committed)
+                        .map(|(s, c)| (s - c).max(0) as f64 / 1e6)
+                        .collect()
+                }
+                _ => {
+                    let shipped = litestream_shipped(&setup.replica());
+                    committed
+                        .iter()
+                        .map(|c| {
+                            let at = shipped.partition_point(|t| t < c);
+                            shipped.get(at).map_or(f64::NAN, |t| (t - c) as f64 / 1e6)
+                        })
+                        .collect()
+                }
+            };
+            lags.retain(|l| l.is_finite());
+            lags.sort_by(f64::total_cmp);
+            println!(
+                "  {:<11} RPO p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms   {:.2} bytes shipped per body byte ({:.1} MiB for {:.1} MiB of rows)",
+                format!("{tool:?}").to_lowercase(),
+                percentile(&lags, 0.5),
+                percentile(&lags, 0.99),
+                lags.last().copied().unwrap_or(f64::NAN),
+                shipped_bytes as f64 / body_bytes as f64,
+                shipped_bytes as f64 / MIB,
+                body_bytes as f64 / MIB,
+            );
+        }
     }
 
     // Restore of a large database plus the transactions after its copy.
-    println!(
-        "\nrestore: a {:.0} MiB database plus {} transactions shipped after its copy, to the latest point",
-        args.size as f64 / MIB,
-        args.transactions
-    );
-    for tool in [Tool::Magi, Tool::Litestream] {
-        let setup = Setup::new()?;
-        {
-            let conn = Connection::open(setup.db())?;
-            conn.execute_batch("BEGIN")?;
-            let mut id = 10_000_000u32;
-            while fs::metadata(setup.db())?.len() < args.size {
-                for _ in 0..10_000 {
-                    conn.execute(
-                        "INSERT INTO row (id, committed, body) VALUES (?1, 0, ?2)",
-                        (id, body(id)),
-                    )?;
-                    id += 1;
+    if runs("restore") {
+        println!(
+            "\nrestore: a {:.0} MiB database plus {} transactions shipped after its copy, to the latest point",
+            args.size as f64 / MIB,
+            args.transactions
+        );
+        for tool in [Tool::Magi, Tool::Litestream] {
+            let setup = Setup::new()?;
+            {
+                let conn = Connection::open(setup.db())?;
+                conn.execute_batch("BEGIN")?;
+                let mut id = 10_000_000u32;
+                while fs::metadata(setup.db())?.len() < args.size {
+                    for _ in 0..10_000 {
+                        conn.execute(
+                            "INSERT INTO row (id, committed, body) VALUES (?1, 0, ?2)",
+                            (id, body(id)),
+                        )?;
+                        id += 1;
+                    }
+                    conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE); BEGIN")?;
                 }
-                conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE); BEGIN")?;
+                conn.execute_batch("COMMIT")?;
             }
-            conn.execute_batch("COMMIT")?;
-        }
-        let daemon = Daemon::start(&setup, tool)?;
-        let conn = Connection::open(setup.db())?;
-        for id in 0..args.transactions {
-            conn.execute(
-                "INSERT INTO row (id, committed, body) VALUES (?1, 0, ?2)",
-                (id, body(id)),
-            )?;
-        }
-        drop(conn);
-        std::thread::sleep(Duration::from_millis(3000));
-        let index = if tool == Tool::Magi { 1 } else { 2 };
-        rss[index] = rss[index].max(daemon.peak_rss_mib());
-        drop(daemon);
-        let out = setup.dir.path().join("restored");
-        let measurement = match tool {
-            Tool::Magi => {
-                let config = setup.dir.path().join("magi.toml");
-                let at = jiff::Timestamp::now().to_string();
-                measured_ok(
-                    &[("MAGI_CONFIG", config.into_os_string())],
+            let daemon = Daemon::start(&setup, tool)?;
+            let conn = Connection::open(setup.db())?;
+            for id in 0..args.transactions {
+                conn.execute(
+                    "INSERT INTO row (id, committed, body) VALUES (?1, 0, ?2)",
+                    (id, body(id)),
+                )?;
+            }
+            drop(conn);
+            std::thread::sleep(Duration::from_millis(3000));
+            let index = if tool == Tool::Magi { 1 } else { 2 };
+            rss[index] = rss[index].max(daemon.peak_rss_mib());
+            drop(daemon);
+            let out = setup.dir.path().join("restored");
+            let measurement = match tool {
+                Tool::Magi => {
+                    let config = setup.dir.path().join("magi.toml");
+                    let at = jiff::Timestamp::now().to_string();
+                    measured_ok(
+                        &[("MAGI_CONFIG", config.into_os_string())],
+                        &[
+                            magi_testkit::bin_path("magi-pitr")
+                                .to_str()
+                                .context("path")?,
+                            "restore",
+                            "--service",
+                            "n8n",
+                            "--timestamp",
+                            &at,
+                            "--to",
+                            out.to_str().context("path")?,
+                        ],
+                    )?
+                }
+                _ => measured_ok(
+                    &[],
                     &[
-                        magi_testkit::bin_path("magi-pitr")
-                            .to_str()
-                            .context("path")?,
+                        litestream.to_str().context("path")?,
                         "restore",
-                        "--service",
-                        "n8n",
-                        "--timestamp",
-                        &at,
-                        "--to",
-                        out.to_str().context("path")?,
+                        "-o",
+                        out.join("restored.db").to_str().context("path")?,
+                        &format!("file://{}", setup.replica().display()),
                     ],
-                )?
+                )?,
+            };
+            let restored = if tool == Tool::Magi {
+                out.join("n8n/database.sqlite")
+            } else {
+                out.join("restored.db")
+            };
+            let rows: i64 = Connection::open(&restored)?.query_row(
+                "SELECT count(*) FROM row WHERE id < 10000000",
+                [],
+                |r| r.get(0),
+            )?;
+            if rows != i64::from(args.transactions) {
+                bail!(
+                    "{tool:?} restored {rows} of the {} transactions after the copy",
+                    args.transactions
+                );
             }
-            _ => measured_ok(
-                &[],
-                &[
-                    litestream.to_str().context("path")?,
-                    "restore",
-                    "-o",
-                    out.join("restored.db").to_str().context("path")?,
-                    &format!("file://{}", setup.replica().display()),
-                ],
-            )?,
-        };
-        let restored = if tool == Tool::Magi {
-            out.join("n8n/database.sqlite")
-        } else {
-            out.join("restored.db")
-        };
-        let rows: i64 = Connection::open(&restored)?.query_row(
-            "SELECT count(*) FROM row WHERE id < 10000000",
-            [],
-            |r| r.get(0),
-        )?;
-        if rows != i64::from(args.transactions) {
-            bail!(
-                "{tool:?} restored {rows} of the {} transactions after the copy",
-                args.transactions
+            println!(
+                "  {:<11} {:>6.1} s  peak RSS {:>6.1} MiB  CPU {:>6.1} s  ({:.0} MiB restored)",
+                format!("{tool:?}").to_lowercase(),
+                measurement.seconds(),
+                measurement.max_rss_mib(),
+                measurement.cpu_ms / 1000.0,
+                fs::metadata(&restored)?.len() as f64 / MIB
             );
         }
-        println!(
-            "  {:<11} {:>6.1} s  peak RSS {:>6.1} MiB  CPU {:>6.1} s  ({:.0} MiB restored)",
-            format!("{tool:?}").to_lowercase(),
-            measurement.seconds(),
-            measurement.max_rss_mib(),
-            measurement.cpu_ms / 1000.0,
-            fs::metadata(&restored)?.len() as f64 / MIB
-        );
     }
 
     println!(
