@@ -345,7 +345,17 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     let (out, line, restored) = restore_at(&bare, scratch.path(), now_ns());
     assert_eq!(code(&out), 0, "{}\n{said}", text(&out.stderr));
     assert_eq!(rows(&restored), live);
-    assert_eq!(line.unwrap()["seen"].as_i64().unwrap(), final_point);
+    let line = line.unwrap();
+    assert_eq!(
+        line["seen"].as_i64().unwrap(),
+        final_point,
+        "{line}\n{}\n{said}",
+        text(
+            &bare
+                .run("magi-pitr", &["list", "--service", "n8n", "--json"])
+                .stdout
+        )
+    );
 
     // What was shipped before each SIGKILL is still there after it.
     for point in shipped_before_kill {

@@ -117,10 +117,25 @@ pub struct Follower {
     /// copy is read through it, because closing any descriptor of the file in this process would drop the
     /// locks SQLite holds on it, and the application's last close would then delete the log under us.
     file: File,
+    /// The database's wal-index (`-shm`), kept open for the same reason, once it exists: its header says
+    /// how far the log is committed (a frame past that is being written, or was never committed).
+    shm: Option<File>,
+    /// How far the log of these salts is known to be committed: from the wal-index at the last poll, or
+    /// from the capture's own checkpoint (then exactly: SQLite starts the log again right after it).
+    committed: Option<Committed>,
     inode: u64,
     generation: Option<Generation>,
     /// When the previous poll began reading the log: what it did not see committed after this.
     last_read: i64,
+}
+
+/// Where a log is known to be committed to.
+#[derive(Debug, Clone, Copy)]
+struct Committed {
+    salts: [u32; 2],
+    frames: u64,
+    /// From the capture's own checkpoint: nothing can be committed to that log after it.
+    last: bool,
 }
 
 /// The generation being written.
@@ -178,6 +193,8 @@ impl Follower {
             options,
             conn,
             file,
+            shm: None,
+            committed: None,
             inode,
             generation: None,
             last_read: now(),
@@ -288,10 +305,12 @@ impl Follower {
     /// end (measured: a fifth less write throughput than with `RESTART`, which holds the application's
     /// writer a few milliseconds at most while it waits).
     fn checkpoint(&mut self) -> Result<bool, CaptureError> {
+        let path = self.database.clone();
         let sqlite = |source| CaptureError::Sqlite {
-            path: self.database.clone(),
+            path: path.clone(),
             source,
         };
+        let salts = self.segment_mut().map(|s| s.position().header.salts);
         self.conn.execute_batch("COMMIT").map_err(sqlite)?;
         self.conn
             .busy_timeout(self.options.checkpoint_wait)
@@ -307,9 +326,20 @@ impl Follower {
             outcome = match self
                 .conn
                 .query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
-                    row.get::<_, i64>(0)
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
                 }) {
-                Ok(busy) => Ok(busy == 0),
+                Ok((0, log)) => {
+                    // The next write starts the log again: this log is committed to `log` frames.
+                    if let Some(salts) = salts {
+                        self.committed = Some(Committed {
+                            salts,
+                            frames: u64::try_from(log).unwrap_or(0),
+                            last: true,
+                        });
+                    }
+                    Ok(true)
+                }
+                Ok(_) => Ok(false),
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::DatabaseBusy =>
                 {
@@ -343,37 +373,81 @@ impl Follower {
         let Some(position) = self.segment_mut().map(|s| s.position()) else {
             // The generation began with no log: this one is the first.
             self.new_segment(Position::start(header))?;
-            self.read(&mut file, read_start, polled)?;
+            let limit = self.committed_frames(&header);
+            self.read(&mut file, read_start, polled, limit)?;
             return Ok(true);
         };
         if header.bytes() == position.header.bytes() {
             self.rotate_if_long()?;
-            self.read(&mut file, read_start, polled)?;
+            let limit = self.committed_frames(&header);
+            self.read(&mut file, read_start, polled, limit)?;
             return Ok(true);
         }
         if !header.follows(&position.header) {
             return Ok(false);
         }
-        // The log was started again. Its old frames past the new log's are still there: read them to
-        // the old log's end, then make sure the new log had not reached them when they were read.
-        // It ends at a frame that is not its own, or where the file ends: but only a file exactly that
-        // long, since one truncated (a TRUNCATE checkpoint, journal_size_limit) lost the frames after.
-        let (end, why) = self.read(&mut file, read_start, polled)?;
-        let length = file
-            .metadata()
-            .map_err(|source| CaptureError::Io {
-                path: self.wal.clone(),
-                source,
-            })?
-            .len();
-        let whole = why != End::Clean || length == end.header.offset_of(end.frame);
+        // The log was started again. Its old frames past the new log's are still there: read them up to
+        // where the old log was committed, then make sure the new log had not reached them when they were
+        // read. Where it was committed is known exactly after the capture's own checkpoint; otherwise the
+        // wal-index said so at the last poll, and a valid frame past that could have been committed since
+        // or never: the chain cannot be proved then.
+        let Some(committed) = self
+            .committed
+            .filter(|c| c.salts == position.header.salts && c.frames >= position.frame)
+        else {
+            return Ok(false);
+        };
+        let (end, _) = self.read(&mut file, read_start, polled, committed.frames)?;
+        if end.frame != committed.frames {
+            return Ok(false);
+        }
+        if !committed.last {
+            file.seek(SeekFrom::Start(end.header.offset_of(end.frame)))
+                .map_err(|source| CaptureError::Io {
+                    path: self.wal.clone(),
+                    source,
+                })?;
+            let mut past = Tail::new(BufReader::new(&file), end);
+            if matches!(past.next_frame(), Ok(Ok(_))) {
+                return Ok(false);
+            }
+        }
         let new_log_frames = count_frames(&mut file, header, &self.wal)?;
-        if !whole || end.frame <= new_log_frames {
+        if end.frame <= new_log_frames {
             return Ok(false);
         }
         self.new_segment(Position::start(header))?;
-        self.read(&mut file, read_start, polled)?;
+        let limit = self.committed_frames(&header);
+        self.read(&mut file, read_start, polled, limit)?;
         Ok(true)
+    }
+
+    /// How many frames of the log `header` heads the wal-index says are committed, remembered for when
+    /// the log is started again; none while the index is of another log (read again next poll).
+    fn committed_frames(&mut self, header: &Header) -> u64 {
+        if self.shm.is_none() {
+            let mut shm = self.database.as_os_str().to_owned();
+            shm.push("-shm");
+            self.shm = File::open(shm).ok();
+        }
+        let Some((frames, salts)) = self.shm.as_ref().and_then(index_header) else {
+            return 0;
+        };
+        if salts != header.salts {
+            return 0;
+        }
+        let known = self
+            .committed
+            .filter(|c| c.salts == salts && c.last)
+            .map_or(0, |c| c.frames);
+        if known < frames || self.committed.is_none_or(|c| c.salts != salts) {
+            self.committed = Some(Committed {
+                salts,
+                frames,
+                last: false,
+            });
+        }
+        frames
     }
 
     /// Opens the log, if there is one.
@@ -395,6 +469,7 @@ impl Follower {
         file: &mut File,
         read_start: i64,
         polled: &mut Polled,
+        limit: u64,
     ) -> Result<(Position, End), CaptureError> {
         let after = self.last_read;
         let wal = self.wal.clone();
@@ -412,6 +487,9 @@ impl Follower {
             .map_err(io_error)?;
         let mut tail = Tail::new(BufReader::with_capacity(1 << 16, &*file), from);
         let end = loop {
+            if tail.position().frame >= limit {
+                break End::Clean;
+            }
             let database_pages = match tail.next_frame().map_err(io_error)? {
                 Ok(frame) => {
                     segment.frame(frame.page, frame.data)?;
@@ -484,7 +562,8 @@ impl Follower {
             self.new_segment(Position::start(header))?;
             // Every transaction of the log is part of the generation's starting point.
             self.last_read = read_start;
-            self.read(&mut file, read_start, polled)?;
+            let limit = self.committed_frames(&header);
+            self.read(&mut file, read_start, polled, limit)?;
         }
         if let Some(segment) = self.segment_mut() {
             segment.sync()?;
@@ -502,6 +581,28 @@ impl Follower {
         )?;
         Ok(())
     }
+}
+
+/// The committed frame count and salts of the wal-index header (SQLite's `WalIndexHdr`, twice at the start
+/// of the `-shm` file, in native byte order but for the salts, copied from the log's header); `None`
+/// while the two copies differ (a writer is changing it) after a few tries, or before it is initialised.
+fn index_header(shm: &File) -> Option<(u64, [u32; 2])> {
+    use std::os::unix::fs::FileExt;
+    for _ in 0..100 {
+        let mut bytes = [0u8; 96];
+        shm.read_exact_at(&mut bytes, 0).ok()?;
+        if bytes[..48] != bytes[48..] {
+            std::thread::yield_now();
+            continue;
+        }
+        if bytes[12] == 0 {
+            return None;
+        }
+        let frames = u32::from_ne_bytes(bytes[16..20].try_into().expect("4 bytes"));
+        let salt = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        return Some((u64::from(frames), [salt(32), salt(36)]));
+    }
+    None
 }
 
 fn duration_nanos(duration: Duration) -> i64 {

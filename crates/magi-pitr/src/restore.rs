@@ -139,11 +139,16 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
         source,
     })?;
     let started = generation.info.started;
+    // Within the generation's first transactions the point is the generation's start: what it copied.
+    let seen = match cut {
+        Some(cut) if transactions > generation.info.base_transactions => cut.seen,
+        _ => started,
+    };
     Ok(Restored {
         database: generation.info.database.clone(),
         output: output.to_owned(),
         generation: started,
-        seen: cut.map_or(started, |c| c.seen),
+        seen,
         after: cut.map_or(started, |c| c.after),
         transactions,
         damage,
