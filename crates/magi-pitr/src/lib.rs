@@ -2,7 +2,8 @@
 //! own recovery does; [`check`] finds which of the stack's databases are in WAL mode; [`capture`] follows
 //! one database's log and ships each committed transaction, with the time it was seen, as [`segment`]s
 //! into the store [`timeline`] lays out; [`daemon`] runs a capture per database; [`restore`] rebuilds a
-//! database as of a time from that store.
+//! database as of a time from that store; [`ship`] copies the store into the cloud repository and back.
+//! The commands (`check`, `capture`, `list`, `restore`, `ship`, `drill`) are below.
 
 pub mod capture;
 pub mod check;
