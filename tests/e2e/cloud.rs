@@ -1397,7 +1397,7 @@ fn cloud_prune_repacks_mostly_superseded_packs_and_the_kept_backup_restores() {
 }
 
 /// Every file under `dir`, at any depth.
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::backup::{BareHome, code, text};
-use crate::cloud::json_lines;
+use crate::cloud::{json_lines, walk};
 
 #[test]
 fn pitr_check_names_a_rollback_journal_database_and_how_to_switch_it() {
@@ -470,20 +470,6 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     let drill = bare.run("magi-pitr", &["drill", "--json"]);
     assert_eq!(code(&drill), 1, "the drill fails on the damage");
     assert_eq!(json_lines(&drill)[0]["severity"], "critical");
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 /// The workflow ids of n8n's database.

@@ -15,6 +15,8 @@ use anyhow::Context as _;
 use magi_core::exit::UsageError;
 use serde::Deserialize;
 
+use crate::engine::{SQLITE_SIDECARS, with_suffix};
+
 /// One database rebuilt to the time asked for.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rebuilt {
@@ -52,16 +54,21 @@ impl Drop for Rebuilds {
     }
 }
 
-/// Runs `magi-pitr restore --timestamp TIME --json` for `services` into a new directory under `home`.
-/// A database magi-pitr cannot rebuild to the time (nothing captured, damage before it) fails the whole
-/// restore: it would otherwise come back from the nightly backup, silently older than asked for.
-pub fn rebuild(home: &Path, timestamp: &str, services: &[String]) -> anyhow::Result<Rebuilds> {
-    let pitr = magi_core::tools::locate("pitr").ok_or_else(|| {
+/// The magi-pitr executable `--timestamp` runs: beside magi-restore, else on PATH.
+pub fn magi_pitr() -> Result<PathBuf, UsageError> {
+    magi_core::tools::locate("pitr").ok_or_else(|| {
         UsageError(
             "--timestamp needs magi-pitr, which is not installed next to magi-restore or on PATH"
                 .into(),
         )
-    })?;
+    })
+}
+
+/// Runs `magi-pitr restore --timestamp TIME --json` for `services` into a new directory under `home`.
+/// A database magi-pitr cannot rebuild to the time (nothing captured, damage before it) fails the whole
+/// restore: it would otherwise come back from the nightly backup, silently older than asked for.
+pub fn rebuild(home: &Path, timestamp: &str, services: &[String]) -> anyhow::Result<Rebuilds> {
+    let pitr = magi_pitr()?;
     let dir = home.join(format!(".magi-pitr-restore-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     let mut rebuilds = Rebuilds {
@@ -128,10 +135,8 @@ pub fn lay_over(rebuilds: &Rebuilds, home: &Path, staging: &Path) -> std::io::Re
         out.set_permissions(fs::Permissions::from_mode(like.mode() & 0o777))?;
         let parent = staged.parent().unwrap_or(staging).to_owned();
         fs::create_dir_all(&parent)?;
-        for sidecar in ["-wal", "-shm"] {
-            let mut path = staged.clone().into_os_string();
-            path.push(sidecar);
-            match fs::remove_file(&path) {
+        for sidecar in SQLITE_SIDECARS {
+            match fs::remove_file(with_suffix(&staged, sidecar)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
             }

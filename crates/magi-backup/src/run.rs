@@ -912,13 +912,7 @@ fn points_json(rebuilds: Option<&crate::point_in_time::Rebuilds>) -> serde_json:
 
 /// `--timestamp T --to DIR`: the databases rebuilt to T into DIR by magi-pitr, which says what it did.
 fn pitr_to_dir(timestamp: &str, services: &[String], to: &std::path::Path) -> anyhow::Result<u8> {
-    let pitr = magi_core::tools::locate("pitr").ok_or_else(|| {
-        UsageError(
-            "--timestamp needs magi-pitr, which is not installed next to magi-restore or on PATH"
-                .into(),
-        )
-    })?;
-    let mut command = std::process::Command::new(pitr);
+    let mut command = std::process::Command::new(crate::point_in_time::magi_pitr()?);
     command
         .args(["restore", "--timestamp", timestamp, "--to"])
         .arg(to);
