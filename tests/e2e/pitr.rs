@@ -347,6 +347,10 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     assert_eq!(rows(&restored), live);
     let line = line.unwrap();
     assert_eq!(
+        line["rows_checked"]["exact"], true,
+        "the capture's last poll counted the rows of its newest point: {line}"
+    );
+    assert_eq!(
         line["seen"].as_i64().unwrap(),
         final_point,
         "{line}\n{}\n{said}",
@@ -377,6 +381,7 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     let slack = 250_000_000;
     let mut random = 0x2545_f491_u64;
     let mut checked = 0;
+    let mut checked_against_rows = 0;
     while checked < 50 {
         random ^= random << 13;
         random ^= random >> 7;
@@ -420,7 +425,17 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
             }
         }
         assert_eq!(line["tables"]["row"].as_u64().unwrap(), got.len() as u64);
+        let rows_checked = &line["rows_checked"];
+        if !rows_checked.is_null() {
+            assert!(rows_checked["seen"].as_i64().unwrap() <= line["seen"].as_i64().unwrap());
+            checked_against_rows += 1;
+        }
     }
+    assert!(
+        checked_against_rows >= 40,
+        "the capture counts the rows every second while writes come: only {checked_against_rows} of 50 \
+         restores had a count before their point"
+    );
 
     // The monthly drill: the newest point restored into a scratch directory, checked, an event.
     let drill = bare.run("magi-pitr", &["drill", "--json"]);
@@ -429,6 +444,15 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["kind"], "pitr.drill");
     assert_eq!(events[0]["severity"], "ok", "{}", events[0]);
+    assert_eq!(events[0]["data"]["rows_checked"], true, "{}", events[0]);
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rows match the capture's count of the point"),
+        "{}",
+        events[0]
+    );
     assert_eq!(
         events[0]["data"]["rows"].as_u64().unwrap(),
         live.len() as u64

@@ -29,15 +29,40 @@ pub struct Rebuilt {
     pub seen: i64,
     #[serde(default)]
     pub damage: Option<String>,
+    /// The capture's count of rows per table the rebuilt database matched, where it had one.
+    #[serde(default)]
+    pub rows_checked: Option<RowsChecked>,
+}
+
+/// Which of the capture's counts of rows the rebuilt database matched.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct RowsChecked {
+    /// The point counted (Unix nanoseconds).
+    pub seen: i64,
+    /// It is the point rebuilt to.
+    pub exact: bool,
 }
 
 impl Rebuilt {
     /// The time of the point reached.
     pub fn point(&self) -> String {
-        jiff::Timestamp::from_nanosecond(i128::from(self.seen))
-            .map(|t| t.round(jiff::Unit::Millisecond).unwrap_or(t).to_string())
-            .unwrap_or_default()
+        show(self.seen)
     }
+
+    /// What its rows were checked against, in a few words.
+    pub fn rows_check(&self) -> String {
+        match self.rows_checked {
+            Some(checked) if checked.exact => "rows as the capture counted them there".into(),
+            Some(checked) => format!("rows as the capture counted them at {}", show(checked.seen)),
+            None => "rows not counted by the capture by then".into(),
+        }
+    }
+}
+
+fn show(nanos: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(nanos))
+        .map(|t| t.round(jiff::Unit::Millisecond).unwrap_or(t).to_string())
+        .unwrap_or_default()
 }
 
 /// The rebuilt databases of a restore, in a directory of their own under the MAGI home (so they can be

@@ -705,11 +705,12 @@ pub fn restore(cli: RestoreCli) -> anyhow::Result<u8> {
         for rebuilt in &rebuilds.databases {
             writeln!(
                 out,
-                "  {} {} as of {}: its last transaction at or before {}",
+                "  {} {} as of {}: its last transaction at or before {}; {}",
                 rebuilt.service,
                 rebuilt.database.display(),
                 rebuilt.point(),
-                cli.timestamp.as_deref().unwrap_or_default()
+                cli.timestamp.as_deref().unwrap_or_default(),
+                rebuilt.rows_check()
             )?;
         }
         let points: Vec<i64> = rebuilds.databases.iter().map(|r| r.seen).collect();

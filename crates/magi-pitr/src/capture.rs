@@ -82,6 +82,9 @@ pub struct Options {
     pub snapshot_every: Duration,
     /// Generations are kept while they are needed to restore to any time this far back.
     pub keep: Duration,
+    /// The rows per table are counted and recorded at most this often, while transactions come, and
+    /// less often when counting takes long (never more than a hundredth of the time).
+    pub rows_every: Duration,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             checkpoint_wait: Duration::from_millis(5),
             snapshot_every: Duration::from_secs(24 * 3600),
             keep: Duration::from_secs(7 * 24 * 3600),
+            rows_every: Duration::from_secs(1),
         }
     }
 }
@@ -127,6 +131,13 @@ pub struct Follower {
     generation: Option<Generation>,
     /// When the previous poll began reading the log: what it did not see committed after this.
     last_read: i64,
+    /// Where the log stood when the read transaction began (its frames and salts), when that is known
+    /// exactly: the wal-index said the same just before and just after.
+    snapshot: Option<(u64, [u32; 2])>,
+    /// Transactions were shipped since the rows were last recorded (or a generation began).
+    rows_wanted: bool,
+    /// When the rows may be counted next (Unix nanoseconds).
+    rows_due: i64,
 }
 
 /// Where a log is known to be committed to.
@@ -198,6 +209,9 @@ impl Follower {
             inode,
             generation: None,
             last_read: now(),
+            snapshot: None,
+            rows_wanted: true,
+            rows_due: 0,
         };
         follower.generation = follower.resume()?;
         Ok(follower)
@@ -267,6 +281,10 @@ impl Follower {
             self.begin_generation(read_start, &mut polled)?;
             polled.new_generation = true;
         }
+        self.rows_wanted |= polled.transactions > 0 || polled.new_generation;
+        if self.rows_wanted && read_start >= self.rows_due {
+            self.record_rows(read_start)?;
+        }
         if let Some(segment) = self.segment_mut() {
             segment.sync()?;
         }
@@ -278,25 +296,69 @@ impl Follower {
         Ok(polled)
     }
 
+    /// The last poll before the capture stops: the rows are counted whatever the back-off says, so a
+    /// restore to the newest point is checked against a count of that very point.
+    pub fn finish(&mut self) -> Result<Polled, CaptureError> {
+        self.rows_due = 0;
+        self.poll()
+    }
+
     fn segment_mut(&mut self) -> Option<&mut SegmentWriter> {
         self.generation.as_mut()?.segment.as_mut()
     }
 
     /// Ends the read transaction held since the last poll and begins another on the database as it is.
-    fn renew_read_transaction(&self) -> Result<(), CaptureError> {
+    fn renew_read_transaction(&mut self) -> Result<(), CaptureError> {
+        let path = self.database.clone();
         let sqlite = |source| CaptureError::Sqlite {
-            path: self.database.clone(),
+            path: path.clone(),
             source,
         };
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("COMMIT").map_err(sqlite)?;
         }
+        let before = self.index();
         self.conn.execute_batch("BEGIN").map_err(sqlite)?;
         self.conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |row| {
                 row.get::<_, i64>(0)
             })
             .map_err(sqlite)?;
+        // The transaction reads the database as the wal-index said it was when it began: exactly that,
+        // if nothing was committed between the two reads.
+        self.snapshot = before.filter(|&before| self.index() == Some(before));
+        Ok(())
+    }
+
+    /// Counts the rows per table as the read transaction sees them and records them in the segment, when
+    /// that is exactly the database as the segment's last commit left it.
+    fn record_rows(&mut self, read_start: i64) -> Result<(), CaptureError> {
+        let Some((frames, salts)) = self.snapshot else {
+            return Ok(());
+        };
+        let at_snapshot = self.segment_mut().is_some_and(|segment| {
+            let position = segment.position();
+            position.header.salts == salts && position.frame == frames
+        });
+        if !at_snapshot {
+            return Ok(());
+        }
+        let began = std::time::Instant::now();
+        let tables = crate::rows::count(&self.conn).map_err(|source| CaptureError::Sqlite {
+            path: self.database.clone(),
+            source,
+        })?;
+        let took = began.elapsed();
+        let segment = self.segment_mut().expect("a segment at the snapshot");
+        if !segment.rows(&tables)? {
+            log::warn!(
+                "{}: its {} tables are too many to record their rows; a restore is checked without them",
+                self.database.display(),
+                tables.len()
+            );
+        }
+        self.rows_wanted = false;
+        self.rows_due = read_start + duration_nanos(self.options.rows_every.max(took * 100));
         Ok(())
     }
 
@@ -425,12 +487,7 @@ impl Follower {
     /// How many frames of the log `header` heads the wal-index says are committed, remembered for when
     /// the log is started again; none while the index is of another log (read again next poll).
     fn committed_frames(&mut self, header: &Header) -> u64 {
-        if self.shm.is_none() {
-            let mut shm = self.database.as_os_str().to_owned();
-            shm.push("-shm");
-            self.shm = File::open(shm).ok();
-        }
-        let Some((frames, salts)) = self.shm.as_ref().and_then(index_header) else {
+        let Some((frames, salts)) = self.index() else {
             return 0;
         };
         if salts != header.salts {
@@ -448,6 +505,16 @@ impl Follower {
             });
         }
         frames
+    }
+
+    /// The wal-index header's committed frames and salts, the index opened the first time it exists.
+    fn index(&mut self) -> Option<(u64, [u32; 2])> {
+        if self.shm.is_none() {
+            let mut shm = self.database.as_os_str().to_owned();
+            shm.push("-shm");
+            self.shm = File::open(shm).ok();
+        }
+        self.shm.as_ref().and_then(index_header)
     }
 
     /// Opens the log, if there is one.
@@ -709,7 +776,21 @@ mod tests {
             std::thread::sleep(every);
         }
         polls.push(follower.poll().unwrap());
+        settle_rows(follower);
         (longest, polls)
+    }
+
+    /// Polls until the capture has recorded the rows of the database as it stands (counting backs off
+    /// to a hundred times what it took).
+    fn settle_rows(follower: &mut Follower) {
+        for _ in 0..500 {
+            if !follower.rows_wanted {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            follower.poll().unwrap();
+        }
+        panic!("the rows were never recorded");
     }
 
     fn ids(db: &Path) -> Vec<u32> {
@@ -734,7 +815,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, conn) = app_database(dir.path(), 40);
         let store = dir.path().join("store");
-        let mut follower = Follower::open(&db, &store, options()).unwrap();
+        let counting_every_poll = Options {
+            rows_every: Duration::ZERO,
+            ..options()
+        };
+        let mut follower = Follower::open(&db, &store, counting_every_poll).unwrap();
+        // The generation begins before the first row is written: every time after that has a point.
+        assert!(follower.poll().unwrap().new_generation);
         let done = Arc::new(AtomicBool::new(false));
         let writing = writer(conn, 0..400, 200);
         let flag = done.clone();
@@ -748,7 +835,7 @@ mod tests {
 
         assert_eq!(
             polls.iter().filter(|p| p.new_generation).count(),
-            1,
+            0,
             "{polls:?}"
         );
         assert!(
@@ -761,6 +848,11 @@ mod tests {
             (0..400).collect::<Vec<_>>()
         );
         assert!(everything.transactions >= 400, "{everything:?}");
+        let checked = everything.rows_checked.expect("the rows were checked");
+        assert!(
+            checked.exact,
+            "the capture counted the rows after the writer's last transaction: {everything:?}"
+        );
         assert_eq!(timeline::generations(&store).unwrap().len(), 1);
         assert!(
             timeline::generations(&store).unwrap()[0].segments.len() >= 3,
@@ -770,6 +862,7 @@ mod tests {
         let first = written[0].before;
         let last = written[399].after;
         let mut random = 0x9e37_79b9_u64;
+        let mut checked_against_rows = 0;
         for n in 0..50 {
             random ^= random << 13;
             random ^= random >> 7;
@@ -782,6 +875,10 @@ mod tests {
             assert_eq!(got, (0..count).collect::<Vec<_>>(), "at {at}: not a prefix");
             assert_eq!(restored.tables["row"], u64::from(count));
             assert!(restored.seen <= at);
+            if let Some(checked) = restored.rows_checked {
+                assert!(checked.transactions <= restored.transactions && checked.seen <= at);
+                checked_against_rows += 1;
+            }
             if let Some(next) = written.get(count as usize) {
                 assert!(
                     next.before > at - longest_gap,
@@ -805,6 +902,58 @@ mod tests {
                 }
             }
         }
+        assert!(
+            checked_against_rows >= 45,
+            "only {checked_against_rows} of 50 restores found rows recorded before their point"
+        );
+    }
+
+    #[test]
+    fn a_rebuilt_database_whose_rows_differ_from_the_capture_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, conn) = app_database(dir.path(), 0);
+        let store = dir.path().join("store");
+        let counting_every_poll = Options {
+            rows_every: Duration::ZERO,
+            ..options()
+        };
+        let mut follower = Follower::open(&db, &store, counting_every_poll).unwrap();
+        insert(&conn, 0..30);
+        follower.poll().unwrap();
+        insert(&conn, 30..40);
+        follower.poll().unwrap();
+        settle_rows(&mut follower);
+        drop(follower);
+        let restored = restore(&store, now(), &dir.path().join("good.db")).unwrap();
+        let checked = restored.rows_checked.expect("checked");
+        assert!(checked.exact && checked.transactions == restored.transactions);
+
+        // A record that says one row more than the database holds after the last transaction.
+        let generation = timeline::generations(&store).unwrap().remove(0);
+        let last = &generation.segments.last().unwrap().1;
+        let mut segment = SegmentWriter::reopen(last).unwrap();
+        let forged = crate::segment::RowCounts::from([("row".to_owned(), 41)]);
+        assert!(segment.rows(&forged).unwrap());
+        segment.sync().unwrap();
+        let out = dir.path().join("refused.db");
+        let error = restore(&store, now(), &out).unwrap_err().to_string();
+        assert!(
+            error.contains("table \"row\" holds 40 rows where the capture counted 41"),
+            "{error}"
+        );
+        assert!(!out.exists(), "nothing is left where the restore was to go");
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("refused"))
+                .count(),
+            0
+        );
     }
 
     fn insert(conn: &Connection, ids: std::ops::Range<u32>) {

@@ -32,9 +32,10 @@ error.";
 (Open WebUI's webui.db and Chroma store, n8n's database) and keeps each committed transaction with the time \
 it was seen, so a database can be rebuilt as it was at any second. `check` says which databases are in WAL \
 mode, which recovery needs, and how to switch one that is not. `capture` is the daemon that follows them \
-into <backup dir>/pitr. `list` shows what can be restored. `restore --timestamp T --to DIR` rebuilds each \
-database as of T into DIR, checked, without touching the stack; `magi restore --timestamp T` puts them in \
-place.",
+into <backup dir>/pitr, and counts each database's rows per table every second while writes come. `list` \
+shows what can be restored. `restore --timestamp T --to DIR` rebuilds each database as of T into DIR without \
+touching the stack, checked by SQLite's integrity check and against the capture's last count of rows at or \
+before T; `magi restore --timestamp T` puts them in place.",
     after_help = EXAMPLES
 )]
 pub struct Cli {

@@ -114,6 +114,9 @@ fn follow(database: &Database, settings: &Settings, stop: &AtomicBool) {
         };
         sleep_unless_stopped(wait, stop);
     }
+    if let Some(Err(e)) = follower.as_mut().map(Follower::finish) {
+        log::warn!("{shown}: the last poll before stopping: {e}");
+    }
 }
 
 /// A follower for `database`, or why there cannot be one yet.

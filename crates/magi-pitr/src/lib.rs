@@ -1,8 +1,9 @@
 //! MAGI's point-in-time recovery (issue 21): [`wal`] reads a SQLite database's write-ahead log as SQLite's
 //! own recovery does; [`check`] finds which of the stack's databases are in WAL mode; [`capture`] follows
 //! one database's log and ships each committed transaction, with the time it was seen, as [`segment`]s
-//! into the store [`timeline`] lays out; [`daemon`] runs a capture per database; [`restore`] rebuilds a
-//! database as of a time from that store; [`ship`] copies the store into the cloud repository and back.
+//! into the store [`timeline`] lays out, with the [`rows`] per table it counted now and then; [`daemon`]
+//! runs a capture per database; [`restore`] rebuilds a database as of a time from that store and checks it
+//! against those counts; [`ship`] copies the store into the cloud repository and back.
 //! The commands (`check`, `capture`, `list`, `restore`, `ship`, `drill`) are below.
 
 pub mod capture;
@@ -10,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod daemon;
 pub mod restore;
+pub mod rows;
 pub mod segment;
 pub mod ship;
 pub mod timeline;
@@ -344,15 +346,28 @@ fn restore_command(config: &Config, paths: &Paths, args: &RestoreArgs) -> anyhow
             writeln!(out, "{}", serde_json::to_string(line)?)?;
         }
     } else if !restored.is_empty() {
-        let mut table = Table::new(["SERVICE", "DATABASE", "POINT (UTC)", "TRANSACTIONS", "ROWS"])
-            .right([3, 4]);
+        let mut table = Table::new([
+            "SERVICE",
+            "DATABASE",
+            "POINT (UTC)",
+            "TRANSACTIONS",
+            "ROWS",
+            "ROWS CHECKED",
+        ])
+        .right([3, 4]);
         for line in &restored {
+            let checked = match line.restored.rows_checked {
+                Some(checked) if checked.exact => "at the point".to_owned(),
+                Some(checked) => format!("at {}", restore::show_time(checked.seen)),
+                None => "-".to_owned(),
+            };
             table.row([
                 line.service.clone(),
                 line.restored.output.display().to_string(),
                 restore::show_time(line.restored.seen),
                 line.restored.transactions.to_string(),
                 line.restored.tables.values().sum::<u64>().to_string(),
+                checked,
             ]);
         }
         table.write(&mut out)?;
@@ -456,7 +471,10 @@ fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
                 let took = began.elapsed().as_secs_f64();
                 let rows: u64 = done.tables.values().sum();
                 let (severity, outcome) = match &done.damage {
-                    None => (Severity::Ok, "integrity check passed".to_owned()),
+                    None => (
+                        Severity::Ok,
+                        format!("integrity check passed, rows {}", done.rows_check()),
+                    ),
                     Some(damage) => {
                         failed = true;
                         (
@@ -481,6 +499,7 @@ fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
                 .with("point", restore::show_time(done.seen))
                 .with("tables", done.tables.len())
                 .with("rows", rows)
+                .with("rows_checked", done.rows_checked.is_some())
             }
             Err(e) => {
                 failed = true;

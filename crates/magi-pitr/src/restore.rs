@@ -3,8 +3,9 @@
 //! replayed over it in order. The segments are read twice: once to check every transaction up to the time
 //! (its hash, its chain, its pages inside the database's size) and find where to stop, then to write; so a
 //! damaged segment stops the restore at the last good transaction before the damage, and says so, and
-//! never leaves half a transaction written. The result is checked with `PRAGMA integrity_check` and its
-//! tables counted before it is moved into place.
+//! never leaves half a transaction written. On the way, where the capture last recorded the rows per table
+//! at or before the time, the database rebuilt so far is counted and must hold exactly those rows. The
+//! result is checked with `PRAGMA integrity_check` and its tables counted before it is moved into place.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use magi_core::store::rusqlite::{self, Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::segment::{SegmentError, SegmentReader};
+use crate::segment::{Record, RowCounts, SegmentError, SegmentReader};
 use crate::timeline::{self, Generation, TimelineError};
 
 /// Why a database could not be restored.
@@ -43,6 +44,18 @@ pub enum RestoreError {
     Exists { path: PathBuf },
     #[error("{path}: the rebuilt database fails SQLite's integrity check: {report}")]
     Integrity { path: PathBuf, report: String },
+    #[error(
+        "{database}: rebuilt to {at}, table {table:?} holds {} rows where the capture counted {}: the restore is refused",
+        found.map_or_else(|| "no".to_owned(), |n| n.to_string()),
+        recorded.map_or_else(|| "none (no such table)".to_owned(), |n| n.to_string())
+    )]
+    RowsDiffer {
+        database: PathBuf,
+        at: String,
+        table: String,
+        recorded: Option<u64>,
+        found: Option<u64>,
+    },
     #[error(transparent)]
     Timeline(#[from] TimelineError),
     #[error(transparent)]
@@ -74,6 +87,58 @@ pub struct Restored {
     pub damage: Option<String>,
     /// Rows per table of the rebuilt database.
     pub tables: BTreeMap<String, u64>,
+    /// The capture's record of the rows that the rebuilt database matched, if it kept one by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_checked: Option<RowsChecked>,
+}
+
+impl Restored {
+    /// What the rows were checked against, in a few words.
+    pub fn rows_check(&self) -> String {
+        match self.rows_checked {
+            Some(checked) if checked.exact => "match the capture's count of the point".into(),
+            Some(checked) => format!(
+                "match the capture's count of {}, {} transaction(s) before",
+                show_time(checked.seen),
+                self.transactions - checked.transactions
+            ),
+            None => "not counted by the capture by then".into(),
+        }
+    }
+}
+
+/// Where the rows were checked against the capture's record.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RowsChecked {
+    /// The point the record is of: when its last transaction was seen (Unix nanoseconds).
+    pub seen: i64,
+    /// Transactions replayed up to it.
+    pub transactions: u64,
+    /// It is the point restored to.
+    pub exact: bool,
+}
+
+/// What pass one found: where to stop, and where the rows were last recorded before that.
+#[derive(Debug, Default)]
+struct Plan {
+    cut: Option<Cut>,
+    /// Transactions up to the cut.
+    transactions: u64,
+    /// Why the cut is short of the time asked for.
+    damage: Option<String>,
+    rows: Option<RowsPoint>,
+}
+
+/// A rows record the rebuilt database is checked against.
+#[derive(Debug, Clone)]
+struct RowsPoint {
+    segment: usize,
+    end: u64,
+    transactions: u64,
+    /// The database's size after the last transaction before it (none: the generation's copy's).
+    database_pages: Option<u32>,
+    seen: i64,
+    tables: RowCounts,
 }
 
 /// Where pass one says to stop: in which segment, after which byte.
@@ -98,24 +163,22 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
     let mut usable = None;
     let mut first_damage = None;
     for generation in generations.iter().rev().filter(|g| g.info.started <= at) {
-        let (cut, transactions, damage) = find_cut(generation, at)?;
-        if transactions >= generation.info.base_transactions {
-            usable = Some((
-                generation,
-                cut,
-                transactions,
-                first_damage.take().or(damage),
-            ));
+        let mut plan = find_cut(generation, at)?;
+        if plan.transactions >= generation.info.base_transactions {
+            plan.damage = first_damage.take().or(plan.damage);
+            usable = Some((generation, plan));
             break;
         }
-        let damage = damage.unwrap_or_else(|| "its first transactions are missing".into());
+        let damage = plan
+            .damage
+            .unwrap_or_else(|| "its first transactions are missing".into());
         log::warn!(
             "the generation begun {} cannot be used ({damage}); trying the one before",
             show_time(generation.info.started)
         );
         first_damage.get_or_insert(damage);
     }
-    let Some((generation, cut, transactions, damage)) = usable else {
+    let Some((generation, plan)) = usable else {
         return Err(RestoreError::NoPoint {
             store: store.to_owned(),
             at: show_time(at),
@@ -126,9 +189,10 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
     partial.push(".partial");
     let partial = PathBuf::from(partial);
     let _ = fs::remove_file(&partial);
-    let result = rebuild(generation, cut, &partial).and_then(|()| check(&partial));
-    let tables = match result {
-        Ok(tables) => tables,
+    let result =
+        rebuild(generation, &plan, &partial).and_then(|checked| Ok((checked, check(&partial)?)));
+    let (rows_checked, tables) = match result {
+        Ok(done) => done,
         Err(e) => {
             let _ = fs::remove_file(&partial);
             return Err(e);
@@ -139,37 +203,48 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
         source,
     })?;
     let started = generation.info.started;
-    // Within the generation's first transactions the point is the generation's start: what it copied.
-    let seen = match cut {
-        Some(cut) if transactions > generation.info.base_transactions => cut.seen,
-        _ => started,
-    };
+    let Plan {
+        cut,
+        transactions,
+        damage,
+        ..
+    } = plan;
     Ok(Restored {
         database: generation.info.database.clone(),
         output: output.to_owned(),
         generation: started,
-        seen,
+        seen: point_seen(generation, cut, transactions),
         after: cut.map_or(started, |c| c.after),
         transactions,
         damage,
         tables,
+        rows_checked: rows_checked.map(|checked| RowsChecked {
+            exact: checked.transactions == transactions,
+            ..checked
+        }),
     })
 }
 
-/// Pass one: checks the generation's transactions in order up to `at`; the last to replay, how many, and
-/// the damage that stopped it early if any.
-fn find_cut(
-    generation: &Generation,
-    at: i64,
-) -> Result<(Option<Cut>, u64, Option<String>), RestoreError> {
-    let mut cut = None;
-    let mut transactions = 0;
+/// When the point after `transactions` (the last of them `cut`) was seen: within the generation's first
+/// transactions, the generation's start, which is what it copied.
+fn point_seen(generation: &Generation, cut: Option<Cut>, transactions: u64) -> i64 {
+    match cut {
+        Some(cut) if transactions > generation.info.base_transactions => cut.seen,
+        _ => generation.info.started,
+    }
+}
+
+/// Pass one: checks the generation's transactions in order up to `at`; the last to replay, how many, the
+/// damage that stopped it early if any, and the last rows record on the way.
+fn find_cut(generation: &Generation, at: i64) -> Result<Plan, RestoreError> {
+    let mut plan = Plan::default();
     let mut previous_end = None;
     for (index, (_, path)) in generation.segments.iter().enumerate() {
         let mut reader = match SegmentReader::open(path) {
             Ok(reader) => reader,
             Err(e @ SegmentError::Damaged { .. }) => {
-                return Ok((cut, transactions, Some(e.to_string())));
+                plan.damage = Some(e.to_string());
+                return Ok(plan);
             }
             Err(e) => return Err(RestoreError::Segment(e)),
         };
@@ -183,24 +258,40 @@ fn find_cut(
                 "{}: does not continue the segment before it (a segment is missing or was replaced)",
                 path.display()
             );
-            return Ok((cut, transactions, Some(why)));
+            plan.damage = Some(why);
+            return Ok(plan);
         }
         loop {
             let mut last_page = 0;
-            let next = reader.next_commit(|page, _| {
+            let next = reader.next_record(|page, _| {
                 last_page = last_page.max(page);
                 Ok(())
             });
             let commit = match next {
-                Ok(Some(commit)) => commit,
+                Ok(Some(Record::Commit(commit))) => commit,
+                Ok(Some(Record::Rows { tables, end })) => {
+                    // Within the generation's first transactions the database is not yet whole.
+                    if plan.transactions >= generation.info.base_transactions {
+                        plan.rows = Some(RowsPoint {
+                            segment: index,
+                            end,
+                            transactions: plan.transactions,
+                            database_pages: plan.cut.map(|c| c.database_pages),
+                            seen: point_seen(generation, plan.cut, plan.transactions),
+                            tables,
+                        });
+                    }
+                    continue;
+                }
                 Ok(None) => break,
                 Err(e @ SegmentError::Damaged { .. }) => {
-                    return Ok((cut, transactions, Some(e.to_string())));
+                    plan.damage = Some(e.to_string());
+                    return Ok(plan);
                 }
                 Err(e) => return Err(RestoreError::Segment(e)),
             };
             if commit.seen > at {
-                return Ok((cut, transactions, None));
+                return Ok(plan);
             }
             if last_page > commit.database_pages {
                 let why = format!(
@@ -209,10 +300,11 @@ fn find_cut(
                     commit.end,
                     commit.database_pages
                 );
-                return Ok((cut, transactions, Some(why)));
+                plan.damage = Some(why);
+                return Ok(plan);
             }
-            transactions += 1;
-            cut = Some(Cut {
+            plan.transactions += 1;
+            plan.cut = Some(Cut {
                 segment: index,
                 end: commit.end,
                 database_pages: commit.database_pages,
@@ -222,37 +314,106 @@ fn find_cut(
         }
         previous_end = Some(reader.position());
     }
-    Ok((cut, transactions, None))
+    Ok(plan)
 }
 
-/// Pass two: the generation's copy, then every transaction up to `cut`, written to `path`.
-fn rebuild(generation: &Generation, cut: Option<Cut>, path: &Path) -> Result<(), RestoreError> {
+/// Pass two: the generation's copy, then every transaction up to the plan's cut, written to `path`,
+/// checked against the plan's rows record when it passes it.
+fn rebuild(
+    generation: &Generation,
+    plan: &Plan,
+    path: &Path,
+) -> Result<Option<RowsChecked>, RestoreError> {
     let io_error = |source| RestoreError::Io {
         path: path.to_owned(),
         source,
     };
     let out = timeline::write_base(generation, path)?;
-    if let Some(cut) = cut {
-        let mut page_size = 0u64;
-        for (_, segment) in &generation.segments[..=cut.segment] {
+    // Read up to the later of the cut and the rows record (only rows records lie between the two).
+    let stop = [
+        plan.cut.map(|c| (c.segment, c.end)),
+        plan.rows.as_ref().map(|r| (r.segment, r.end)),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let mut checked = None;
+    let mut page_size = 0u64;
+    if let Some((last_segment, stop_at)) = stop {
+        for (index, (_, segment)) in generation.segments[..=last_segment].iter().enumerate() {
             let mut reader = SegmentReader::open(segment).map_err(RestoreError::Segment)?;
             page_size = u64::from(reader.start().header.page_size);
-            let last = segment == &generation.segments[cut.segment].1;
-            while !(last && reader.offset() >= cut.end) {
-                let commit = reader
-                    .next_commit(|page, data| {
+            while !(index == last_segment && reader.offset() >= stop_at) {
+                let record = reader
+                    .next_record(|page, data| {
                         out.write_all_at(data, u64::from(page - 1) * page_size)
                     })
                     .map_err(RestoreError::Segment)?;
-                if commit.is_none() {
-                    break;
+                match record {
+                    None => break,
+                    Some(Record::Rows { end, .. }) => {
+                        if let Some(point) = plan
+                            .rows
+                            .as_ref()
+                            .filter(|p| p.segment == index && p.end == end)
+                        {
+                            checked = Some(check_rows(generation, &out, path, point, page_size)?);
+                        }
+                    }
+                    Some(Record::Commit(_)) => {}
                 }
             }
         }
+    }
+    if let Some(cut) = plan.cut {
         out.set_len(u64::from(cut.database_pages) * page_size)
             .map_err(io_error)?;
     }
-    out.sync_all().map_err(io_error)
+    out.sync_all().map_err(io_error)?;
+    Ok(checked)
+}
+
+/// Counts the rows of the database rebuilt so far (`out`, at `path`), as of the rows record `point`,
+/// and compares them with it.
+fn check_rows(
+    generation: &Generation,
+    out: &fs::File,
+    path: &Path,
+    point: &RowsPoint,
+    page_size: u64,
+) -> Result<RowsChecked, RestoreError> {
+    if let Some(pages) = point.database_pages {
+        out.set_len(u64::from(pages) * page_size)
+            .map_err(|source| RestoreError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+    }
+    let sqlite = |source| RestoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite)?;
+    let found = crate::rows::count(&conn).map_err(sqlite)?;
+    drop(conn);
+    if let Some((table, recorded, found)) = crate::rows::first_difference(&point.tables, &found) {
+        return Err(RestoreError::RowsDiffer {
+            database: generation.info.database.clone(),
+            at: show_time(point.seen),
+            table,
+            recorded,
+            found,
+        });
+    }
+    Ok(RowsChecked {
+        seen: point.seen,
+        transactions: point.transactions,
+        exact: false,
+    })
 }
 
 /// `PRAGMA integrity_check` on the rebuilt database, and its rows per table.
@@ -276,19 +437,5 @@ fn check(path: &Path) -> Result<BTreeMap<String, u64>, RestoreError> {
             report: report.join("; "),
         });
     }
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(sqlite)?;
-    let mut tables = BTreeMap::new();
-    for name in names {
-        let quoted = name.replace('"', "\"\"");
-        let rows: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM \"{quoted}\""), [], |r| {
-                r.get(0)
-            })
-            .map_err(sqlite)?;
-        tables.insert(name, u64::try_from(rows).unwrap_or(0));
-    }
-    Ok(tables)
+    crate::rows::count(&conn).map_err(sqlite)
 }

@@ -6,13 +6,17 @@
 //! record is `C`, the database's size in pages, the log's checksum at the commit frame, the times the
 //! capture saw the transaction (`seen`) and last saw the log without it (`after`), the number of frames in
 //! the transaction and a SHA-256 chained from the previous commit's (from the header's, for the first)
-//! over the transaction's frame records and the commit record. A transaction counts only once its commit
+//! over the transaction's frame records and the commit record. Between transactions a rows record `R`
+//! gives the rows per table of the database as the last commit left it (the capture's own count, which a
+//! restore checks its rebuilt database against): a length, then each table's name (a 2-byte length and
+//! UTF-8) and rows, then a SHA-256 chained the same way. A transaction counts only once its commit
 //! record is whole and its hash matches; a record cut short at the end is a write a crash interrupted and
 //! is dropped, anything else that does not match is damage, named with its byte offset.
 //!
 //! Segments are read as if an attacker wrote them (a cloud bucket can hold anything): every length is
 //! checked against the page size the header gives, and nothing larger than one page is held.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -33,6 +37,10 @@ const PAGE_LEVEL: i32 = 1;
 const COMMIT_TAG: u8 = b'C';
 /// A commit record after its tag: pages, checksum, seen, after, frames, hash.
 const COMMIT_BODY_LEN: usize = 4 + 8 + 8 + 8 + 4 + 32;
+const ROWS_TAG: u8 = b'R';
+/// The most a rows record's tables may take: far more than any database of the stack has (Open WebUI's
+/// has about 30 tables), and what a reader holds at most.
+pub const ROWS_MAX_BYTES: usize = 1 << 20;
 
 /// Why a segment cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +72,20 @@ pub struct Committed {
     pub frames: u32,
     /// Where the record after this commit starts.
     pub end: u64,
+}
+
+/// Rows per table of a database, by table name.
+pub type RowCounts = BTreeMap<String, u64>;
+
+/// A record read from a segment: a transaction's commit, or the rows the database held after the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Commit(Committed),
+    Rows {
+        tables: RowCounts,
+        /// Where the record after this one starts.
+        end: u64,
+    },
 }
 
 /// Appends transactions to a segment: frames as they are read, a commit when one is whole.
@@ -114,13 +136,10 @@ impl SegmentWriter {
     /// transaction cut short at its end (the earlier run was killed mid-write) is cut off.
     pub fn reopen(path: &Path) -> Result<SegmentWriter, SegmentError> {
         let mut reader = SegmentReader::open(path)?;
-        let mut last = None;
-        while let Some(commit) = reader.next_commit(|_, _| Ok(()))? {
-            last = Some(commit);
-        }
+        while reader.next_record(|_, _| Ok(()))?.is_some() {}
         let position = reader.position;
         let chain = reader.chain;
-        let committed_len = last.map_or(SEGMENT_HEADER_LEN, |c| c.end);
+        let committed_len = reader.offset;
         let io_error = io_error(path);
         let file = OpenOptions::new()
             .write(true)
@@ -218,6 +237,42 @@ impl SegmentWriter {
         self.pending_frames = 0;
         self.position = after_commit;
         Ok(())
+    }
+
+    /// Records the rows per table of the database as the last commit left it. Between transactions
+    /// only: with a transaction's frames pending, or larger than [`ROWS_MAX_BYTES`], it is not written
+    /// (false).
+    pub fn rows(&mut self, tables: &RowCounts) -> Result<bool, SegmentError> {
+        if self.pending_frames != 0 {
+            return Ok(false);
+        }
+        let mut entries = Vec::new();
+        for (name, rows) in tables {
+            let Ok(len) = u16::try_from(name.len()) else {
+                return Ok(false);
+            };
+            entries.extend_from_slice(&len.to_le_bytes());
+            entries.extend_from_slice(name.as_bytes());
+            entries.extend_from_slice(&rows.to_le_bytes());
+        }
+        if entries.len() > ROWS_MAX_BYTES {
+            return Ok(false);
+        }
+        let mut head = [0u8; 5];
+        head[0] = ROWS_TAG;
+        head[1..].copy_from_slice(&(entries.len() as u32).to_le_bytes());
+        self.hasher.update(head);
+        self.hasher.update(&entries);
+        let hash: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        let io_error = io_error(&self.path);
+        self.out.write_all(&head).map_err(&io_error)?;
+        self.out.write_all(&entries).map_err(&io_error)?;
+        self.out.write_all(&hash).map_err(&io_error)?;
+        self.written_len += (head.len() + entries.len() + hash.len()) as u64;
+        self.committed_len = self.written_len;
+        self.chain = hash;
+        self.hasher = Sha256::new_with_prefix(hash);
+        Ok(true)
     }
 
     /// Drops the frames written since the last commit (the log ended inside a transaction) and makes
@@ -342,13 +397,28 @@ impl SegmentReader {
         self.offset
     }
 
-    /// Reads the next transaction, giving each of its frames to `frame` (page number and page) as it is
-    /// read: before its commit is checked, so a caller that writes them must be ready to undo or must have
-    /// checked the transaction first. `None` at the end (a transaction cut short by a crash ends it too).
+    /// Reads the next transaction, as [`next_record`](Self::next_record) does, passing over rows records.
     pub fn next_commit(
         &mut self,
         mut frame: impl FnMut(u32, &[u8]) -> io::Result<()>,
     ) -> Result<Option<Committed>, SegmentError> {
+        loop {
+            match self.next_record(&mut frame)? {
+                Some(Record::Commit(commit)) => return Ok(Some(commit)),
+                Some(Record::Rows { .. }) => {}
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads the next record: a transaction, giving each of its frames to `frame` (page number and page)
+    /// as it is read, before its commit is checked, so a caller that writes them must be ready to undo or
+    /// must have checked the transaction first; or a rows record. `None` at the end (a record cut short by
+    /// a crash ends it too).
+    pub fn next_record(
+        &mut self,
+        mut frame: impl FnMut(u32, &[u8]) -> io::Result<()>,
+    ) -> Result<Option<Record>, SegmentError> {
         let start = self.offset;
         let mut hasher = Sha256::new_with_prefix(self.chain);
         let mut frames = 0u32;
@@ -453,11 +523,71 @@ impl SegmentReader {
                         frame: self.position.frame + u64::from(frames),
                         running: committed.checksum,
                     };
-                    return Ok(Some(committed));
+                    return Ok(Some(Record::Commit(committed)));
+                }
+                ROWS_TAG if frames == 0 => return self.rows_record(hasher),
+                ROWS_TAG => {
+                    return Err(self.damaged(at, "a rows record inside a transaction"));
                 }
                 other => return Err(self.damaged(at, &format!("a record of kind {other:#04x}"))),
             }
         }
+    }
+
+    /// The rest of a rows record, its tag read (at the current offset).
+    fn rows_record(&mut self, mut hasher: Sha256) -> Result<Option<Record>, SegmentError> {
+        let start = self.offset;
+        let mut len = [0u8; 4];
+        if !self.fill(&mut len)? {
+            return Ok(None);
+        }
+        let entries_len = u32::from_le_bytes(len) as usize;
+        if entries_len > ROWS_MAX_BYTES {
+            return Err(self.damaged(start, &format!("a rows record of {entries_len} bytes")));
+        }
+        let mut entries = vec![0u8; entries_len];
+        let mut hash = [0u8; 32];
+        if !self.fill(&mut entries)? || !self.fill(&mut hash)? {
+            return Ok(None);
+        }
+        hasher.update([ROWS_TAG]);
+        hasher.update(len);
+        hasher.update(&entries);
+        let expected: [u8; 32] = hasher.finalize().into();
+        if expected != hash {
+            return Err(self.damaged(
+                start,
+                "a rows record's hash does not match (the segment was changed or damaged)",
+            ));
+        }
+        let mut tables = RowCounts::new();
+        let mut rest = &entries[..];
+        while !rest.is_empty() {
+            let entry = rest.split_at_checked(2).and_then(|(len, rest)| {
+                let len = u16::from_le_bytes(len.try_into().expect("2 bytes")) as usize;
+                let (name, rest) = rest.split_at_checked(len)?;
+                let (rows, rest) = rest.split_at_checked(8)?;
+                let name = std::str::from_utf8(name).ok()?;
+                Some((
+                    name,
+                    u64::from_le_bytes(rows.try_into().expect("8 bytes")),
+                    rest,
+                ))
+            });
+            let Some((name, rows, after)) = entry else {
+                return Err(self.damaged(start, "a rows record whose tables do not parse"));
+            };
+            if tables.insert(name.to_owned(), rows).is_some() {
+                return Err(self.damaged(start, &format!("a rows record naming {name:?} twice")));
+            }
+            rest = after;
+        }
+        self.chain = expected;
+        self.offset = start + 1 + 4 + entries_len as u64 + 32;
+        Ok(Some(Record::Rows {
+            tables,
+            end: self.offset,
+        }))
     }
 
     fn damaged(&self, offset: u64, why: &str) -> SegmentError {
@@ -517,9 +647,17 @@ mod tests {
             writer
                 .commit(position, 4, 100 + n as i64, 50 + n as i64)
                 .unwrap();
+            if n == 1 {
+                assert!(writer.rows(&rows_after_two()).unwrap());
+            }
         }
         writer.sync().unwrap();
         (path, transactions)
+    }
+
+    /// The rows recorded after the second transaction.
+    fn rows_after_two() -> RowCounts {
+        RowCounts::from([("chat".to_owned(), 2), ("user \"ß\"".to_owned(), 1)])
     }
 
     #[test]
@@ -551,6 +689,61 @@ mod tests {
     }
 
     #[test]
+    fn a_rows_record_reads_back_between_the_transactions_it_was_written_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = written(dir.path());
+        let mut reader = SegmentReader::open(&path).unwrap();
+        let mut kinds = Vec::new();
+        while let Some(record) = reader.next_record(|_, _| Ok(())).unwrap() {
+            kinds.push(match record {
+                Record::Commit(commit) => format!("commit {}", commit.seen),
+                Record::Rows { tables, .. } => {
+                    assert_eq!(tables, rows_after_two());
+                    "rows".to_owned()
+                }
+            });
+        }
+        assert_eq!(kinds, ["commit 100", "commit 101", "rows", "commit 102"]);
+        assert_eq!(reader.offset(), std::fs::metadata(&path).unwrap().len());
+
+        // A count changed by one is caught by the record's hash.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"chat").unwrap() + 4;
+        bytes[at] ^= 1;
+        let mut reader = SegmentReader::new(&path, Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let error = loop {
+            match reader.next_record(|_, _| Ok(())) {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the changed count was read as whole"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(
+            error.contains("a rows record's hash does not match"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rows_are_recorded_only_between_transactions_and_only_within_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001.seg");
+        let mut writer = SegmentWriter::create(&path, Position::start(header())).unwrap();
+        let many: RowCounts = (0..40_000).map(|n| (format!("table_{n:020}"), n)).collect();
+        assert!(
+            !writer.rows(&many).unwrap(),
+            "a record over the bound is not written"
+        );
+        assert!(writer.is_empty());
+        writer.frame(1, &[0; 4096]).unwrap();
+        assert!(
+            !writer.rows(&rows_after_two()).unwrap(),
+            "not inside a transaction"
+        );
+        assert!(writer.is_empty());
+    }
+
+    #[test]
     fn a_segment_cut_anywhere_reads_to_its_last_whole_commit_and_reopens_there() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = written(dir.path());
@@ -558,22 +751,37 @@ mod tests {
         for cut in (SEGMENT_HEADER_LEN as usize..whole.len()).step_by(97) {
             std::fs::write(&path, &whole[..cut]).unwrap();
             let mut reader = SegmentReader::open(&path).unwrap();
-            let mut commits = Vec::new();
-            while let Some(commit) = reader.next_commit(|_, _| Ok(())).unwrap() {
-                commits.push(commit);
+            let mut last_end = SEGMENT_HEADER_LEN;
+            while let Some(record) = reader.next_record(|_, _| Ok(())).unwrap() {
+                last_end = match record {
+                    Record::Commit(commit) => commit.end,
+                    Record::Rows { end, .. } => end,
+                };
             }
-            assert!(commits.iter().all(|c| c.end as usize <= cut));
+            assert!(last_end as usize <= cut);
             let writer = SegmentWriter::reopen(&path).unwrap();
-            assert_eq!(
-                writer.len(),
-                commits.last().map_or(SEGMENT_HEADER_LEN, |c| c.end)
-            );
+            assert_eq!(writer.len(), last_end);
             assert_eq!(
                 std::fs::metadata(&path).unwrap().len(),
                 writer.len(),
                 "the cut transaction is cut off"
             );
         }
+    }
+
+    #[test]
+    fn the_fuzzers_seeds_read_whole_so_they_start_it_inside_the_format() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/segment");
+        let mut rows_records = 0;
+        for seed in std::fs::read_dir(&seeds).unwrap() {
+            let path = seed.unwrap().path();
+            let mut reader = SegmentReader::open(&path).unwrap();
+            while let Some(record) = reader.next_record(|_, _| Ok(())).unwrap() {
+                rows_records += usize::from(matches!(record, Record::Rows { .. }));
+            }
+            assert_eq!(reader.offset(), std::fs::metadata(&path).unwrap().len());
+        }
+        assert!(rows_records > 0, "a seed has a rows record");
     }
 
     proptest::proptest! {
@@ -588,11 +796,14 @@ mod tests {
                 let Ok(mut reader) = SegmentReader::new(Path::new("fuzz"), Box::new(std::io::Cursor::new(input))) else {
                     continue;
                 };
-                while let Ok(Some(commit)) = reader.next_commit(|page, data| {
+                while let Ok(Some(record)) = reader.next_record(|page, data| {
                     assert!(page > 0 && data.len() == 4096);
                     Ok(())
                 }) {
-                    assert!(commit.frames > 0);
+                    match record {
+                        Record::Commit(commit) => assert!(commit.frames > 0),
+                        Record::Rows { tables, .. } => assert!(tables.len() <= ROWS_MAX_BYTES / 10),
+                    }
                 }
             }
         }
