@@ -41,7 +41,7 @@ pub enum DockerError {
 /// A connected Docker engine. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    docker: Docker,
+    pub(crate) docker: Docker,
     host: String,
 }
 
@@ -101,7 +101,7 @@ impl Engine {
         })
     }
 
-    fn failed(
+    pub(crate) fn failed(
         &self,
         container: &str,
         action: &'static str,

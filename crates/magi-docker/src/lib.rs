@@ -5,10 +5,11 @@
 //! into one sentence that says how to fix it. Containers are read into typed values ([`container`]), resource
 //! samples (from the cgroup files for a local engine, [`cgroup`], else from the engine) are turned into the
 //! figures `docker stats` shows ([`stats`]), and the lifecycle actions (pause, unpause, stop, start, restart)
-//! are plain methods.
+//! are plain methods. A [`sandbox`] starts copies of the stack's containers where they can touch nothing of it.
 
 pub mod cgroup;
 pub mod container;
+pub mod sandbox;
 pub mod stats;
 
 pub mod engine;
