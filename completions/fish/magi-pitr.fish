@@ -34,7 +34,7 @@ complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "capture" -d 'Fo
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "ship" -d 'Upload the store into the cloud repository ([cloud]): encrypted, only what changed (magi-pitr-ship.timer, every minute)'
-complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
+complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each service\'s databases restored to their newest point and checked, then the service started from them in a scratch stack (an internal Docker network, no ports, the live data untouched) and timed until healthy; a pitr.drill event each'
 complete -c magi-pitr -n "__fish_magi_pitr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
@@ -73,8 +73,11 @@ complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s v -l verbos
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand ship" -s h -l help -d 'Print help'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l timeout -d 'How long a service may take to come up healthy in the scratch stack' -r
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l json -d 'The events as NDJSON on stdout (for magi-alert)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l keep -d 'Leave the scratch stack running and its data in place, to look at (`drill --clean` removes them)'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -l clean -d 'Remove what earlier drills left (kept, or killed midway) and do nothing else'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand drill" -s h -l help -d 'Print help'
@@ -83,5 +86,5 @@ complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "list" -d 'What can be restored, per database: the earliest and latest points, generations and size'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "ship" -d 'Upload the store into the cloud repository ([cloud]): encrypted, only what changed (magi-pitr-ship.timer, every minute)'
-complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each database\'s newest point restored into a scratch directory and checked, with the time it took; a pitr.drill event each'
+complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each service\'s databases restored to their newest point and checked, then the service started from them in a scratch stack (an internal Docker network, no ports, the live data untouched) and timed until healthy; a pitr.drill event each'
 complete -c magi-pitr -n "__fish_magi_pitr_using_subcommand help; and not __fish_seen_subcommand_from check capture list restore ship drill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

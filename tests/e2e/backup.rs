@@ -58,10 +58,6 @@ fn list(stack: &MiniStack) -> Vec<Value> {
     events(&output)
 }
 
-fn backup_dir(stack: &MiniStack) -> PathBuf {
-    stack.config_path().parent().unwrap().join("backups")
-}
-
 /// The backup made by `create --json`: the name in its `backup.completed` or `backup.failed` event.
 fn created_name(output: &Output) -> String {
     events(output)
@@ -224,7 +220,7 @@ fn backup_round_trip_restores_every_row_key_and_point() {
         .collect();
     assert_eq!(kinds, ["backup.started", "backup.completed"]);
     let name = created_name(&output);
-    let archive = backup_dir(&stack).join(format!("{name}.tar.zst"));
+    let archive = stack.backups().join(format!("{name}.tar.zst"));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
@@ -722,7 +718,7 @@ fn backup_killed_at_any_point_leaves_no_half_archive_and_the_next_run_unpauses()
         !stack.container_state("open-webui").unwrap().paused,
         "the next run unpaused magi-cortex"
     );
-    let leftovers: Vec<String> = fs::read_dir(backup_dir(&stack))
+    let leftovers: Vec<String> = fs::read_dir(stack.backups())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         // The verification records (.magi-backup.db and its WAL files) belong there; nothing else hidden does.
@@ -763,7 +759,7 @@ fn backup_sigterm_unpauses_at_once() {
     assert_eq!(output.status.code(), Some(143));
     assert!(!stack.container_state("open-webui").unwrap().paused);
     assert!(list(&stack).is_empty());
-    let names: Vec<String> = fs::read_dir(backup_dir(&stack))
+    let names: Vec<String> = fs::read_dir(stack.backups())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

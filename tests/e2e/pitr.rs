@@ -437,13 +437,23 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
          restores had a count before their point"
     );
 
-    // The monthly drill: the newest point restored into a scratch directory, checked, an event.
-    let drill = bare.run("magi-pitr", &["drill", "--json"]);
+    // The monthly drill, on a host whose Docker cannot be reached: the newest point restored into a
+    // scratch directory and checked, an event that says the service could not be started from it.
+    let drill = drill_without_docker(&bare);
     assert_eq!(code(&drill), 0, "{}", text(&drill.stderr));
     let events = json_lines(&drill);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["kind"], "pitr.drill");
-    assert_eq!(events[0]["severity"], "ok", "{}", events[0]);
+    assert_eq!(events[0]["severity"], "warning", "{}", events[0]);
+    assert_eq!(events[0]["data"]["scratch_stack"], false, "{}", events[0]);
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the Docker engine"),
+        "{}",
+        events[0]
+    );
     assert_eq!(events[0]["data"]["rows_checked"], true, "{}", events[0]);
     assert!(
         events[0]["message"]
@@ -491,9 +501,17 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
         got.len(),
         live.len()
     );
-    let drill = bare.run("magi-pitr", &["drill", "--json"]);
+    let drill = drill_without_docker(&bare);
     assert_eq!(code(&drill), 1, "the drill fails on the damage");
     assert_eq!(json_lines(&drill)[0]["severity"], "critical");
+}
+
+/// `magi-pitr drill --json` with Docker out of reach (a mini stack another test runs meanwhile has the
+/// real container names).
+fn drill_without_docker(bare: &BareHome) -> std::process::Output {
+    let mut command = bare.command("magi-pitr");
+    command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    crate::backup::logged(command, "magi-pitr", &["drill", "--json"])
 }
 
 /// The workflow ids of n8n's database.
@@ -662,6 +680,119 @@ fn pitr_magi_restore_timestamp_puts_a_database_back_to_the_second_through_the_ga
     capture.0.wait().unwrap();
     let said = fs::read_to_string(&log).unwrap();
     assert!(said.contains("the database file was replaced"), "{said}");
+
+    // The monthly drill: n8n restored to its newest point and started from it in a scratch stack, kept
+    // here to be looked at; the live service and its data untouched.
+    let docker = |args: &[&str]| {
+        magi_testkit::docker::docker(args)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let live = "magi-reflex-automation";
+    let live_started = docker(&["inspect", "-f", "{{.State.StartedAt}}", live]);
+    let live_files = |dir: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = walk(dir)
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(dir).unwrap().to_owned(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let data_before = live_files(&stack.home().join("data/n8n"));
+    let drill = run(
+        "magi-pitr",
+        &["drill", "--service", "n8n", "--keep", "--json"],
+    );
+    assert_eq!(code(&drill), 0, "{}", text(&drill.stderr));
+    let events = json_lines(&drill);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["severity"], "ok", "{event}");
+    assert_eq!(event["data"]["scratch_stack"], true, "{event}");
+    assert!(
+        event["data"]["seconds_to_healthy"].as_f64().unwrap() > 0.0,
+        "{event}"
+    );
+    assert!(
+        event["message"].as_str().unwrap().contains("healthy in"),
+        "{event}"
+    );
+    let copy = format!("magi-drill-{live}");
+    let copy_data = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{if eq .Destination \"/home/node/.n8n\"}}{{.Source}}{{end}}{{end}}",
+        &copy,
+    ]);
+    assert!(
+        copy_data.starts_with(&stack.backups().join("pitr/.drill-").display().to_string()),
+        "the copy's data is the scratch copy: {copy_data}"
+    );
+    assert_eq!(
+        workflows(&Path::new(&copy_data).join("database.sqlite")),
+        expected_b,
+        "the scratch n8n runs on the restored database"
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Health.Status}}", &copy]),
+        "healthy"
+    );
+    assert_eq!(docker(&["port", &copy]), "", "no published port");
+    let network = docker(&[
+        "inspect",
+        "-f",
+        "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}",
+        &copy,
+    ]);
+    assert_eq!(
+        docker(&["network", "inspect", "-f", "{{.Internal}}", &network]),
+        "true"
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.StartedAt}}", live]),
+        live_started,
+        "the live n8n was not restarted"
+    );
+    assert!(
+        live_files(&stack.home().join("data/n8n")) == data_before,
+        "the live n8n's data is as it was"
+    );
+
+    // What it left is removed on asking.
+    let cleaned = run("magi-pitr", &["drill", "--clean"]);
+    assert_eq!(code(&cleaned), 0, "{}", text(&cleaned.stderr));
+    let filter = "label=magi.sandbox=drill";
+    assert_eq!(docker(&["ps", "--all", "--quiet", "--filter", filter]), "");
+    assert_eq!(
+        docker(&["network", "ls", "--quiet", "--filter", filter]),
+        ""
+    );
+    assert!(!Path::new(&copy_data).exists());
+
+    // A service that does not come up from its point fails the drill.
+    stack.make_unhealthy("n8n");
+    let drill = run(
+        "magi-pitr",
+        &["drill", "--service", "n8n", "--json", "--timeout", "20s"],
+    );
+    stack.make_healthy("n8n");
+    assert_eq!(code(&drill), 1, "{}", text(&drill.stderr));
+    let event = &json_lines(&drill)[0];
+    assert_eq!(event["severity"], "critical", "{event}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not come up from them"),
+        "{event}"
+    );
+    assert_eq!(docker(&["ps", "--all", "--quiet", "--filter", filter]), "");
 }
 
 #[test]

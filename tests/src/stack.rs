@@ -354,6 +354,11 @@ impl MiniStack {
         &self.home
     }
 
+    /// The backup directory `magi.toml` names (`backup_dir`).
+    pub fn backups(&self) -> PathBuf {
+        self.root.path().join("backups")
+    }
+
     /// The generated `magi.toml`: the built-in catalog with every probe pointed at the published port.
     pub fn config_path(&self) -> &Path {
         &self.config_path

@@ -11,10 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType,
-    NetworkCreateRequest,
-};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
 };
@@ -238,6 +235,28 @@ impl Sandbox {
             removed += 1;
         }
         Ok(removed)
+    }
+}
+
+/// The sources of the bind mounts of the container `name`; `None` when there is no such container.
+pub async fn bind_sources(
+    engine: &Engine,
+    name: &str,
+) -> Result<Option<Vec<PathBuf>>, DockerError> {
+    match engine.docker.inspect_container(name, None).await {
+        Ok(inspected) => Ok(Some(
+            inspected
+                .mounts
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|m| m.typ.as_deref() == Some("bind"))
+                .filter_map(|m| m.source.map(PathBuf::from))
+                .collect(),
+        )),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(engine.failed(name, "inspect", e)),
     }
 }
 

@@ -119,8 +119,14 @@ fn a_sandboxed_copy_comes_up_on_its_own_network_with_only_its_copy_writable() {
         assert!(copy.join("written-in-sandbox").exists());
         assert!(!data.join("written-in-sandbox").exists());
         let refused = docker::docker(&["exec", &name, "sh", "-c", "echo x > /config/settings"]);
-        assert!(refused.is_err(), "the config mount is read-only in the sandbox");
-        assert_eq!(std::fs::read_to_string(config.join("settings")).unwrap(), "live");
+        assert!(
+            refused.is_err(),
+            "the config mount is read-only in the sandbox"
+        );
+        assert_eq!(
+            std::fs::read_to_string(config.join("settings")).unwrap(),
+            "live"
+        );
 
         // Nothing of the live container is reachable: no route off the internal network.
         let live_ip = docker::docker(&[

@@ -15,7 +15,9 @@ Examples:
   magi-pitr restore --timestamp '2026-11-20 14:29:30' --to /tmp/look
   magi-pitr restore --from-cloud --timestamp '2026-11-20 14:29:30' --to /tmp/look
   magi-pitr ship                       the store into the [cloud] repository (magi-pitr-ship.timer)
-  magi-pitr drill --json | magi-alert  the monthly drill: newest points restored, checked, timed
+  magi-pitr drill --json | magi-alert  the monthly drill: newest points restored, checked, started, timed
+  magi-pitr drill --service n8n --keep   the same, the scratch n8n left running to look at
+  magi-pitr drill --clean              remove what --keep (or a killed drill) left
   magi pitr list --json                the same through the dispatcher
 
 Exit status: 0 on success; 1 when a database cannot be followed or restored (check: one is not in WAL \
@@ -59,8 +61,9 @@ pub enum Command {
     /// Upload the store into the cloud repository ([cloud]): encrypted, only what changed
     /// (magi-pitr-ship.timer, every minute)
     Ship(ShipArgs),
-    /// The failover drill (magi-pitr-drill.timer, monthly): each database's newest point restored into a
-    /// scratch directory and checked, with the time it took; a pitr.drill event each
+    /// The failover drill (magi-pitr-drill.timer, monthly): each service's databases restored to their
+    /// newest point and checked, then the service started from them in a scratch stack (an internal
+    /// Docker network, no ports, the live data untouched) and timed until healthy; a pitr.drill event each
     Drill(DrillArgs),
 }
 
@@ -132,6 +135,15 @@ pub struct DrillArgs {
     /// The events as NDJSON on stdout (for magi-alert)
     #[arg(long)]
     pub json: bool,
+    /// How long a service may take to come up healthy in the scratch stack
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Leave the scratch stack running and its data in place, to look at (`drill --clean` removes them)
+    #[arg(long, conflicts_with = "clean")]
+    pub keep: bool,
+    /// Remove what earlier drills left (kept, or killed midway) and do nothing else
+    #[arg(long)]
+    pub clean: bool,
 }
 
 #[derive(Debug, Args)]

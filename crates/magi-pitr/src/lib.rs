@@ -10,6 +10,7 @@ pub mod capture;
 pub mod check;
 pub mod cli;
 pub mod daemon;
+pub mod drill;
 pub mod restore;
 pub mod rows;
 pub mod segment;
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use magi_core::config::Config;
-use magi_core::event::{Event, EventWriter, Severity};
+use magi_core::event::{EventWriter, Severity};
 use magi_core::exit::{FAILURE, SUCCESS, UsageError};
 use magi_core::format::human_bytes;
 use magi_core::paths::Paths;
@@ -449,80 +450,74 @@ fn ship_command(config: &Config, paths: &Paths, args: &ShipArgs) -> anyhow::Resu
 
 fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
     let root = store_root(config);
-    let scratch = tempfile::Builder::new().prefix(".drill-").tempdir_in({
-        std::fs::create_dir_all(&root)?;
-        &root
-    })?;
-    let mut failed = false;
-    let mut drilled = 0;
+    if args.clean {
+        let removed = drill::clean(&root)?;
+        println!(
+            "removed {removed} container(s), network(s) and scratch director(ies) of earlier drills"
+        );
+        return Ok(SUCCESS);
+    }
+    std::fs::create_dir_all(&root)?;
+    let scratch = tempfile::Builder::new()
+        .prefix(drill::SCRATCH_PREFIX)
+        .tempdir_in(&root)?;
+    // The services with something captured, each with its databases.
+    let mut services: std::collections::BTreeMap<String, (String, Vec<Database>)> =
+        std::collections::BTreeMap::new();
     for database in databases_of(config, &args.services)? {
         let store = timeline::database_store(&root, &database.service, &database.path);
         if timeline::generations(&store)?.is_empty() {
             continue;
         }
-        drilled += 1;
-        let began = std::time::Instant::now();
-        let file = database.path.file_name().unwrap_or_default();
-        let out = scratch.path().join(&database.service).join(file);
-        std::fs::create_dir_all(out.parent().unwrap_or(scratch.path()))?;
-        let subject = format!("{}:{}", database.service, database.path.display());
-        let event = match restore::restore(&store, capture::now(), &out) {
-            Ok(done) => {
-                let took = began.elapsed().as_secs_f64();
-                let rows: u64 = done.tables.values().sum();
-                let (severity, outcome) = match &done.damage {
-                    None => (
-                        Severity::Ok,
-                        format!("integrity check passed, rows {}", done.rows_check()),
-                    ),
-                    Some(damage) => {
-                        failed = true;
-                        (
-                            Severity::Critical,
-                            format!("stopped short of the newest point: {damage}"),
-                        )
-                    }
-                };
-                Event::new(
-                    "magi-pitr",
-                    "pitr.drill",
-                    &subject,
-                    severity,
-                    format!(
-                        "{} restored to its newest point ({}) in {took:.1} s: {outcome}; {} tables, {rows} rows",
-                        database.path.display(),
-                        restore::show_time(done.seen),
-                        done.tables.len()
-                    ),
-                )
-                .with("seconds", took)
-                .with("point", restore::show_time(done.seen))
-                .with("tables", done.tables.len())
-                .with("rows", rows)
-                .with("rows_checked", done.rows_checked.is_some())
-            }
-            Err(e) => {
-                failed = true;
-                Event::new(
-                    "magi-pitr",
-                    "pitr.drill",
-                    &subject,
-                    Severity::Critical,
-                    format!("{} could not be restored: {e}", database.path.display()),
-                )
-            }
-        };
-        magi_core::logging::log_event(&event);
-        if args.json {
-            EventWriter::new(std::io::stdout().lock()).write(&event)?;
-        }
-        let _ = std::fs::remove_file(&out);
+        services
+            .entry(database.service.clone())
+            .or_insert_with(|| (database.container.clone(), Vec::new()))
+            .1
+            .push(database);
     }
-    if drilled == 0 {
+    if services.is_empty() {
         log::warn!(
             "nothing is captured yet: magi-pitr.service (`magi-pitr capture`) follows the databases"
         );
         return Ok(FAILURE);
+    }
+    let mut stack = drill::Stack::connect()?;
+    let settings = drill::Settings {
+        timeout: args.timeout,
+    };
+    let mut failed = false;
+    for (service, (container, databases)) in &services {
+        let event = drill::service(
+            &mut stack,
+            &root,
+            scratch.path(),
+            service,
+            container,
+            databases,
+            settings,
+        );
+        failed |= event.severity == Severity::Critical;
+        magi_core::logging::log_event(&event);
+        if args.json {
+            EventWriter::new(std::io::stdout().lock()).write(&event)?;
+        }
+    }
+    if args.keep {
+        let kept = scratch.keep();
+        match stack.keep() {
+            Some(network) => eprintln!(
+                "left running on network {network}, with their data in {}: `docker ps --filter \
+                 label=magi.sandbox={}` lists them; `magi-pitr drill --clean` removes them",
+                kept.display(),
+                drill::PURPOSE
+            ),
+            None => eprintln!(
+                "the restored files are in {}; `magi-pitr drill --clean` removes them",
+                kept.display()
+            ),
+        }
+    } else {
+        stack.remove()?;
     }
     Ok(if failed { FAILURE } else { SUCCESS })
 }

@@ -389,17 +389,7 @@ fn check_rows(
                 source,
             })?;
     }
-    let sqlite = |source| RestoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sqlite)?;
-    let found = crate::rows::count(&conn).map_err(sqlite)?;
-    drop(conn);
+    let found = crate::rows::count(&open_rebuilt(path)?).map_err(sqlite_error(path))?;
     if let Some((table, recorded, found)) = crate::rows::first_difference(&point.tables, &found) {
         return Err(RestoreError::RowsDiffer {
             database: generation.info.database.clone(),
@@ -416,21 +406,31 @@ fn check_rows(
     })
 }
 
-/// `PRAGMA integrity_check` on the rebuilt database, and its rows per table.
-fn check(path: &Path) -> Result<BTreeMap<String, u64>, RestoreError> {
-    let sqlite = |source| RestoreError::Sqlite {
+fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> RestoreError + '_ {
+    move |source| RestoreError::Sqlite {
         path: path.to_owned(),
         source,
-    };
-    let conn = Connection::open_with_flags(
+    }
+}
+
+/// The database being rebuilt at `path`, opened by SQLite (read-write: it is in WAL mode, whose readers
+/// write the index; nothing else is written).
+fn open_rebuilt(path: &Path) -> Result<Connection, RestoreError> {
+    Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(sqlite)?;
+    .map_err(sqlite_error(path))
+}
+
+/// `PRAGMA integrity_check` on the rebuilt database, and its rows per table.
+fn check(path: &Path) -> Result<BTreeMap<String, u64>, RestoreError> {
+    let sqlite = sqlite_error(path);
+    let conn = open_rebuilt(path)?;
     let report: Vec<String> = conn
         .prepare("PRAGMA integrity_check")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(sqlite)?;
+        .map_err(&sqlite)?;
     if report != ["ok"] {
         return Err(RestoreError::Integrity {
             path: path.to_owned(),
