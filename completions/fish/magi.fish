@@ -634,13 +634,13 @@ complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subc
 complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore ship drill" -f -a "restore" -d 'Rebuild each database as it was at a time into a directory, checked, touching nothing of the stack'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore ship drill" -f -a "ship" -d 'Upload the store into the cloud repository ([cloud]): encrypted, only what changed (magi-pitr-ship.timer, every minute)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and not __fish_seen_subcommand_from check capture list restore ship drill" -f -a "drill" -d 'The failover drill (magi-pitr-drill.timer, monthly): each service\'s databases restored to their newest point and checked, then the service started from them in a scratch stack (an internal Docker network, no ports, the live data untouched) and timed until healthy; a pitr.drill event each'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l service -d 'Only this service\'s databases (repeatable; by service or container name)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l service -d 'Only this service\'s databases (repeatable; by service or container name; `magi` names MAGI ops\' own stores)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -l json -d 'One JSON object per database, one per line'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l service -d 'Only this service\'s databases (repeatable; `magi` names MAGI ops\' own stores)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l interval -d 'Time between reads of each log: a transaction is shipped at most this long after it commits' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l snapshot-every -d 'Begin a new generation (a fresh copy of each database) this often, so a restore replays at most this much log' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -l keep -d 'Keep what is needed to restore to any time this far back' -r
@@ -649,7 +649,7 @@ complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcomma
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from capture" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l service -d 'Only this service\'s databases (repeatable; `magi` names MAGI ops\' own stores)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -l json -d 'One JSON object per database, one per line'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
@@ -657,7 +657,7 @@ complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcomma
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l timestamp -d 'The time to restore to: each database as of its last transaction committed at or before it (\'2026-11-20 14:29:30\' in local time, or RFC 3339)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l to -d 'Write the databases here, as DIR/SERVICE/FILE (DIR absent or empty)' -r -F
-complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l service -d 'Only this service\'s databases (repeatable; `magi` names MAGI ops\' own stores)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l from-cloud -d 'Restore from the copy shipped to the cloud repository ([cloud]), not the local store'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from restore" -l json -d 'One JSON object per database, one per line'
@@ -670,7 +670,7 @@ complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcomma
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from ship" -s v -l verbose -d 'Say more: -v for debug, -vv for trace (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from ship" -s q -l quiet -d 'Say only errors (overrides $MAGI_LOG)'
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from ship" -s h -l help -d 'Print help'
-complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l service -d 'Only this service\'s databases (repeatable)' -r
+complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l service -d 'Only this service\'s databases (repeatable; `magi` names MAGI ops\' own stores)' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l timeout -d 'How long a service may take to come up healthy in the scratch stack' -r
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l config -d 'Read the configuration from FILE instead of $MAGI_CONFIG or /etc/magi/magi.toml (~/.config/magi/magi.toml when not root); without any, the built-in description of the MAGI stack is used' -r -F
 complete -c magi -n "__fish_magi_using_subcommand pitr; and __fish_seen_subcommand_from drill" -l json -d 'The events as NDJSON on stdout (for magi-alert)'

@@ -437,6 +437,11 @@ impl BareHome {
         self.root.path().join("backups")
     }
 
+    /// The state directory the tools are given (`STATE_DIRECTORY`): where their own stores live.
+    pub(crate) fn state(&self) -> PathBuf {
+        self.root.path().join("state")
+    }
+
     pub(crate) fn command(&self, binary: &str) -> Command {
         self.environment(magi_testkit::bin(binary))
     }

@@ -140,12 +140,15 @@ fn start_writer(
     let out = child.stdout.take().unwrap();
     let committed = Arc::clone(committed);
     let reader = std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            let mut words = line.split(' ');
+        let mut out = BufReader::new(out);
+        let mut line = String::new();
+        // Only whole lines: a writer killed mid-line leaves a last one cut short, not a commit to count.
+        while out.read_line(&mut line).is_ok_and(|n| n > 0) && line.ends_with('\n') {
+            let mut words = line.trim_end().split(' ');
             let id = words.next().unwrap().parse().unwrap();
             let at = words.next().unwrap().parse().unwrap();
             committed.lock().unwrap().insert(id, at);
+            line.clear();
         }
     });
     (Killed(child), reader)
@@ -506,12 +509,114 @@ fn pitr_capture_survives_sigkill_of_itself_and_the_writer_and_restores_any_secon
     assert_eq!(json_lines(&drill)[0]["severity"], "critical");
 }
 
+#[test]
+fn pitr_follows_magi_ops_own_stores_as_the_service_magi_and_restores_them() {
+    let bare = BareHome::new("");
+    fs::create_dir_all(bare.state()).unwrap();
+    // An alert outbox as magi-alert keeps it: the core's store opener, WAL mode.
+    let outbox = bare.state().join("alert.db");
+    let conn = magi_core::store::open(
+        &outbox,
+        &["CREATE TABLE sent (id INTEGER PRIMARY KEY, subject TEXT NOT NULL);"],
+    )
+    .unwrap();
+    let checked = bare.run("magi-pitr", &["check", "--service", "magi", "--json"]);
+    assert_eq!(code(&checked), 0, "{}", text(&checked.stderr));
+    let found = json_lines(&checked);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["service"], "magi");
+    assert_eq!(found[0]["mode"], "wal");
+
+    let log = bare.backups().join("../capture.log");
+    let mut capture = Killed(
+        bare.command("magi-pitr")
+            .args(["capture", "--service", "magi", "--interval", "20ms"])
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let insert = |range: std::ops::Range<u32>| {
+        for n in range {
+            conn.execute(
+                "INSERT INTO sent (subject) VALUES (?1)",
+                [format!("alert {n}")],
+            )
+            .unwrap();
+        }
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    insert(0..20);
+    std::thread::sleep(Duration::from_millis(400));
+    let after_twenty = now_ns();
+    std::thread::sleep(Duration::from_millis(400));
+    insert(20..30);
+    std::thread::sleep(Duration::from_millis(400));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(capture.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(
+        capture.0.wait().unwrap().success(),
+        "{}",
+        fs::read_to_string(&log).unwrap()
+    );
+
+    let count = |db: &Path| -> i64 {
+        Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM sent", [], |r| r.get(0))
+            .unwrap()
+    };
+    for (at, rows) in [(after_twenty, 20), (now_ns(), 30)] {
+        let dir = tempfile::tempdir().unwrap();
+        let to = dir.path().join("look");
+        let out = bare.run(
+            "magi-pitr",
+            &[
+                "restore",
+                "--service",
+                "magi",
+                "--timestamp",
+                &at_text(at),
+                "--to",
+                &to.display().to_string(),
+                "--json",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        assert_eq!(count(&to.join("magi/alert.db")), rows, "at {}", at_text(at));
+        assert_eq!(json_lines(&out)[0]["tables"]["sent"], rows);
+    }
+
+    // The drill checks them on their files: they are no container's.
+    let drill = drill_without_docker_for(&bare, &["--service", "magi"]);
+    assert_eq!(code(&drill), 0, "{}", text(&drill.stderr));
+    let event = &json_lines(&drill)[0];
+    assert_eq!(event["severity"], "ok", "{event}");
+    assert_eq!(event["data"]["rows"], 30, "{event}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAGI ops' own stores"),
+        "{event}"
+    );
+}
+
 /// `magi-pitr drill --json` with Docker out of reach (a mini stack another test runs meanwhile has the
 /// real container names).
 fn drill_without_docker(bare: &BareHome) -> std::process::Output {
+    drill_without_docker_for(bare, &[])
+}
+
+/// The same with more arguments.
+fn drill_without_docker_for(bare: &BareHome, args: &[&str]) -> std::process::Output {
     let mut command = bare.command("magi-pitr");
     command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-    crate::backup::logged(command, "magi-pitr", &["drill", "--json"])
+    let mut all = vec!["drill", "--json"];
+    all.extend_from_slice(args);
+    crate::backup::logged(command, "magi-pitr", &all)
 }
 
 /// The workflow ids of n8n's database.

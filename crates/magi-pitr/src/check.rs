@@ -44,6 +44,10 @@ impl Mode {
     }
 }
 
+/// The service name of MAGI ops' own stores (alerts, users, health history, costs: the `*.db` files of the
+/// state directory), followed like the stack's databases; `--service magi` names them.
+pub const OWN: &str = "magi";
+
 /// The first bytes of every SQLite 3 database.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -105,6 +109,42 @@ pub fn databases(config: &Config, services: &[&Service]) -> io::Result<Vec<Datab
             });
         }
     }
+    Ok(found)
+}
+
+/// MAGI ops' own stores: each SQLite database directly in `state_dir` named `*.db` (the core's store
+/// opener puts them in WAL mode). Not in a container, so `container` is empty.
+pub fn own_stores(state_dir: &Path) -> io::Result<Vec<Database>> {
+    let entries = match std::fs::read_dir(state_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if !entry.file_type()?.is_file() || path.extension().is_none_or(|e| e != "db") {
+            continue;
+        }
+        let mode = mode_of(&path)?;
+        if matches!(mode, Mode::NotSqlite | Mode::Empty) {
+            continue;
+        }
+        let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        found.push(Database {
+            service: OWN.to_owned(),
+            container: String::new(),
+            advice: None,
+            bytes: size(&path),
+            wal_bytes: size(Path::new(&wal)),
+            path,
+            mode,
+        });
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
 }
 
@@ -190,6 +230,28 @@ mod tests {
         header.truncate(19);
         std::fs::write(&empty, &header).unwrap();
         assert_eq!(mode_of(&empty).unwrap(), Mode::NotSqlite);
+    }
+
+    #[test]
+    fn the_own_stores_are_the_state_directorys_sqlite_files_named_db() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(own_stores(&dir.path().join("absent")).unwrap().is_empty());
+        let alert = dir.path().join("alert.db");
+        magi_core::store::open(&alert, &["CREATE TABLE t (x);"]).unwrap();
+        std::fs::write(dir.path().join("notes.db"), "not a database").unwrap();
+        std::fs::write(dir.path().join("empty.db"), "").unwrap();
+        std::fs::create_dir(dir.path().join("dir.db")).unwrap();
+        std::fs::copy(&alert, dir.path().join("alert.sqlite")).unwrap();
+        let found = own_stores(dir.path()).unwrap();
+        let names: Vec<_> = found.iter().map(|d| d.path.clone()).collect();
+        assert_eq!(names, [alert]);
+        assert_eq!(found[0].service, OWN);
+        assert_eq!(
+            found[0].mode,
+            Mode::Wal,
+            "the core's opener puts its stores in WAL mode"
+        );
+        assert!(found[0].container.is_empty());
     }
 
     #[test]

@@ -31,7 +31,8 @@ error.";
     version,
     about = magi_core::tools::about("pitr"),
     long_about = "Point-in-time recovery follows the write-ahead log of every SQLite database of the stack \
-(Open WebUI's webui.db and Chroma store, n8n's database) and keeps each committed transaction with the time \
+(Open WebUI's webui.db and Chroma store, n8n's database, and MAGI ops' own stores in the state directory, \
+as the service `magi`) and keeps each committed transaction with the time \
 it was seen, so a database can be rebuilt as it was at any second. `check` says which databases are in WAL \
 mode, which recovery needs, and how to switch one that is not. `capture` is the daemon that follows them \
 into <backup dir>/pitr, and counts each database's rows per table every second while writes come. `list` \
@@ -69,7 +70,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Only this service's databases (repeatable; by service or container name)
+    /// Only this service's databases (repeatable; by service or container name; `magi` names MAGI ops'
+    /// own stores)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// One JSON object per database, one per line
@@ -79,7 +81,7 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// Only this service's databases (repeatable)
+    /// Only this service's databases (repeatable; `magi` names MAGI ops' own stores)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// Time between reads of each log: a transaction is shipped at most this long after it commits
@@ -99,7 +101,7 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this service's databases (repeatable)
+    /// Only this service's databases (repeatable; `magi` names MAGI ops' own stores)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// One JSON object per database, one per line
@@ -119,7 +121,7 @@ pub struct RestoreArgs {
     /// Restore from the copy shipped to the cloud repository ([cloud]), not the local store
     #[arg(long)]
     pub from_cloud: bool,
-    /// Only this service's databases (repeatable)
+    /// Only this service's databases (repeatable; `magi` names MAGI ops' own stores)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// One JSON object per database, one per line
@@ -129,7 +131,7 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct DrillArgs {
-    /// Only this service's databases (repeatable)
+    /// Only this service's databases (repeatable; `magi` names MAGI ops' own stores)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// The events as NDJSON on stdout (for magi-alert)

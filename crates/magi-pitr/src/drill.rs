@@ -153,7 +153,7 @@ pub fn service(
             Ok(copies) => Place::Sandbox { sources, copies },
             Err(e) => return failed(service, format!("the scratch copy of its data: {e}")),
         },
-        Err(why) => Place::Files(why),
+        Err((why, severity)) => Place::Files { why, severity },
     };
     let mut restored = Vec::new();
     for (n, database) in databases.iter().enumerate() {
@@ -164,7 +164,7 @@ pub fn service(
                 let relative = database.path.strip_prefix(source).unwrap_or(&database.path);
                 copies[source].join(relative)
             }
-            Place::Files(_) => dir.join(database.path.file_name().unwrap_or_default()),
+            Place::Files { .. } => dir.join(database.path.file_name().unwrap_or_default()),
         };
         let done = fs::create_dir_all(out.parent().unwrap_or(&dir))
             .map_err(|e| e.to_string())
@@ -218,15 +218,7 @@ pub fn service(
                 ),
             }
         }
-        Place::Files(why) => {
-            // A service not installed has nothing to start; anything else is a drill not done whole.
-            let severity = if why.starts_with("no container") {
-                Severity::Ok
-            } else {
-                Severity::Warning
-            };
-            (severity, why, None)
-        }
+        Place::Files { why, severity } => (severity, why, None),
     };
     let rows: u64 = restored.iter().flat_map(|r| r.tables.values()).sum();
     let tables: usize = restored.iter().map(|r| r.tables.len()).sum();
@@ -265,21 +257,37 @@ enum Place {
         sources: Vec<PathBuf>,
         copies: BTreeMap<PathBuf, PathBuf>,
     },
-    /// Into the scratch directory alone, for the reason given.
-    Files(String),
+    /// Into the scratch directory alone, for the reason given: `Ok` when there is nothing to start (MAGI
+    /// ops' own stores, a service not installed), else a drill not done whole.
+    Files { why: String, severity: Severity },
 }
 
 /// The bind mount of `container` each database lies under, or why the service is drilled on its files
 /// alone.
-fn locate(stack: &Stack, container: &str, databases: &[Database]) -> Result<Vec<PathBuf>, String> {
+fn locate(
+    stack: &Stack,
+    container: &str,
+    databases: &[Database],
+) -> Result<Vec<PathBuf>, (String, Severity)> {
+    let nothing_to_start = |why: String| Err((why, Severity::Ok));
+    if container.is_empty() {
+        return nothing_to_start(
+            "MAGI ops' own stores, not a container's: checked on the files".into(),
+        );
+    }
     let sources = match stack.bind_sources(container) {
         Ok(Some(sources)) => sources,
         Ok(None) => {
-            return Err(format!(
+            return nothing_to_start(format!(
                 "no container {container}: drilled on the files alone"
             ));
         }
-        Err(why) => return Err(format!("{why}: drilled on the files alone")),
+        Err(why) => {
+            return Err((
+                format!("{why}: drilled on the files alone"),
+                Severity::Warning,
+            ));
+        }
     };
     databases
         .iter()
@@ -290,9 +298,12 @@ fn locate(stack: &Stack, container: &str, databases: &[Database]) -> Result<Vec<
                 .iter()
                 .map(|d| d.path.display().to_string())
                 .collect();
-            format!(
-                "container {container} does not mount {}: drilled on the files alone",
-                paths.join(", ")
+            (
+                format!(
+                    "container {container} does not mount {}: drilled on the files alone",
+                    paths.join(", ")
+                ),
+                Severity::Warning,
             )
         })
 }

@@ -42,12 +42,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = cli.common.start("magi-pitr")?;
     let config = &context.config;
     match cli.command {
-        Command::Check(args) => check_command(config, &args),
-        Command::Capture(args) => capture_command(config, &args),
-        Command::List(args) => list_command(config, &args),
+        Command::Check(args) => check_command(config, &context.paths, &args),
+        Command::Capture(args) => capture_command(config, &context.paths, &args),
+        Command::List(args) => list_command(config, &context.paths, &args),
         Command::Restore(args) => restore_command(config, &context.paths, &args),
         Command::Ship(args) => ship_command(config, &context.paths, &args),
-        Command::Drill(args) => drill_command(config, &args),
+        Command::Drill(args) => drill_command(config, &context.paths, &args),
     }
 }
 
@@ -56,15 +56,29 @@ pub fn store_root(config: &Config) -> PathBuf {
     config.stack.backup_dir.join("pitr")
 }
 
-fn databases_of(config: &Config, names: &[String]) -> anyhow::Result<Vec<Database>> {
-    let services = config
-        .select(names)
-        .map_err(|e| UsageError(e.to_string()))?;
-    Ok(check::databases(config, &services)?)
+/// The databases of the services `names` (all, with MAGI ops' own stores, when empty; `magi` names the own
+/// stores).
+fn databases_of(config: &Config, paths: &Paths, names: &[String]) -> anyhow::Result<Vec<Database>> {
+    let services: Vec<String> = names
+        .iter()
+        .filter(|n| n.as_str() != check::OWN)
+        .cloned()
+        .collect();
+    let mut found = Vec::new();
+    if names.is_empty() || !services.is_empty() {
+        let services = config
+            .select(&services)
+            .map_err(|e| UsageError(e.to_string()))?;
+        found = check::databases(config, &services)?;
+    }
+    if names.is_empty() || names.len() != services.len() {
+        found.extend(check::own_stores(&paths.state_dir)?);
+    }
+    Ok(found)
 }
 
-fn check_command(config: &Config, args: &CheckArgs) -> anyhow::Result<u8> {
-    let databases = databases_of(config, &args.services)?;
+fn check_command(config: &Config, paths: &Paths, args: &CheckArgs) -> anyhow::Result<u8> {
+    let databases = databases_of(config, paths, &args.services)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         for database in &databases {
@@ -96,11 +110,11 @@ fn check_command(config: &Config, args: &CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn capture_command(config: &Config, args: &CaptureArgs) -> anyhow::Result<u8> {
+fn capture_command(config: &Config, paths: &Paths, args: &CaptureArgs) -> anyhow::Result<u8> {
     if args.interval < Duration::from_millis(1) {
         return Err(UsageError("--interval must be at least 1ms".into()).into());
     }
-    let databases = databases_of(config, &args.services)?;
+    let databases = databases_of(config, paths, &args.services)?;
     if databases.is_empty() {
         return Err(UsageError("no SQLite database is named for these services".into()).into());
     }
@@ -188,11 +202,11 @@ fn backups_by_service() -> std::collections::BTreeMap<String, Vec<String>> {
     found
 }
 
-fn list_command(config: &Config, args: &ListArgs) -> anyhow::Result<u8> {
+fn list_command(config: &Config, paths: &Paths, args: &ListArgs) -> anyhow::Result<u8> {
     let root = store_root(config);
     let backups = backups_by_service();
     let mut listed = Vec::new();
-    for database in databases_of(config, &args.services)? {
+    for database in databases_of(config, paths, &args.services)? {
         let store = timeline::database_store(&root, &database.service, &database.path);
         listed.push(Listed {
             summary: timeline::summarise(&store)?,
@@ -287,7 +301,7 @@ fn restore_command(config: &Config, paths: &Paths, args: &RestoreArgs) -> anyhow
         .map_err(|why| UsageError(format!("--timestamp {why}")))?;
     let at_nanos = i64::try_from(at.as_nanosecond())
         .map_err(|_| UsageError(format!("--timestamp '{}' is out of range", args.timestamp)))?;
-    let databases = databases_of(config, &args.services)?;
+    let databases = databases_of(config, paths, &args.services)?;
     if databases.is_empty() {
         return Err(UsageError("no SQLite database is named for these services".into()).into());
     }
@@ -448,7 +462,7 @@ fn ship_command(config: &Config, paths: &Paths, args: &ShipArgs) -> anyhow::Resu
     Ok(SUCCESS)
 }
 
-fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
+fn drill_command(config: &Config, paths: &Paths, args: &DrillArgs) -> anyhow::Result<u8> {
     let root = store_root(config);
     if args.clean {
         let removed = drill::clean(&root)?;
@@ -464,7 +478,7 @@ fn drill_command(config: &Config, args: &DrillArgs) -> anyhow::Result<u8> {
     // The services with something captured, each with its databases.
     let mut services: std::collections::BTreeMap<String, (String, Vec<Database>)> =
         std::collections::BTreeMap::new();
-    for database in databases_of(config, &args.services)? {
+    for database in databases_of(config, paths, &args.services)? {
         let store = timeline::database_store(&root, &database.service, &database.path);
         if timeline::generations(&store)?.is_empty() {
             continue;

@@ -5,7 +5,9 @@
 //!
 //! - **Write throughput**: one writer inserting rows (a 300–1200-byte body each, one transaction each, as
 //!   fast as it can, SQLite's defaults: WAL, synchronous FULL) for a few seconds, with no tool, with
-//!   magi-pitr capture, with Litestream; rounds interleaved, the median of each.
+//!   magi-pitr capture, with Litestream; rounds interleaved, the median of each and the median of each
+//!   round's ratio to its own run with no tool (the machine's speed drifts between rounds), with the
+//!   daemon's CPU.
 //! - **RPO under 200 transactions a second**: for each transaction, the time from its commit returning in
 //!   the writer to its being shipped. magi-pitr: the time its segment record says it was seen (records are
 //!   synced before the poll ends). Litestream: the modification time of the first level-0 LTX file of the
@@ -17,7 +19,7 @@
 //! - **RSS**: the peak resident memory of each daemon over the run.
 //!
 //! Usage: `cargo build --release -p magi-pitr && cargo run --release -p magi-bench --bin pitr -- [--size
-//! 1GiB] [--transactions 20000] [--only throughput|rpo|restore]`
+//! 1GiB] [--transactions 20000] [--rounds 7] [--only throughput|rpo|restore]`
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ struct Args {
     transactions: u32,
     /// `throughput`, `rpo` or `restore`: that part alone.
     only: Option<String>,
+    /// Rounds of the throughput part.
+    rounds: u32,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -48,6 +52,7 @@ fn args() -> anyhow::Result<Args> {
         size: 1 << 30,
         transactions: 20_000,
         only: None,
+        rounds: 7,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -68,6 +73,13 @@ fn args() -> anyhow::Result<Args> {
                     .and_then(|n| n.parse().ok())
                     .context("--transactions takes a number")?;
             }
+            "--rounds" => {
+                parsed.rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .context("--rounds takes a number above 0")?;
+            }
             "--only" => {
                 let part = args.next().unwrap_or_default();
                 if !["throughput", "rpo", "restore"].contains(&part.as_str()) {
@@ -76,8 +88,8 @@ fn args() -> anyhow::Result<Args> {
                 parsed.only = Some(part);
             }
             other => bail!(
-                "unknown argument '{other}' (usage: pitr [--size 1GiB] [--transactions 20000] [--only \
-                 throughput|rpo|restore])"
+                "unknown argument '{other}' (usage: pitr [--size 1GiB] [--transactions 20000] [--rounds 7] \
+                 [--only throughput|rpo|restore])"
             ),
         }
     }
@@ -183,6 +195,24 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(daemon)
+    }
+
+    /// The CPU time (user and system) it has used so far, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let Some(child) = &self.0 else { return 0.0 };
+        let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15,
+        // in the kernel's USER_HZ (100 a second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
     }
 
     /// The peak resident memory so far, in MiB.
@@ -332,27 +362,41 @@ fn run() -> anyhow::Result<()> {
             (Tool::Magi, vec![]),
             (Tool::Litestream, vec![]),
         ];
-        for _round in 0..3 {
+        let mut cpu = [0.0f64; 3];
+        let run = Duration::from_secs(4);
+        for _round in 0..args.rounds {
             for (index, (tool, rates)) in throughput.iter_mut().enumerate() {
                 let setup = Setup::new()?;
                 let daemon = Daemon::start(&setup, *tool)?;
-                let run = Duration::from_secs(4);
+                let before = daemon.cpu_seconds();
                 let (committed, _) = write(&setup.db(), 0, 0, run)?;
                 rates.push(committed.len() as f64 / run.as_secs_f64());
+                cpu[index] += daemon.cpu_seconds() - before;
                 rss[index] = rss[index].max(daemon.peak_rss_mib());
             }
         }
         let base = median(throughput[0].1.clone());
         println!(
-            "\nwrite throughput (one writer, a transaction per row, median of 3 rounds of 4 s)"
+            "\nwrite throughput (one writer, a transaction per row, {} rounds of 4 s: the median, and the \
+             median of each round's ratio to the round's run with no tool; the daemon's CPU while it ran)",
+            args.rounds
         );
-        for (tool, rates) in &throughput {
+        for (index, (tool, rates)) in throughput.iter().enumerate() {
             let rate = median(rates.clone());
+            let ratios: Vec<f64> = rates
+                .iter()
+                .zip(&throughput[0].1)
+                .map(|(rate, none)| rate / none)
+                .collect();
             println!(
-                "  {:<11} {:>8.0} transactions/s  {:.3}× of no tool",
+                "  {:<11} {:>8.0} transactions/s  {:.3}× of no tool  (paired {:.3}×, rounds {:.2}–{:.2})  CPU {:.0} %",
                 format!("{tool:?}").to_lowercase(),
                 rate,
-                rate / base
+                rate / base,
+                median(ratios.clone()),
+                ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                ratios.iter().copied().fold(0.0, f64::max),
+                100.0 * cpu[index] / (run.as_secs_f64() * args.rounds as f64)
             );
         }
     }
