@@ -510,16 +510,25 @@ fn package_installs_and_runs_under_systemd_as_pid_1() {
         .find_map(|v| v["name"].as_str().map(str::to_owned))
         .unwrap_or_else(|| panic!("no backup listed: {list}"));
     machine.ok(&format!("magi-backup verify {name}"));
-    let journal = machine.ok("journalctl -u magi-backup.service -o json --no-pager");
-    let kinds: BTreeSet<String> = journal
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["MAGI_KIND"].as_str().map(str::to_owned))
-        .collect();
-    assert!(
-        kinds.contains("backup.completed"),
-        "MAGI_KIND in magi-backup's journal: {kinds:?}\n{journal}"
+    // The unit's records, and the completion however journald filed it: a process that has exited before
+    // journald reads its /proc entry leaves its last records without _SYSTEMD_UNIT (or _COMM).
+    let kinds_in_journal = |machine: &Machine| -> BTreeSet<String> {
+        machine
+            .ok(
+                "journalctl -o json --no-pager _SYSTEMD_UNIT=magi-backup.service + \
+                 MAGI_KIND=backup.completed",
+            )
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["MAGI_KIND"].as_str().map(str::to_owned))
+            .collect()
+    };
+    machine.wait_for(
+        "backup.completed in the journal",
+        Duration::from_secs(15),
+        |m| kinds_in_journal(m).contains("backup.completed"),
     );
+    let kinds = kinds_in_journal(&machine);
     println!("backup {name} verified; MAGI_KIND in the journal: {kinds:?}");
 
     // magi-health: started by postinst (the docker group exists), READY after its first round. A short
