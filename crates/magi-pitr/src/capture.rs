@@ -810,16 +810,20 @@ mod tests {
         }
     }
 
+    /// [`options`], with the rows counted at every poll that can.
+    fn counting_every_poll() -> Options {
+        Options {
+            rows_every: Duration::ZERO,
+            ..options()
+        }
+    }
+
     #[test]
     fn a_restore_to_any_time_holds_exactly_the_transactions_committed_by_then() {
         let dir = tempfile::tempdir().unwrap();
         let (db, conn) = app_database(dir.path(), 40);
         let store = dir.path().join("store");
-        let counting_every_poll = Options {
-            rows_every: Duration::ZERO,
-            ..options()
-        };
-        let mut follower = Follower::open(&db, &store, counting_every_poll).unwrap();
+        let mut follower = Follower::open(&db, &store, counting_every_poll()).unwrap();
         // The generation begins before the first row is written: every time after that has a point.
         assert!(follower.poll().unwrap().new_generation);
         let done = Arc::new(AtomicBool::new(false));
@@ -913,11 +917,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, conn) = app_database(dir.path(), 0);
         let store = dir.path().join("store");
-        let counting_every_poll = Options {
-            rows_every: Duration::ZERO,
-            ..options()
-        };
-        let mut follower = Follower::open(&db, &store, counting_every_poll).unwrap();
+        let mut follower = Follower::open(&db, &store, counting_every_poll()).unwrap();
         insert(&conn, 0..30);
         follower.poll().unwrap();
         insert(&conn, 30..40);

@@ -95,21 +95,41 @@ pub fn databases(config: &Config, services: &[&Service]) -> io::Result<Vec<Datab
             };
             let path = config.stack.home.join(path);
             let mode = mode_of(&path)?;
-            let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
-            let mut wal = path.clone().into_os_string();
-            wal.push("-wal");
-            found.push(Database {
-                service: service.name.clone(),
-                container: service.container.clone(),
-                advice: (mode == Mode::Rollback).then(|| advice(service, &path)),
-                bytes: size(&path),
-                wal_bytes: size(Path::new(&wal)),
+            let advice = (mode == Mode::Rollback).then(|| advice(service, &path));
+            found.push(Database::sized(
+                &service.name,
+                &service.container,
                 path,
                 mode,
-            });
+                advice,
+            ));
         }
     }
     Ok(found)
+}
+
+impl Database {
+    /// The database at `path`, in `mode`, with the sizes of its file and log as they are now.
+    fn sized(
+        service: &str,
+        container: &str,
+        path: PathBuf,
+        mode: Mode,
+        advice: Option<String>,
+    ) -> Database {
+        let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        Database {
+            service: service.to_owned(),
+            container: container.to_owned(),
+            advice,
+            bytes: size(&path),
+            wal_bytes: size(Path::new(&wal)),
+            path,
+            mode,
+        }
+    }
 }
 
 /// MAGI ops' own stores: each SQLite database directly in `state_dir` named `*.db` (the core's store
@@ -131,18 +151,7 @@ pub fn own_stores(state_dir: &Path) -> io::Result<Vec<Database>> {
         if matches!(mode, Mode::NotSqlite | Mode::Empty) {
             continue;
         }
-        let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
-        found.push(Database {
-            service: OWN.to_owned(),
-            container: String::new(),
-            advice: None,
-            bytes: size(&path),
-            wal_bytes: size(Path::new(&wal)),
-            path,
-            mode,
-        });
+        found.push(Database::sized(OWN, "", path, mode, None));
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)

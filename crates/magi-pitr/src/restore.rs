@@ -189,8 +189,19 @@ pub fn restore(store: &Path, at: i64, output: &Path) -> Result<Restored, Restore
     partial.push(".partial");
     let partial = PathBuf::from(partial);
     let _ = fs::remove_file(&partial);
-    let result =
-        rebuild(generation, &plan, &partial).and_then(|checked| Ok((checked, check(&partial)?)));
+    let result = rebuild(generation, &plan, &partial).and_then(|checked| {
+        let tables = check(&partial)?;
+        // A record of the point restored to is compared with the final count, not counted twice.
+        let checked = match plan
+            .rows
+            .as_ref()
+            .filter(|p| p.transactions == plan.transactions)
+        {
+            Some(point) => Some(compare_rows(generation, point, &tables)?),
+            None => checked,
+        };
+        Ok((checked, tables))
+    });
     let (rows_checked, tables) = match result {
         Ok(done) => done,
         Err(e) => {
@@ -318,7 +329,8 @@ fn find_cut(generation: &Generation, at: i64) -> Result<Plan, RestoreError> {
 }
 
 /// Pass two: the generation's copy, then every transaction up to the plan's cut, written to `path`,
-/// checked against the plan's rows record when it passes it.
+/// checked against the plan's rows record on the way when it is of an earlier point (one of the last
+/// point is compared with the final count instead).
 fn rebuild(
     generation: &Generation,
     plan: &Plan,
@@ -356,6 +368,7 @@ fn rebuild(
                             .rows
                             .as_ref()
                             .filter(|p| p.segment == index && p.end == end)
+                            .filter(|p| p.transactions < plan.transactions)
                         {
                             checked = Some(check_rows(generation, &out, path, point, page_size)?);
                         }
@@ -390,7 +403,16 @@ fn check_rows(
             })?;
     }
     let found = crate::rows::count(&open_rebuilt(path)?).map_err(sqlite_error(path))?;
-    if let Some((table, recorded, found)) = crate::rows::first_difference(&point.tables, &found) {
+    compare_rows(generation, point, &found)
+}
+
+/// Compares the rows `found` with the rows record `point`.
+fn compare_rows(
+    generation: &Generation,
+    point: &RowsPoint,
+    found: &RowCounts,
+) -> Result<RowsChecked, RestoreError> {
+    if let Some((table, recorded, found)) = crate::rows::first_difference(&point.tables, found) {
         return Err(RestoreError::RowsDiffer {
             database: generation.info.database.clone(),
             at: show_time(point.seen),

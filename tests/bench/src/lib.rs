@@ -1,5 +1,6 @@
 //! What the benchmark binaries share: measuring one command's wall time, CPU time and peak RSS, and the
-//! `main` that dispatches to that measuring mode.
+//! `main` that dispatches to that measuring mode; and reading a running process's CPU time and memory
+//! from /proc ([`cpu_seconds`], [`memory_kib`]).
 //!
 //! Peak RSS is the kernel's `ru_maxrss` of a process tree, which is only readable for a process's own
 //! children; so each binary re-executes itself as `BIN measure -- CMD ARGS`, whose only child is the command,
@@ -30,6 +31,52 @@ impl Measurement {
     pub fn max_rss_mib(&self) -> f64 {
         self.max_rss_kib as f64 / 1024.0
     }
+}
+
+/// The CPU time (user plus system) process `pid` has used so far, in seconds.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // After the command's closing parenthesis the state is field 3; utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("malformed /proc stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(i).context("short /proc stat")?.parse()?)
+    };
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    Ok((ticks(11)? + ticks(12)?) as f64 / hz)
+}
+
+/// The resident memory of process `pid` now and at its peak (VmRSS, VmHWM), in KiB.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub rss_kib: u64,
+    pub peak_kib: u64,
+}
+
+/// The memory of process `pid`, from /proc.
+pub fn memory_kib(pid: u32) -> anyhow::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        Ok(status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .with_context(|| format!("no {name} in /proc status"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?)
+    };
+    Ok(Memory {
+        rss_kib: field("VmRSS:")?,
+        peak_kib: field("VmHWM:")?,
+    })
 }
 
 /// The `main` of a benchmark binary: `BIN measure -- CMD ARGS` measures one command, anything else runs

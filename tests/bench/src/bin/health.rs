@@ -16,7 +16,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use magi_bench::measured;
+use magi_bench::{Memory, cpu_seconds, measured, memory_kib};
 use magi_core::Probe;
 use magi_core::config::{Config, parse_duration};
 use magi_core::paths::Paths;
@@ -77,31 +77,6 @@ fn shell_check(config: &Config) -> String {
     script
 }
 
-/// CPU ticks (user + system) of a process, from /proc.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after = stat.rsplit_once(')').context("malformed stat")?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
-}
-
-/// VmRSS and VmHWM of a process, in KiB.
-fn rss(pid: u32) -> anyhow::Result<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> anyhow::Result<u64> {
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .context("no such field")?;
-        Ok(line
-            .split_whitespace()
-            .nth(1)
-            .context("no value")?
-            .parse()?)
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
-}
-
 fn dockerd_pid() -> Option<u32> {
     let out = Command::new("pidof").arg("dockerd").output().ok()?;
     String::from_utf8_lossy(&out.stdout)
@@ -109,13 +84,6 @@ fn dockerd_pid() -> Option<u32> {
         .next()?
         .parse()
         .ok()
-}
-
-fn clock_ticks() -> f64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64
 }
 
 fn bench(args: &Args) -> anyhow::Result<()> {
@@ -175,7 +143,6 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     println!(
         "watch at a {WATCH_INTERVAL} interval for {secs:.0} s (target < 0.5 % of one core, <= 25 MB RSS)"
     );
-    let ticks = clock_ticks();
     let dockerd = dockerd_pid();
     let mut child = Command::new(health)
         .args(["watch", "--interval", WATCH_INTERVAL])
@@ -186,20 +153,23 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         .spawn()?;
     let pid = child.id();
     std::thread::sleep(Duration::from_secs(2));
-    let (start, docker_start) = (cpu_ticks(pid)?, dockerd.map(cpu_ticks).transpose()?);
+    let (start, docker_start) = (cpu_seconds(pid)?, dockerd.map(cpu_seconds).transpose()?);
     let started = Instant::now();
     let mut peak_rss = 0;
     while started.elapsed() < args.duration {
         std::thread::sleep(Duration::from_secs(1));
-        peak_rss = peak_rss.max(rss(pid)?.0);
+        peak_rss = peak_rss.max(memory_kib(pid)?.rss_kib);
     }
     let window = started.elapsed().as_secs_f64();
-    let used = (cpu_ticks(pid)? - start) as f64 / ticks;
+    let used = cpu_seconds(pid)? - start;
     let docker_used = match (dockerd, docker_start) {
-        (Some(d), Some(s)) => Some((cpu_ticks(d)? - s) as f64 / ticks),
+        (Some(d), Some(s)) => Some(cpu_seconds(d)? - s),
         _ => None,
     };
-    let (now_rss, hwm) = rss(pid)?;
+    let Memory {
+        rss_kib: now_rss,
+        peak_kib: hwm,
+    } = memory_kib(pid)?;
     child.kill().ok();
     child.wait().ok();
     println!(
@@ -220,10 +190,10 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         "end=$(( $(date +%s) + {} )); while [ $(date +%s) -lt $end ]; do\n{script}sleep 5; done",
         args.duration.as_secs()
     );
-    let docker_start = dockerd.map(cpu_ticks).transpose()?;
+    let docker_start = dockerd.map(cpu_seconds).transpose()?;
     let shell_watch = measured(&env, &["sh", "-c", &loop_script])?;
     let docker_used = match (dockerd, docker_start) {
-        (Some(d), Some(s)) => Some((cpu_ticks(d)? - s) as f64 / ticks),
+        (Some(d), Some(s)) => Some(cpu_seconds(d)? - s),
         _ => None,
     };
     let window = shell_watch.wall_ms / 1000.0;

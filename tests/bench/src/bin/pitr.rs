@@ -199,33 +199,18 @@ impl Daemon {
 
     /// The CPU time (user and system) it has used so far, in seconds.
     fn cpu_seconds(&self) -> f64 {
-        let Some(child) = &self.0 else { return 0.0 };
-        let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
-        // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15,
-        // in the kernel's USER_HZ (100 a second on Linux).
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (ticks(11) + ticks(12)) / 100.0
+        self.0
+            .as_ref()
+            .and_then(|child| magi_bench::cpu_seconds(child.id()).ok())
+            .unwrap_or(0.0)
     }
 
     /// The peak resident memory so far, in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        let Some(child) = &self.0 else { return 0.0 };
-        fs::read_to_string(format!("/proc/{}/status", child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-            })
-            .map_or(0.0, |kib| kib / 1024.0)
+        self.0
+            .as_ref()
+            .and_then(|child| magi_bench::memory_kib(child.id()).ok())
+            .map_or(0.0, |m| m.peak_kib as f64 / 1024.0)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -125,39 +125,14 @@ impl Server {
         Ok(Server { child, port })
     }
 
-    /// User plus system CPU time the server has used, in seconds.
+    /// User plus system CPU time the server has used, in seconds (0 once it is gone).
     fn cpu(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as f64;
-        (ticks(11) + ticks(12)) / hz
+        magi_bench::cpu_seconds(self.child.id()).unwrap_or(0.0)
     }
 
     /// Peak and current RSS in KiB.
     fn rss(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(PathBuf::from(format!("/proc/{}/status", self.child.id())))
-                .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmHWM:"), field("VmRSS:"))
+        magi_bench::memory_kib(self.child.id()).map_or((0, 0), |m| (m.peak_kib, m.rss_kib))
     }
 
     fn stop(&mut self) {
